@@ -1,0 +1,123 @@
+"""Split a document into one chunk per 申报表.
+
+A form starts at its title (`财政项目支出绩效目标申报表`, OCR may put spaces inside it, a `#` in front
+or make it the first row of the form's own table) and runs to the next title. Continuation tables
+after a page break carry no title, so they stay with the form before them. A title that repeats
+the one just above it, with no table in between, is the same form. A table row that opens a
+second 项目名称 inside one chunk means the OCR lost a title: the chunk is split there.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .clean import squash, to_halfwidth
+from .models import Chunk
+
+TITLE = "财政项目支出绩效目标申报表"
+_TITLE_RE = re.compile(r"\s*".join(TITLE))
+_YEAR_RE = re.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年度")
+_FOOTER_RE = re.compile(r"^\s*第\s*\d+\s*页\s*(?:[,，/]?\s*共\s*\d+\s*页)?\s*$")
+_NAME_LABEL = "项目名称"
+
+
+def is_table_line(line: str) -> bool:
+    s = line.lstrip()
+    return s.startswith("|") or s.lower().startswith(("<table", "<tr", "<td", "</t"))
+
+
+def is_footer(line: str) -> bool:
+    """Page footers such as `第 2 页 共 8 页` that OCR leaves between the parts of a table."""
+    return bool(_FOOTER_RE.match(to_halfwidth(line)))
+
+
+def _title_lines(lines: list[str]) -> list[int]:
+    """0-based indexes of lines holding a form title, repeats of the same title merged."""
+    found: list[int] = []
+    table_since_last = True
+    for i, line in enumerate(lines):
+        if _TITLE_RE.search(line) and "汇总" not in line:
+            if table_since_last:
+                found.append(i)
+            table_since_last = False
+            continue
+        if is_table_line(line) and squash(line.replace("|", "")):
+            table_since_last = True
+    return found
+
+
+def _has_name_label(line: str) -> bool:
+    return is_table_line(line) and _NAME_LABEL in squash(line)
+
+
+def _lost_title_splits(lines: list[str], start: int, end: int) -> list[int]:
+    """Starts of forms whose title the OCR lost: each 项目名称 row after the first in a chunk."""
+    starts = []
+    seen_name = False
+    for i in range(start, end):
+        if _has_name_label(lines[i]):
+            if seen_name:
+                starts.append(_table_start(lines, i, start))
+            seen_name = True
+    return starts
+
+
+def _table_start(lines: list[str], i: int, floor: int) -> int:
+    """First line of the table holding line i when i is its first data row, else i itself."""
+    j = i
+    while j - 1 > floor and is_table_line(lines[j - 1]):
+        j -= 1
+        if squash(lines[j].replace("|", "").replace("-", "").replace(":", "")):
+            return i  # a data row above: the split is inside the table, at row i
+    return j
+
+
+def find_year(text: str) -> int | None:
+    m = _YEAR_RE.search(to_halfwidth(text))
+    return int(m.group(1) or m.group(2)) if m else None
+
+
+def split_forms(text: str) -> tuple[str | None, list[Chunk]]:
+    """Return (document heading, chunks). Lines are 1-based and inclusive in each chunk."""
+    lines = text.split("\n")
+    starts = _title_lines(lines)
+    if not starts:  # no title at all: forms start at their 项目名称 rows
+        first = next((i for i, ln in enumerate(lines) if _has_name_label(ln)), None)
+        if first is None:
+            return _heading(lines, len(lines)), []
+        starts = [_table_start(lines, first, -1)]
+    bounds = []
+    for n, s in enumerate(starts):
+        e = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        bounds.extend((a, b) for a, b in _split_lost_titles(lines, s, e))
+    chunks = []
+    for a, b in bounds:
+        b = _trim_end(lines, a, b)
+        body = "\n".join(lines[a:b])
+        head = "\n".join(lines[a : min(b, a + 4)])
+        chunks.append(
+            Chunk(
+                index=len(chunks) + 1, year=find_year(head), start_line=a + 1, end_line=b, text=body
+            )
+        )
+    return _heading(lines, starts[0]), chunks
+
+
+def _split_lost_titles(lines: list[str], s: int, e: int) -> list[tuple[int, int]]:
+    cuts = [s, *_lost_title_splits(lines, s, e), e]
+    return [(cuts[k], cuts[k + 1]) for k in range(len(cuts) - 1)]
+
+
+def _trim_end(lines: list[str], a: int, b: int) -> int:
+    while b > a + 1 and not lines[b - 1].strip():
+        b -= 1
+    return b
+
+
+def _heading(lines: list[str], before: int) -> str | None:
+    """The document's own heading (e.g. a unit's 项目绩效目标汇总表) above the first form."""
+    for line in lines[:before]:
+        s = line.strip().lstrip("#").strip()
+        if s and not is_table_line(s):
+            return re.sub(r"\s+", "", s)
+    return None

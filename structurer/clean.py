@@ -1,0 +1,144 @@
+"""Undo OCR damage in cell text: HTML tags, LaTeX, full-width forms, stray spaces, repeats.
+
+Every function here is pure text -> text. Cleaning never "corrects" a fact: it only removes what
+the OCR added. Repairs that may change meaning (letter O read as zero) are reported to the caller.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from decimal import Decimal, InvalidOperation
+
+_CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”‘’"
+_PARA_TAG = re.compile(r"</?p\b[^>]*>|<br\s*/?>", re.I)
+_ANY_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0]+|[ \t\u00a0]+(?=[{_CJK}])")
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+_REPEAT = re.compile(r"(.{4,80}?)\1+", re.S)
+_LATEX_CMDS = {
+    r"\geqslant": "≥",
+    r"\leqslant": "≤",
+    r"\geq": "≥",
+    r"\leq": "≤",
+    r"\ge": "≥",
+    r"\le": "≤",
+    r"\%": "%",
+    r"\times": "×",
+    r"\sim": "~",
+    r"\cdot": "·",
+    r"\pm": "±",
+    r"\neq": "≠",
+    r"\gt": ">",
+    r"\lt": "<",
+}
+_LATEX_CMD = re.compile("|".join(re.escape(k) for k in sorted(_LATEX_CMDS, key=len, reverse=True)))
+_LATEX_WRAP = re.compile(r"\\(?:text|mathrm|mathbf|rm|operatorname)\s*\{([^{}]*)\}")
+_LATEX_MATH = re.compile(r"\$+([^$]*)\$+")
+
+# Full-width digits and Latin letters are OCR artefacts everywhere; full-width signs and brackets
+# are plain Chinese typography in names, so they are converted only where asked (targets, amounts).
+_FW_ALNUM = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)}
+_FW_ALNUM.update({c: c - 0xFEE0 for c in range(0xFF21, 0xFF3B)})
+_FW_ALNUM.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})
+_FW_SIGNS = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+_FW_SIGNS.update({0x3000: 0x20, 0x2236: ord(":"), 0x3002: ord(".")})
+
+
+def to_halfwidth(text: str, *, signs: bool = False) -> str:
+    return text.translate(_FW_SIGNS if signs else _FW_ALNUM)
+
+
+def latex_to_text(text: str) -> str:
+    """`$\\geq 90.00\\%$` -> `≥ 90.00%`: MinerU writes comparison signs as inline math."""
+    if "$" not in text and "\\" not in text:
+        return text
+
+    def plain(m: re.Match[str]) -> str:
+        body = _LATEX_WRAP.sub(r"\1", m.group(1))
+        body = _LATEX_CMD.sub(lambda c: _LATEX_CMDS[c.group(0)], body)
+        return body.replace("{", "").replace("}", "").replace("\\,", "").replace("~", " ")
+
+    text = _LATEX_MATH.sub(plain, text)
+    return _LATEX_CMD.sub(lambda c: _LATEX_CMDS[c.group(0)], text)
+
+
+def strip_html(text: str) -> str:
+    """Drop tags; <p> and <br> become line breaks so paragraphs stay apart."""
+    if "<" not in text and "&" not in text:
+        return text
+    text = _PARA_TAG.sub("\n", text)
+    return html.unescape(_ANY_TAG.sub("", text))
+
+
+def collapse_repeats(text: str) -> str:
+    """Text the OCR printed several times in a row is kept once."""
+    return _REPEAT.sub(r"\1", text) if len(text) >= 8 else text
+
+
+def clean_text(raw: str | None) -> str:
+    """Cell text as a clean record holds it; paragraphs are kept as lines."""
+    if not raw:
+        return ""
+    text = to_halfwidth(latex_to_text(strip_html(raw)))
+    lines = []
+    for line in text.split("\n"):
+        line = _SPACES.sub(" ", _SPACE_NEAR_CJK.sub("", line)).strip()
+        if line:
+            lines.append(collapse_repeats(line))
+    return "\n".join(lines)
+
+
+def squash(text: str | None) -> str:
+    """Text with all whitespace removed: for matching labels and grounding values."""
+    return re.sub(r"\s+", "", text or "")
+
+
+_AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
+_AMOUNT_NOISE = re.compile(r"[\s,，'’_]|万?元$|¥|￥")
+_AMOUNT_O = re.compile(r"[Oo](?=[\d.,Oo]*$)|(?<=[\d.,])[Oo]")
+
+
+def parse_amount(raw: str | None) -> tuple[str | None, list[str]]:
+    """A money cell -> (decimal string as written, repairs). (None, []) for an empty cell.
+
+    Raises ValueError for a non-empty cell that is not a number, so the caller can flag it.
+    """
+    text = to_halfwidth(clean_text(raw), signs=True)
+    text = _AMOUNT_NOISE.sub("", text)
+    if not text:
+        return None, []
+    repairs: list[str] = []
+    if _AMOUNT_O.search(text) and not _AMOUNT.match(text):
+        fixed = _AMOUNT_O.sub("0", text)
+        if _AMOUNT.match(fixed):
+            repairs.append("letter O read as 0")
+            text = fixed
+    if not _AMOUNT.match(text):
+        raise ValueError(f"not an amount: {raw!r}")
+    return text.lstrip("+"), repairs
+
+
+def amount_value(text: str | None) -> Decimal | None:
+    """Decimal of a record's amount string, None when empty or unreadable."""
+    if text is None:
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+
+
+def parse_date(raw: str | None) -> str | None:
+    """`2026/1/1`, `2024-01-01`, `2024年1月1日` -> ISO `2026-01-01`; other text kept cleaned."""
+    text = to_halfwidth(clean_text(raw), signs=True)
+    if not text:
+        return None
+    m = _DATE.search(_AMOUNT_O.sub("0", text) if re.search(r"\d", text) else text)
+    if not m:
+        return text
+    y, mo, d = (int(g) for g in m.groups())
+    return f"{y:04d}-{mo:02d}-{d:02d}"

@@ -1,0 +1,157 @@
+"""Shared data types: the record contract and the intermediate stages.
+
+This module imports nothing else from the package; every stage imports it. The pydantic models
+are the single source of the output format (`structurer schema` prints their JSON Schema).
+
+Flow: source text -> Chunk (one per form) -> Grid of Cells -> FormRecord -> Findings -> scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
+
+# Field names of the funding block, in form order: whole-project column, then the year column.
+PROJECT_AMOUNTS = ("project_total", "project_fiscal", "project_other")
+ANNUAL_AMOUNTS = ("annual_total", "current_appropriation", "prior_carryover", "annual_other")
+AMOUNT_FIELDS = PROJECT_AMOUNTS + ANNUAL_AMOUNTS
+HEADER_FIELDS = (
+    "project_name",
+    "project_nature",
+    "project_category",
+    "department",
+    "implementing_unit",
+    "start_date",
+    "end_date",
+)
+GOAL_FIELDS = ("overall_goal", "annual_goal")
+
+
+# --- intermediate stages (plain dataclasses: many are made per form, they never leave the run) ---
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One table cell after cleaning, remembering where it came from."""
+
+    text: str  # cleaned text ("" for an empty cell)
+    raw: str  # the cell as OCR wrote it
+    line: int  # 1-based line in the source document
+    col: int  # 0-based column in its source table row
+    repairs: tuple[str, ...] = ()  # what cleaning changed that may alter meaning (e.g. "O->0")
+    merged: bool = False  # a copy of an HTML rowspan cell from the row above
+
+
+@dataclass(slots=True)
+class Grid:
+    """All table rows of one form, in source order; continuation tables appended."""
+
+    rows: list[list[Cell]] = field(default_factory=list)
+
+    def nonempty(self, row: list[Cell]) -> list[Cell]:
+        return [c for c in row if c.text]
+
+
+# --- the contract (pydantic) ---
+
+
+class Chunk(BaseModel):
+    """The source text of one 申报表, with its line range (1-based, inclusive)."""
+
+    index: int = Field(description="1-based position of the form in its document")
+    year: int | None = Field(None, description="year from the (2024年度) line under the title")
+    start_line: int
+    end_line: int
+    text: str
+
+
+class Document(BaseModel):
+    path: str
+    encoding: str
+    sha256: str = Field("", description="of the decoded text: identifies the source across runs")
+    title: str | None = Field(None, description="document heading above the first form, if any")
+    chunks: list[Chunk]
+
+
+class Funding(BaseModel):
+    """Amounts as decimal strings in the form's own unit; null for an empty cell (not zero)."""
+
+    unit: str | None = Field(None, description="元 or 万元, from the 项目资金（…） label")
+    project_total: str | None = Field(None, description="项目资金总额")
+    project_fiscal: str | None = Field(None, description="其中：财政资金")
+    project_other: str | None = Field(None, description="其他资金 (whole-project column)")
+    annual_total: str | None = Field(None, description="年度资金申请总额")
+    current_appropriation: str | None = Field(None, description="其中：当年财政拨款")
+    prior_carryover: str | None = Field(None, description="上年结转资金")
+    annual_other: str | None = Field(None, description="其他资金 (year column)")
+
+
+class Indicator(BaseModel):
+    level1: str | None = Field(None, description="一级指标, e.g. 产出指标")
+    level2: str | None = Field(None, description="二级指标, e.g. 数量指标")
+    name: str | None = Field(None, description="三级指标")
+    target: str | None = Field(None, description="年度指标值, cleaned text, e.g. ≥90.00(%)")
+    op: str | None = Field(None, description="=, ≥, ≤, >, < when target is [op]number[unit]")
+    value: str | None = Field(None, description="the number of a quantitative target")
+    unit: str | None = Field(None, description="the unit of a quantitative target, e.g. %")
+
+
+class Finding(BaseModel):
+    severity: Severity
+    code: str = Field(description="stable identifier, e.g. funding.annual_identity")
+    message: str
+    paths: list[str] = Field(
+        default_factory=list, description="field paths, e.g. funding.annual_total"
+    )
+    values: dict[str, Any] = Field(default_factory=dict, description="the numbers involved")
+
+
+class CellRef(BaseModel):
+    line: int
+    col: int
+
+
+class SourceRef(BaseModel):
+    """Where a record came from: its line range and, per field path, the cell it was read from."""
+
+    document: str | None = None
+    start_line: int
+    end_line: int
+    cells: dict[str, CellRef] = Field(default_factory=dict)
+
+
+class FormRecord(BaseModel):
+    """One clean 申报表: one line of the output JSONL."""
+
+    model_config = ConfigDict(extra="allow")
+
+    form_index: int
+    year: int | None = None
+    project_name: str | None = None
+    project_nature: str | None = None
+    project_category: str | None = None
+    department: str | None = None
+    implementing_unit: str | None = None
+    start_date: str | None = Field(None, description="ISO date, e.g. 2024-01-01")
+    end_date: str | None = None
+    funding: Funding = Field(default_factory=Funding)
+    overall_goal: str | None = Field(None, description="项目总目标 / 项目总体目标")
+    annual_goal: str | None = Field(None, description="年度总体目标")
+    indicators: list[Indicator] = Field(default_factory=list)
+    backend: str | None = None
+    source: SourceRef | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    meta: dict[str, Any] = Field(default_factory=dict, description="usage, timings, repairs")
+
+    def key(self) -> str:
+        """How a form is known across runs: its project name, else its position."""
+        return self.project_name or f"#{self.form_index}"
+
+
+def record_schema() -> dict[str, Any]:
+    return FormRecord.model_json_schema()

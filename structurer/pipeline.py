@@ -1,0 +1,208 @@
+"""Run the stages: document -> chunks -> grids -> records (by a backend) -> checked records.
+
+A backend turns jobs (one per form) into records and reports each as it finishes, so the caller
+can show progress and journal it: `extract_to_file` appends every finished record to
+`OUT.jsonl.partial` and, when restarted on the same inputs, skips the forms already there.
+The final file is written atomically in document order; the journal is then removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .checks import check_document, refresh_findings
+from .chunker import split_forms
+from .errors import NoFormsError
+from .io import atomic_write_text, read_text, records_jsonl
+from .models import Chunk, Document, Finding, FormRecord, Grid, SourceRef
+from .tables import read_grid
+
+log = logging.getLogger("structurer")
+
+
+@dataclass
+class Job:
+    """One form to extract: its document, its chunk and the chunk's cell grid."""
+
+    document: Document
+    chunk: Chunk
+    grid: Grid
+
+    @property
+    def key(self) -> str:
+        """Identifies this form's input across runs (journal, cache)."""
+        digest = hashlib.sha256(self.chunk.text.encode()).hexdigest()[:16]
+        return f"{self.document.sha256[:16]}:{self.chunk.index}:{digest}"
+
+
+OnRecord = Callable[[Job, FormRecord], None]
+
+
+class Backend(Protocol):
+    """Turns jobs into records. Must call `on_record` once per job, in any order, and must not
+    raise for a single bad form: a form that fails becomes a record with an error finding."""
+
+    name: str
+
+    def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None: ...
+
+
+class RulesBackend:
+    """The deterministic extractor: offline, no network, the default."""
+
+    name = "rules"
+
+    def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
+        from .rules import extract_form
+
+        for job in jobs:
+            on_record(job, extract_form(job.chunk, job.grid))
+
+
+def load_document(path: str | Path) -> Document:
+    """Read and chunk one document; raises InputError / NoFormsError with the reason."""
+    text, encoding = read_text(path)
+    heading, chunks = split_forms(text)
+    if not chunks:
+        raise NoFormsError(str(path))
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return Document(path=str(path), encoding=encoding, title=heading, sha256=sha, chunks=chunks)
+
+
+def plan_jobs(documents: Iterable[Document]) -> list[Job]:
+    return [
+        Job(doc, chunk, read_grid(chunk.text, chunk.start_line))
+        for doc in documents
+        for chunk in doc.chunks
+    ]
+
+
+def finish_record(job: Job, record: FormRecord, backend: str) -> FormRecord:
+    """Stamp where a record came from and run the checks on it."""
+    record.form_index = job.chunk.index
+    if record.year is None:
+        record.year = job.chunk.year
+    record.backend = record.backend or backend
+    source = record.source or SourceRef(
+        start_line=job.chunk.start_line, end_line=job.chunk.end_line
+    )
+    source.document = Path(job.document.path).name
+    record.source = source
+    record.meta["job"] = job.key
+    refresh_findings(record, source_text=job.chunk.text, title=job.document.title)
+    return record
+
+
+def safe_run(backend: Backend, jobs: Sequence[Job], on_record: OnRecord) -> None:
+    """Run a backend so that one form's crash never loses the others."""
+    done: set[str] = set()
+
+    def collect(job: Job, record: FormRecord) -> None:
+        done.add(job.key)
+        on_record(job, finish_record(job, record, backend.name))
+
+    try:
+        backend.run(jobs, collect)
+    except Exception as exc:  # a backend bug: keep what finished, mark the rest failed
+        log.exception("backend %s failed", backend.name)
+        for job in jobs:
+            if job.key not in done:
+                collect(job, failed_record(job, f"{type(exc).__name__}: {exc}"))
+
+
+def failed_record(job: Job, reason: str) -> FormRecord:
+    finding = Finding(
+        severity="error", code="extract.failed", message=f"extraction failed: {reason}"
+    )
+    return FormRecord(form_index=job.chunk.index, year=job.chunk.year, findings=[finding])
+
+
+@dataclass
+class RunResult:
+    documents: list[Document]
+    records: list[FormRecord]
+    resumed: int = 0
+    document_findings: dict[str, list[Finding]] = field(default_factory=dict)
+
+
+def extract_documents(
+    documents: Sequence[Document],
+    backend: Backend,
+    *,
+    on_record: OnRecord | None = None,
+    journal: Path | None = None,
+) -> RunResult:
+    """Extract every form of `documents`; records come back in document order."""
+    jobs = plan_jobs(documents)
+    by_key: dict[str, FormRecord] = _read_journal(journal, backend.name) if journal else {}
+    todo = [j for j in jobs if j.key not in by_key]
+    resumed = len(jobs) - len(todo)
+    sink = journal.open("a", encoding="utf-8") if journal else None
+
+    def collect(job: Job, record: FormRecord) -> None:
+        by_key[job.key] = record
+        if sink:
+            sink.write(
+                json.dumps(
+                    {"backend": backend.name, "record": record.model_dump()}, ensure_ascii=False
+                )
+                + "\n"
+            )
+            sink.flush()
+        if on_record:
+            on_record(job, record)
+
+    try:
+        safe_run(backend, todo, collect)
+    finally:
+        if sink:
+            sink.close()
+    records = [by_key[j.key] for j in jobs]
+    result = RunResult(list(documents), records, resumed)
+    for doc in documents:
+        mine = [r for j, r in zip(jobs, records, strict=True) if j.document is doc]
+        result.document_findings[doc.path] = check_document(mine, doc)
+    return result
+
+
+def _read_journal(path: Path, backend: str) -> dict[str, FormRecord]:
+    """Records a previous, interrupted run of the same backend finished (keyed by job)."""
+    if not path.exists():
+        return {}
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+            record = FormRecord.model_validate(entry["record"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut off by the interruption
+        if entry.get("backend") == backend and "job" in record.meta:
+            found[record.meta["job"]] = record
+    return found
+
+
+def extract_to_file(
+    paths: Sequence[str | Path],
+    out: str | Path,
+    backend: Backend,
+    *,
+    on_record: OnRecord | None = None,
+    on_documents: Callable[[list[Document]], None] | None = None,
+) -> RunResult:
+    """Extract `paths` into the JSONL file `out`, resumable and written atomically."""
+    documents = [load_document(p) for p in paths]
+    if on_documents:
+        on_documents(documents)
+    out = Path(out)
+    journal = out.with_name(out.name + ".partial")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    result = extract_documents(documents, backend, on_record=on_record, journal=journal)
+    atomic_write_text(out, records_jsonl(result.records))
+    journal.unlink(missing_ok=True)
+    return result

@@ -1,0 +1,153 @@
+"""Read the tables of a chunk into one grid of cleaned cells.
+
+Markdown pipe tables and HTML `<table>`s (MinerU/Docling write merged cells that way) both become
+rows of `Cell`s that remember their source line and column. HTML rowspans are explicit merges, so
+the merged text is copied into the rows below (marked `merged`), which is what fill-down would
+infer; colspans leave the spanned columns empty, so "the next cell to the right" stays correct.
+Empty rows, separator rows and rows repeated verbatim are dropped; footers are not table rows.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from .clean import clean_text
+from .models import Cell, Grid
+
+_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+
+def read_grid(text: str, first_line: int = 1) -> Grid:
+    """All table rows of `text` (a chunk), in order; `first_line` is the chunk's first line."""
+    rows: list[list[Cell]] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<table" in line.lower():
+            end = _html_end(lines, i)
+            rows.extend(_html_rows("\n".join(lines[i : end + 1]), first_line + i))
+            i = end + 1
+            continue
+        if line.lstrip().startswith("|") and not _SEPARATOR.match(line.strip()):
+            rows.append(_markdown_row(line, first_line + i))
+        i += 1
+    return Grid(rows=_drop_noise(rows))
+
+
+def _markdown_row(line: str, lineno: int) -> list[Cell]:
+    body = line.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
+    parts = re.split(r"(?<!\\)\|", body)
+    return [
+        Cell(text=clean_text(p), raw=p.strip(), line=lineno, col=c) for c, p in enumerate(parts)
+    ]
+
+
+def _drop_noise(rows: list[list[Cell]]) -> list[list[Cell]]:
+    """Drop empty rows and a row that repeats the row before it verbatim (OCR duplicated it)."""
+    kept: list[list[Cell]] = []
+    previous: tuple[str, ...] | None = None
+    for row in rows:
+        texts = tuple(c.text for c in row if c.text)
+        if not texts or texts == previous:
+            continue
+        kept.append(row)
+        previous = texts
+    return kept
+
+
+def _html_end(lines: list[str], start: int) -> int:
+    for j in range(start, len(lines)):
+        if "</table>" in lines[j].lower():
+            return j
+    return len(lines) - 1  # truncated table: read what is there
+
+
+class _TableParser(HTMLParser):
+    """Collects (row, text, raw, line, rowspan, colspan) from one HTML table."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.rows: list[list[tuple[str, int, int, int]]] = []
+        self._cell: list[str] | None = None
+        self._span = (1, 1, 0)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            a = dict(attrs)
+            self._cell = []
+            self._span = (_int(a.get("rowspan")), _int(a.get("colspan")), self.getpos()[0])
+            if not self.rows:
+                self.rows.append([])
+        elif tag in ("br", "p") and self._cell is not None:
+            self._cell.append("<p>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(("".join(self._cell), *self._span))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def close(self) -> None:
+        super().close()
+        if self._cell is not None:  # cut off inside a cell
+            self.handle_endtag("td")
+
+
+def _int(value: str | None) -> int:
+    try:
+        return max(1, int(value or 1))
+    except ValueError:
+        return 1
+
+
+def _fill_pending(
+    row: dict[int, Cell], pending: dict[int, tuple[Cell, int]], col: int, *, rest: bool = False
+) -> int:
+    """Copy rowspan cells from above into this row: the run of merged columns at `col`, or with
+    `rest` (the row's own cells are used up) every merged column right of it. Returns next col."""
+    if rest:
+        cols = sorted(c for c in pending if c >= col)
+    else:
+        cols = []
+        while col in pending:
+            cols.append(col)
+            col += 1
+    for pc in cols:
+        src, left = pending.pop(pc)
+        row[pc] = Cell(src.text, src.raw, src.line, pc, src.repairs, merged=True)
+        if left > 1:
+            pending[pc] = (src, left - 1)
+    return col
+
+
+def _html_rows(html: str, first_line: int) -> list[list[Cell]]:
+    parser = _TableParser()
+    parser.feed(html)
+    parser.close()
+    grid: list[list[Cell]] = []
+    pending: dict[int, tuple[Cell, int]] = {}  # column -> (cell copied down, rows left)
+    for raw_row in parser.rows:
+        row: dict[int, Cell] = {}
+        col = 0
+        for raw, rowspan, colspan, line in raw_row:
+            col = _fill_pending(row, pending, col)
+            cell = Cell(clean_text(raw), raw.strip(), first_line + line - 1, col)
+            row[col] = cell
+            if rowspan > 1:
+                pending[col] = (cell, rowspan - 1)
+            for k in range(1, colspan):
+                row[col + k] = Cell("", "", cell.line, col + k)
+            col += colspan
+        _fill_pending(row, pending, col, rest=True)
+        width = max(row, default=-1) + 1
+        grid.append([row.get(c, Cell("", "", first_line, c)) for c in range(width)])
+    return grid
