@@ -41,8 +41,10 @@ _LATEX_MATH = re.compile(r"\$+([^$]*)\$+")
 _FW_ALNUM = {c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)}
 _FW_ALNUM.update({c: c - 0xFEE0 for c in range(0xFF21, 0xFF3B)})
 _FW_ALNUM.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})
-_FW_SIGNS = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
-_FW_SIGNS.update({0x3000: 0x20, 0x2236: ord(":"), 0x3002: ord(".")})
+# Signs that belong to a number or unit; Chinese sentence punctuation (，；：。、) stays as written.
+_FW_SIGNS = dict(_FW_ALNUM)
+_FW_SIGNS.update({ord(c): ord(c) - 0xFEE0 for c in "＝＞＜％（）＋－．／～＄"})
+_FW_SIGNS[0x3000] = 0x20
 
 
 def to_halfwidth(text: str, *, signs: bool = False) -> str:
@@ -72,8 +74,33 @@ def strip_html(text: str) -> str:
 
 
 def collapse_repeats(text: str) -> str:
-    """Text the OCR printed several times in a row is kept once."""
-    return _REPEAT.sub(r"\1", text) if len(text) >= 8 else text
+    """Text the OCR printed several times in a row is kept once.
+
+    When the copies disagree (`A-variant A A A`), the copy the OCR produced most often wins;
+    otherwise runs of identical copies are collapsed where they stand.
+    """
+    if len(text) < 8:
+        return text
+    return _majority_copy(text) or _REPEAT.sub(r"\1", text)
+
+
+def _majority_copy(text: str) -> str | None:
+    """If `text` is several copies that each start with the same characters, and one copy makes
+    up more than half of them, return it."""
+    for size in range(4, min(len(text) // 2, 40) + 1):
+        head = text[:size]
+        starts = [m.start() for m in re.finditer(re.escape(head), text)]
+        if len(starts) < 2:
+            return None  # a longer head cannot occur twice either
+        copies = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+        best = max(set(copies), key=copies.count)
+        # the shared start must be a good part of the copy: distinct sentences that merely open
+        # alike (`开展培训…；开展培训…`) are not OCR copies
+        if size * 5 < len(best) * 2:
+            continue
+        if copies.count(best) >= 2 and copies.count(best) * 2 > len(copies):
+            return best
+    return None
 
 
 def clean_text(raw: str | None) -> str:

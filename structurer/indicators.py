@@ -1,0 +1,196 @@
+"""Indicator rows -> Indicators: levels filled down, names and targets told apart by shape.
+
+Level-1/level-2 cells are merged downwards, so OCR leaves them blank on later rows, and puts level
+names in whichever column it likes. A level name is recognised wherever it lands; level 1 always
+follows from level 2 by the hierarchy. Rows before any level label (a merged cell cut by a page
+break) take the first labels that follow. Of the remaining cells the first is the name and the
+next the target; a lone cell is told apart by its shape.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .clean import squash
+from .hierarchy import AMBIGUOUS, HIERARCHY, canonical_level, is_level1, parent_of
+from .models import Cell, CellRef, Indicator
+from .targets import parse_target
+
+_HEADER = re.compile(
+    r"^(?:一级指标|二级指标|三级指标|(?:年度|项目)?[(（/]*(?:项目)?[)）]?指标值.*|指标值)$"
+)
+_NOISE = {"绩效指标", "项目绩效指标", "年度绩效指标", "指标", "绩效目标"}
+_QUALITATIVE = re.compile(
+    r"^(?:有效实现|有效|提升|提高|高|较高|良好|优秀|准确|及时|安全|达标|合格|完成|满意|是|否|"
+    r"明显|显著|稳定|逐步提升|有所提升|有所提高|持续|长期|降低|减少)$"
+    r"|^(?:不少于|不低于|不高于|不超过|不大于|不小于|大于|小于|达到|超过|低于|高于)"
+)
+# A name cut by a line break ends mid-phrase; its rest comes as a row of its own.
+_OPEN_END = re.compile(r"[、，,（(和与及的或、]$")
+
+
+def is_indicator_header(key: str) -> bool:
+    return bool(_HEADER.match(key))
+
+
+def starts_indicators(row: list[Cell]) -> bool:
+    """The indicator table begins at its header row, or failing that at the first level name."""
+    keys = [squash(c.text) for c in row if c.text]
+    return sum(bool(_HEADER.match(k)) for k in keys) >= 2 or any(canonical_level(k) for k in keys)
+
+
+def looks_like_target(text: str) -> bool:
+    t = parse_target(text)
+    return t.value is not None or bool(_QUALITATIVE.search(t.target or ""))
+
+
+@dataclass
+class _Row:
+    indicator: Indicator
+    name_cell: Cell | None
+    target_cell: Cell | None
+    has_levels: bool
+
+
+def _levels_in(cells: list[Cell], header_cols: dict[str, int]) -> tuple[str | None, str | None]:
+    """(level1, level2) named on one row, resolving 成本指标/满意度指标 by what stands beside."""
+    names = [canonical_level(c.text) for c in cells]
+    l1 = l2 = None
+    for k, name in enumerate(names):
+        if name is None:
+            continue
+        if name in AMBIGUOUS:
+            later = [n for n in names[k + 1 :] if n]
+            child_of_row_l1 = bool(l1 and name in HIERARCHY.get(l1, ()))
+            in_l2_column = "二级指标" in header_cols and _nearer(
+                cells[k].col, header_cols, "二级指标"
+            )
+            if any(n in HIERARCHY[name] for n in later):
+                l1 = name
+            elif child_of_row_l1 or in_l2_column:
+                l2 = name
+            else:
+                l1 = name
+        elif is_level1(name):
+            l1 = name
+        else:
+            l2 = name
+    return l1, l2
+
+
+def _nearer(col: int, header_cols: dict[str, int], label: str) -> bool:
+    other = "一级指标" if label == "二级指标" else "二级指标"
+    if other not in header_cols:
+        return True
+    return abs(col - header_cols[label]) < abs(col - header_cols[other])
+
+
+def _contents(row: list[Cell]) -> list[Cell]:
+    """Cells that are neither level names nor row labels; adjacent copies (merged cells the OCR
+    expanded into several columns) kept once."""
+    out: list[Cell] = []
+    for c in row:
+        key = squash(c.text)
+        if not key or c.merged or key in _NOISE or canonical_level(key) or _HEADER.match(key):
+            continue
+        if out and out[-1].text == c.text:
+            continue
+        out.append(c)
+    return out
+
+
+def read_indicators(
+    rows: list[list[Cell]], refs: dict[str, CellRef], repairs: list[dict[str, str]]
+) -> tuple[list[Indicator], list[str]]:
+    """Indicators in table order, plus texts that could not be placed (kept for the reviewer)."""
+    header_cols: dict[str, int] = {}
+    level1 = level2 = None
+    seen_level = False
+    out: list[_Row] = []
+    unplaced: list[str] = []
+    for row in rows:
+        keys = {squash(c.text): c.col for c in row if c.text}
+        if sum(bool(_HEADER.match(k)) for k in keys) >= 2:
+            header_cols = {k: col for k, col in keys.items() if _HEADER.match(k)}
+            continue
+        row_l1, row_l2 = _levels_in([c for c in row if c.text], header_cols)
+        if row_l2:
+            level1, level2 = parent_of(row_l2) if row_l1 != "成本指标" else row_l1, row_l2
+        elif row_l1 and row_l1 != level1:
+            level1, level2 = row_l1, None
+        if (row_l1 or row_l2) and not seen_level:
+            seen_level = True
+            for earlier in out:  # rows before any label take the first labels that follow
+                earlier.indicator.level1, earlier.indicator.level2 = level1, level2
+        cells = _contents(row)
+        if cells:
+            _place(cells, out, level1, level2, unplaced)
+    return _finish(out, refs, repairs), unplaced
+
+
+def _place(
+    cells: list[Cell], out: list[_Row], l1: str | None, l2: str | None, unplaced: list[str]
+) -> None:
+    prev = out[-1] if out else None
+    if len(cells) == 1:
+        cell = cells[0]
+        if prev and _continues(prev, cell):
+            return
+        if looks_like_target(cell.text) and prev and prev.target_cell is None:
+            prev.target_cell = cell
+            return
+        if looks_like_target(cell.text):
+            out.append(_Row(Indicator(level1=l1, level2=l2), None, cell, True))
+        else:
+            out.append(_Row(Indicator(level1=l1, level2=l2), cell, None, True))
+        return
+    name, rest = cells[0], cells[1:]
+    target = next((c for c in rest if parse_target(c.text).value is not None), rest[0])
+    unplaced += [c.text for c in rest if c is not target]
+    out.append(_Row(Indicator(level1=l1, level2=l2), name, target, True))
+
+
+def _continues(prev: _Row, cell: Cell) -> bool:
+    """A lone cell that finishes the previous row's name or target, cut by a line break."""
+    for attr in ("name_cell", "target_cell"):
+        part: Cell | None = getattr(prev, attr)
+        if part and _OPEN_END.search(part.text) and abs(part.col - cell.col) <= 1:
+            setattr(
+                prev,
+                attr,
+                Cell(part.text + cell.text, part.raw + cell.raw, part.line, part.col, part.repairs),
+            )
+            return True
+    return False
+
+
+def _finish(
+    rows: list[_Row], refs: dict[str, CellRef], repairs: list[dict[str, str]]
+) -> list[Indicator]:
+    out = []
+    for n, row in enumerate(rows):
+        ind = row.indicator
+        if row.name_cell:
+            ind.name = row.name_cell.text.replace("\n", "")
+            refs[f"indicators[{n}].name"] = CellRef(line=row.name_cell.line, col=row.name_cell.col)
+        if row.target_cell:
+            t = parse_target(row.target_cell.text)
+            ind.target, ind.op, ind.value, ind.unit = t
+            refs[f"indicators[{n}].target"] = CellRef(
+                line=row.target_cell.line, col=row.target_cell.col
+            )
+            if (
+                t.target
+                and t.target != squash(row.target_cell.text)
+                and "O" in row.target_cell.text.upper()
+            ):
+                repairs.append(
+                    {
+                        "path": f"indicators[{n}].target",
+                        "raw": row.target_cell.raw,
+                        "repair": "letter O read as 0",
+                    }
+                )
+        out.append(ind)
+    return out
