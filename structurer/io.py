@@ -14,7 +14,7 @@ from .errors import InputError, RecordsError
 from .models import FormRecord
 
 # Tried in order. GB18030 is a superset of GBK and GB2312, so it decodes all three.
-ENCODINGS = ("utf-8-sig", "gb18030", "utf-16")
+ENCODINGS = ("utf-8-sig", "gb18030")
 
 
 def read_text(path: str | Path) -> tuple[str, str]:
@@ -35,13 +35,23 @@ def decode(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
         return data.decode("utf-16"), "utf-16"
     if b"\x00" in data[:4096]:
         raise InputError(name, "looks like a binary file, not OCR markdown")
-    for enc in ENCODINGS[:2]:
+    for enc in ENCODINGS:
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
             continue
+        if _control_ratio(text) > 0.01:
+            break  # decodes, but is mostly not text (a PDF, an image with no NUL early on)
         return text.replace("\r\n", "\n").replace("\r", "\n"), enc
-    raise InputError(name, "cannot decode as UTF-8 or GB18030/GBK text")
+    else:
+        raise InputError(name, "cannot decode as UTF-8 or GB18030/GBK text")
+    raise InputError(name, "looks like a binary file, not OCR markdown")
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:20000]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
+    return controls / max(1, len(sample))
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

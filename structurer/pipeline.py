@@ -18,7 +18,7 @@ from typing import Protocol
 
 from .checks import check_document, refresh_findings
 from .chunker import split_forms
-from .errors import NoFormsError
+from .errors import NoFormsError, StructurerError
 from .io import atomic_write_text, read_text, records_jsonl
 from .models import Chunk, Document, Finding, FormRecord, Grid, SourceRef
 from .tables import read_grid
@@ -73,6 +73,19 @@ def load_document(path: str | Path) -> Document:
         raise NoFormsError(str(path))
     sha = hashlib.sha256(text.encode()).hexdigest()
     return Document(path=str(path), encoding=encoding, title=heading, sha256=sha, chunks=chunks)
+
+
+def load_documents(paths: Sequence[str | Path]) -> tuple[list[Document], list[StructurerError]]:
+    """Load every readable document; the others come back as errors, so one bad file among many
+    does not stop the run (the caller decides what to do when none is readable)."""
+    docs: list[Document] = []
+    errors: list[StructurerError] = []
+    for p in paths:
+        try:
+            docs.append(load_document(p))
+        except StructurerError as exc:
+            errors.append(exc)
+    return docs, errors
 
 
 def plan_jobs(documents: Iterable[Document]) -> list[Job]:
@@ -188,17 +201,13 @@ def _read_journal(path: Path, backend: str) -> dict[str, FormRecord]:
 
 
 def extract_to_file(
-    paths: Sequence[str | Path],
+    documents: Sequence[Document],
     out: str | Path,
     backend: Backend,
     *,
     on_record: OnRecord | None = None,
-    on_documents: Callable[[list[Document]], None] | None = None,
 ) -> RunResult:
-    """Extract `paths` into the JSONL file `out`, resumable and written atomically."""
-    documents = [load_document(p) for p in paths]
-    if on_documents:
-        on_documents(documents)
+    """Extract `documents` into the JSONL file `out`, resumable and written atomically."""
     out = Path(out)
     journal = out.with_name(out.name + ".partial")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -107,16 +107,27 @@ def extract(
     settings = _llm_settings(locals())
     chosen = _choose_backend(backend, settings)
     impl = _make_backend(chosen, settings)
-    result = _run_with_progress(files, out, impl)
+    documents = _load_or_fail(files)
+    result = _run_with_progress(documents, out, impl)
     applied = _apply_corrections(out, corrections, result.records)
     _print_summary(result, impl, applied)
-    if any(
-        f.severity == "error"
-        for r in result.records
-        for f in r.findings
-        if f.code == "extract.failed"
-    ):
+    failed = [r for r in result.records if any(f.code.endswith(".failed") for f in r.findings)]
+    if failed or len(documents) < len(files):
         raise typer.Exit(1)
+
+
+def _load_or_fail(files: list[Path]) -> list[Document]:
+    """Unreadable files are reported and skipped; if none is readable, that is the error."""
+    from ..pipeline import load_documents
+
+    documents, errors = load_documents(files)
+    if not documents:
+        if len(errors) == 1:
+            raise errors[0]
+        raise StructurerError("no readable document: " + "; ".join(map(str, errors)))
+    for exc in errors:
+        console.print(f"[red]skipped[/] {exc}")
+    return documents
 
 
 def _llm_settings(args: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +172,7 @@ def _make_backend(name: str, settings: dict[str, Any]):  # type: ignore[no-untyp
     return make_backend(name, **settings)
 
 
-def _run_with_progress(files: list[Path], out: Path, impl):  # type: ignore[no-untyped-def]
+def _run_with_progress(documents: list[Document], out: Path, impl):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from ..pipeline import extract_to_file
@@ -175,17 +186,10 @@ def _run_with_progress(files: list[Path], out: Path, impl):  # type: ignore[no-u
         transient=False,
         disable=not console.is_terminal,
     ) as progress:
-        task = progress.add_task(f"extracting ({impl.name})", total=None)
-
-        def on_documents(docs: list[Document]) -> None:
-            progress.update(task, total=sum(len(d.chunks) for d in docs))
-
+        total = sum(len(d.chunks) for d in documents)
+        task = progress.add_task(f"extracting ({impl.name})", total=total)
         return extract_to_file(
-            files,
-            out,
-            impl,
-            on_record=lambda job, rec: progress.advance(task),
-            on_documents=on_documents,
+            documents, out, impl, on_record=lambda job, rec: progress.advance(task)
         )
 
 
