@@ -1,0 +1,209 @@
+"""Grounding: is every value of a record really in its form's source text?
+
+This is what catches a backend inventing data. The source is cleaned the way a record's values are
+(tags, LaTeX, full-width forms, whitespace) and indexed once per chunk; each value is then looked
+up as text (strings, targets, level names), as a number (amounts) or as a date.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+from .clean import (
+    amount_value,
+    collapse_repeats,
+    latex_to_text,
+    parse_date,
+    strip_html,
+    to_halfwidth,
+)
+from .hierarchy import canonical_level, parent_of
+from .models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Finding, FormRecord
+
+# Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
+_SIGNS = (
+    (">=", "≥"),
+    ("=>", "≥"),
+    ("≧", "≥"),
+    ("⩾", "≥"),
+    ("<=", "≤"),
+    ("=<", "≤"),
+    ("≦", "≤"),
+    ("⩽", "≤"),
+)
+_WS = re.compile(r"\s+")
+_NUMBER = re.compile(r"[\dOo][\dOo.]*")
+_NUMBER_NOISE = re.compile(r"[,，'’\s]")
+# A long value may be found in up to this many pieces (text wrapped onto extra rows or split by a
+# page break), each at least _MIN_PIECE characters, so that an invented sentence is not "found"
+# by stitching single characters together.
+_MAX_PIECES = 3
+_MIN_PIECE = 6
+
+
+def normalize(text: str) -> str:
+    """Text as grounding compares it: tags, LaTeX, full-width forms and whitespace gone."""
+    text = to_halfwidth(latex_to_text(strip_html(text)), signs=True)
+    for old, new in _SIGNS:
+        text = text.replace(old, new)
+    return _WS.sub("", text)
+
+
+@dataclass(frozen=True)
+class SourceIndex:
+    """One chunk's source text, prepared once for many look-ups."""
+
+    text: str  # normalized, cell borders kept as "|"
+    collapsed: str  # the same with text repeated inside a cell kept once
+    numbers: frozenset[Decimal]
+    dates: frozenset[str]
+
+    def has_text(self, value: str) -> bool:
+        needle = normalize(value)
+        if not needle or needle in self.text or needle in self.collapsed:
+            return True
+        return len(needle) >= 2 * _MIN_PIECE and _in_pieces(needle, self.text)
+
+    def has_amount(self, value: str) -> bool:
+        number = amount_value(value)
+        return number is not None and number in self.numbers
+
+
+@lru_cache(maxsize=128)
+def index_source(source_text: str) -> SourceIndex:
+    cells = [c for line in source_text.split("\n") for c in _cells(line)]
+    normal = [normalize(c) for c in cells]
+    return SourceIndex(
+        text="|".join(normal),
+        collapsed="|".join(normalize(collapse_repeats(c)) for c in cells),
+        numbers=frozenset(n for c in normal for n in _numbers(c)),
+        dates=frozenset(d for c in cells if (d := parse_date(c)) and _is_iso(d)),
+    )
+
+
+def _cells(line: str) -> list[str]:
+    """A table line's cells (an HTML cell's paragraphs apart), or the line itself."""
+    parts = re.split(r"(?<!\\)\||</?t[dhr][^>]*>", line)
+    return [p for part in parts for p in re.split(r"</?p\b[^>]*>|<br\s*/?>", part) if p.strip()]
+
+
+def _numbers(cell: str) -> list[Decimal]:
+    found = []
+    for token in _NUMBER.findall(_NUMBER_NOISE.sub("", cell)):
+        if not any(ch.isdigit() for ch in token):
+            continue
+        token = re.sub("[Oo]", "0", token).strip(".")
+        for part in token.split("..") if ".." in token else [token]:
+            try:
+                found.append(Decimal(part))
+            except InvalidOperation:
+                continue
+    return found
+
+
+def _is_iso(text: str) -> bool:
+    return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
+
+
+def _in_pieces(needle: str, hay: str) -> bool:
+    """Whether `needle` is `hay`-substrings glued together: at most _MAX_PIECES long pieces."""
+    rest = needle
+    for _ in range(_MAX_PIECES):
+        if rest in hay:
+            return True
+        k = _longest_prefix(rest, hay)
+        if k < _MIN_PIECE or len(rest) - k < _MIN_PIECE:
+            return False
+        rest = rest[k:]
+    return False
+
+
+def _longest_prefix(needle: str, hay: str) -> int:
+    """Length of the longest prefix of needle found in hay (presence is monotone in length)."""
+    lo, hi = 0, len(needle)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if needle[:mid] in hay:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
+    """One grounding.ungrounded error per value of `record` not found in `source_text`."""
+    src = index_source(source_text)
+    missing: list[tuple[str, str]] = []
+    for path, value in _texts(record):
+        if not src.has_text(value):
+            missing.append((path, value))
+    for path, value in _amounts(record):
+        if not src.has_amount(value):
+            missing.append((path, value))
+    for path in ("start_date", "end_date"):
+        value = getattr(record, path)
+        if value and value not in src.dates and not src.has_text(value):
+            missing.append((path, value))
+    missing.extend(_ungrounded_levels(record, src))
+    return [_finding(path, value) for path, value in missing]
+
+
+def _texts(record: FormRecord) -> list[tuple[str, str]]:
+    """(path, text) of every string value; a goal is grounded paragraph by paragraph."""
+    out = [(f, v) for f in HEADER_FIELDS if "date" not in f and (v := getattr(record, f))]
+    for f in GOAL_FIELDS:
+        text = getattr(record, f) or ""
+        out.extend((f, line) for line in text.split("\n") if line.strip())
+    if record.funding.unit:
+        out.append(("funding.unit", record.funding.unit))
+    for i, ind in enumerate(record.indicators):
+        out.extend(
+            (f"indicators[{i}].{f}", v) for f in ("name", "target") if (v := getattr(ind, f))
+        )
+        if ind.value and not ind.target:
+            out.append((f"indicators[{i}].value", ind.value))
+    return out
+
+
+def _amounts(record: FormRecord) -> list[tuple[str, str]]:
+    fields = ((f, getattr(record.funding, f)) for f in AMOUNT_FIELDS)
+    return [(f"funding.{f}", v) for f, v in fields if v is not None and amount_value(v) is not None]
+
+
+def _ungrounded_levels(record: FormRecord, src: SourceIndex) -> list[tuple[str, str]]:
+    """A level name is grounded by its own spelling, its suffix-less form, or (level 1) by a
+    grounded level 2 that implies it: OCR often lost the merged level-1 cell."""
+    out = []
+    for i, ind in enumerate(record.indicators):
+        level2_ok = ind.level2 is None or _level_in(ind.level2, src)
+        if not level2_ok:
+            out.append((f"indicators[{i}].level2", ind.level2 or ""))
+        if ind.level1 and not _level_in(ind.level1, src):
+            implied = parent_of(canonical_level(ind.level2))
+            if not (level2_ok and implied == canonical_level(ind.level1)):
+                out.append((f"indicators[{i}].level1", ind.level1))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _level_forms(name: str) -> tuple[str, ...]:
+    canon = canonical_level(name) or name
+    return tuple({name, canon, canon.removesuffix("指标"), name.removesuffix("指标")} - {""})
+
+
+def _level_in(name: str, src: SourceIndex) -> bool:
+    return any(src.has_text(form) for form in _level_forms(name))
+
+
+def _finding(path: str, value: str) -> Finding:
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    return Finding(
+        severity="error",
+        code="grounding.ungrounded",
+        message=f"{path} = {shown!r} is not in the form's source text",
+        paths=[path],
+        values={"value": value},
+    )
