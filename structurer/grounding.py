@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from pathlib import Path
 
 from .clean import (
     amount_value,
@@ -21,7 +22,15 @@ from .clean import (
     to_halfwidth,
 )
 from .hierarchy import canonical_level, parent_of
-from .models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Finding, FormRecord
+from .models import (
+    AMOUNT_FIELDS,
+    GOAL_FIELDS,
+    HEADER_FIELDS,
+    Chunk,
+    Document,
+    Finding,
+    FormRecord,
+)
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
 _SIGNS = (
@@ -207,3 +216,16 @@ def _finding(path: str, value: str) -> Finding:
         paths=[path],
         values={"value": value},
     )
+
+
+def chunk_for(record: FormRecord, document: Document) -> Chunk | None:
+    """The chunk `record` was read from: by its source lines, else by its form index; None when
+    the record names another document."""
+    src = record.source
+    if src and src.document and src.document != Path(document.path).name:
+        return None
+    if src:
+        for chunk in document.chunks:
+            if (chunk.start_line, chunk.end_line) == (src.start_line, src.end_line):
+                return chunk
+    return next((c for c in document.chunks if c.index == record.form_index), None)

@@ -1,3 +1,151 @@
-"""Commands: placeholder until its owner lands it."""
+"""Commands: check, export."""
 
-from . import app  # noqa: F401
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from ..models import SEVERITY_ORDER, Document, Finding, FormRecord
+from . import app
+
+out_console = Console(soft_wrap=True)  # one finding per line, for grep
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+# Findings that need the source document: kept from the records file when no --source is given.
+_NEEDS_SOURCE = ("grounding.", "header.unit_differs_from_title")
+
+
+@app.command()
+def check(
+    records_file: Path = typer.Argument(
+        ..., help="Records (JSONL) written by `structurer extract`."
+    ),
+    source: Path | None = typer.Option(
+        None,
+        "--source",
+        "-s",
+        help="The OCR document the records came from: also check that every value is in it "
+        "(grounding) and compare implementing units with its title.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON instead."),
+) -> None:
+    """Re-run the deterministic checks on RECORDS_FILE and print the findings per form.
+
+    Exit code 1 when any finding is an error, else 0.
+    """
+    from ..io import read_records
+    from ..pipeline import load_document
+
+    records = read_records(records_file)
+    document = load_document(source) if source else None
+    doc_findings = recheck(records, document)
+    if as_json:
+        _print_json(records, doc_findings)
+    else:
+        _print_report(records, doc_findings)
+    if any(f.severity == "error" for f in _all(records, doc_findings)):
+        raise typer.Exit(1)
+
+
+def recheck(records: list[FormRecord], document: Document | None) -> list[Finding]:
+    """Refresh every record's findings in place; returns the document-level findings."""
+    from ..checks import check_document, refresh_findings
+    from ..grounding import chunk_for
+
+    for record in records:
+        chunk = chunk_for(record, document) if document else None
+        if chunk is None:
+            kept = [f for f in record.findings if f.code.startswith(_NEEDS_SOURCE)]
+            refresh_findings(record)
+            record.findings += kept
+        else:
+            refresh_findings(record, source_text=chunk.text, title=document.title)  # type: ignore[union-attr]
+    return check_document(records, document)
+
+
+def _all(records: list[FormRecord], doc_findings: list[Finding]) -> list[Finding]:
+    return [f for r in records for f in r.findings] + doc_findings
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity])
+
+
+def _print_json(records: list[FormRecord], doc_findings: list[Finding]) -> None:
+    forms = [
+        {
+            "form_index": r.form_index,
+            "project_name": r.project_name,
+            "document": r.source.document if r.source else None,
+            "findings": [f.model_dump() for f in _sorted(r.findings)],
+        }
+        for r in records
+    ]
+    payload = {"forms": forms, "document": [f.model_dump() for f in _sorted(doc_findings)]}
+    out_console.print_json(json.dumps(payload, ensure_ascii=False))
+
+
+def _print_report(records: list[FormRecord], doc_findings: list[Finding]) -> None:
+    # Forms with errors first, then warnings, then the rest; document order within each group.
+    def rank(r: FormRecord) -> int:
+        return min((SEVERITY_ORDER[f.severity] for f in r.findings), default=3)
+
+    for r in sorted(records, key=rank):
+        if r.findings:
+            _print_findings(f"form {r.form_index} · {r.key()}", r.findings)
+    if doc_findings:
+        _print_findings("document", doc_findings)
+    counts = Counter(f.severity for f in _all(records, doc_findings))
+    clean = sum(1 for r in records if not r.findings)
+    out_console.print(
+        f"{len(records)} forms checked, {clean} without findings: "
+        f"[{_STYLE['error']}]{counts['error']} errors[/], "
+        f"[{_STYLE['warning']}]{counts['warning']} warnings[/], "
+        f"[{_STYLE['info']}]{counts['info']} info[/]"
+    )
+
+
+def _print_findings(title: str, findings: list[Finding]) -> None:
+    out_console.print(f"[bold]{escape(title)}[/]")
+    for f in _sorted(findings):
+        where = f" [dim]{escape(', '.join(f.paths))}[/]" if f.paths else ""
+        style = _STYLE[f.severity]
+        out_console.print(f"  [{style}]{f.severity:<7}[/] {f.code}{where}")
+        out_console.print(f"          {escape(f.message)}", highlight=False)
+
+
+FORMATS = ("csv", "xlsx")
+
+
+@app.command()
+def export(
+    records_file: Path = typer.Argument(
+        ..., help="Records (JSONL) written by `structurer extract`."
+    ),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv or xlsx."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="xlsx: the workbook file (sheets forms and indicators). csv: two files, "
+        "PATH-forms.csv and PATH-indicators.csv beside PATH (a trailing .csv is dropped), or "
+        "forms.csv and indicators.csv inside PATH when it is a directory or ends with '/'.",
+    ),
+) -> None:
+    """Write the records as two tables: forms (one row per form, funding columns, finding counts)
+    and indicators (one row each, keyed by document, form_index and project_name).
+
+    CSV is UTF-8 with a BOM so that Excel opens it correctly; XLSX stores amounts as numbers.
+    """
+    from ..export import export_records
+    from ..io import read_records
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    records = read_records(records_file)
+    for path in export_records(records, out, fmt):
+        out_console.print(f"wrote {path}")

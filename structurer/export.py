@@ -1,0 +1,192 @@
+"""Export records as two tables for analysts: forms (one row each) and indicators (one row each).
+
+CSV is written as two UTF-8 files with a BOM (so Excel detects the encoding); XLSX as one
+workbook with a sheet per table, amounts stored as numbers. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .clean import amount_value
+from .io import atomic_write_text
+from .models import AMOUNT_FIELDS, FormRecord
+
+FORM_KEY = ("document", "form_index", "project_name")
+FORM_COLUMNS = (
+    *FORM_KEY,
+    "year",
+    "project_nature",
+    "project_category",
+    "department",
+    "implementing_unit",
+    "start_date",
+    "end_date",
+    "funding_unit",
+    *AMOUNT_FIELDS,
+    "overall_goal",
+    "annual_goal",
+    "indicators",
+    "backend",
+    "errors",
+    "warnings",
+    "info",
+)
+INDICATOR_COLUMNS = (
+    *FORM_KEY,
+    "position",
+    "level1",
+    "level2",
+    "name",
+    "target",
+    "op",
+    "value",
+    "unit",
+)
+_WIDE = {"project_name": 30, "overall_goal": 50, "annual_goal": 50, "name": 30, "target": 20}
+
+Row = dict[str, Any]
+
+
+def form_rows(records: Sequence[FormRecord]) -> list[Row]:
+    rows = []
+    for r in records:
+        counts = Counter(f.severity for f in r.findings)
+        row: Row = {
+            "document": r.source.document if r.source else None,
+            "form_index": r.form_index,
+            "year": r.year,
+            **{
+                k: getattr(r, k)
+                for k in FORM_COLUMNS
+                if k in FormRecord.model_fields and k != "year"
+            },
+            "funding_unit": r.funding.unit,
+            **{k: getattr(r.funding, k) for k in AMOUNT_FIELDS},
+            "indicators": len(r.indicators),
+            "errors": counts["error"],
+            "warnings": counts["warning"],
+            "info": counts["info"],
+        }
+        rows.append({k: row.get(k) for k in FORM_COLUMNS})
+    return rows
+
+
+def indicator_rows(records: Sequence[FormRecord]) -> list[Row]:
+    rows = []
+    for r in records:
+        key = {"document": r.source.document if r.source else None, "form_index": r.form_index}
+        key["project_name"] = r.project_name
+        for n, ind in enumerate(r.indicators, 1):
+            rows.append({**key, "position": n, **ind.model_dump()})
+    return [{k: row.get(k) for k in INDICATOR_COLUMNS} for row in rows]
+
+
+def csv_paths(path: str | Path) -> tuple[Path, Path]:
+    """Where the two CSV files go: into PATH when it is a directory (or ends with a slash),
+    else beside it as STEM-forms.csv and STEM-indicators.csv."""
+    p = Path(path)
+    if p.is_dir() or str(path).endswith(("/", os.sep)):
+        return p / "forms.csv", p / "indicators.csv"
+    stem = p.name.removesuffix(".csv")
+    return p.with_name(f"{stem}-forms.csv"), p.with_name(f"{stem}-indicators.csv")
+
+
+def _csv_text(columns: Sequence[str], rows: list[Row]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    return "\ufeff" + buf.getvalue()
+
+
+def export_csv(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
+    forms_path, indicators_path = csv_paths(path)
+    atomic_write_text(forms_path, _csv_text(FORM_COLUMNS, form_rows(records)))
+    atomic_write_text(indicators_path, _csv_text(INDICATOR_COLUMNS, indicator_rows(records)))
+    return [forms_path, indicators_path]
+
+
+def export_xlsx(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
+    from openpyxl import Workbook  # imported here: only this export needs it
+
+    wb = Workbook()
+    _fill_sheet(wb.active, "forms", FORM_COLUMNS, form_rows(records))
+    _fill_sheet(wb.create_sheet(), "indicators", INDICATOR_COLUMNS, indicator_rows(records))
+    buf = io.BytesIO()
+    wb.save(buf)
+    target = Path(path)
+    _atomic_write_bytes(target, buf.getvalue())
+    return [target]
+
+
+def _fill_sheet(ws: Any, title: str, columns: Sequence[str], rows: list[Row]) -> None:
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    ws.title = title
+    ws.append(list(columns))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append([_excel_value(k, row[k]) for k in columns])
+    ws.freeze_panes = "A2"
+    for c, name in enumerate(columns, 1):
+        letter = get_column_letter(c)
+        if name in AMOUNT_FIELDS:
+            for cell in ws[letter][1:]:
+                cell.number_format = "#,##0.00"
+        ws.column_dimensions[letter].width = _width(name, rows)
+
+
+def _excel_value(column: str, value: Any) -> Any:
+    if column in AMOUNT_FIELDS and value is not None:
+        number = amount_value(value)
+        return number if number is not None else value  # an unreadable amount stays text
+    return value
+
+
+def _width(column: str, rows: list[Row]) -> float:
+    """Wide enough for the header and typical values (CJK counts double), capped."""
+    longest = max((_display_len(r[column]) for r in rows[:200]), default=0)
+    return min(max(_display_len(column), longest, 6) + 2, _WIDE.get(column, 24))
+
+
+def _display_len(value: Any) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, Decimal):
+        value = f"{value:,.2f}"
+    text = str(value).split("\n", 1)[0]
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_records(records: Sequence[FormRecord], path: str | Path, fmt: str) -> list[Path]:
+    """Write `records` as `fmt` (csv or xlsx); returns the files written."""
+    if fmt == "csv":
+        return export_csv(records, path)
+    if fmt == "xlsx":
+        return export_xlsx(records, path)
+    raise ValueError(f"unknown export format {fmt!r}")
