@@ -43,6 +43,7 @@ def clean_target(text: str | None) -> str | None:
         return None
     cleaned = to_halfwidth(clean_text(text), signs=True)
     cleaned = re.sub(r"\s+", "", cleaned)
+    cleaned = re.sub(r">=|=>", "≥", re.sub(r"<=|=<", "≤", cleaned))
     return cleaned or None
 
 

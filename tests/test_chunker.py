@@ -1,0 +1,54 @@
+"""Chunking: one chunk per 申报表, continuation tables stay with their form."""
+
+import itertools
+
+from variants import HTML_FORM, TITLE_IN_TABLE, WANYUAN_SPLIT
+
+from structurer.chunker import split_forms
+
+
+def test_seed_has_13_forms_with_year_and_lines(seed_source) -> None:  # type: ignore[no-untyped-def]
+    heading, chunks = split_forms(seed_source.read_text(encoding="utf-8"))
+    assert heading == "上海市科技创业中心2024年度项目绩效目标汇总表"
+    assert [c.index for c in chunks] == list(range(1, 14))
+    assert {c.year for c in chunks} == {2024}
+    # chunks tile the document in order, each starting at its title line
+    lines = seed_source.read_text(encoding="utf-8").split("\n")
+    for c in chunks:
+        assert "财政项目支出绩效目标申报表" in lines[c.start_line - 1]
+    assert all(a.end_line < b.start_line for a, b in itertools.pairwise(chunks))
+
+
+def test_continuation_table_stays_with_its_form(seed_source) -> None:  # type: ignore[no-untyped-def]
+    _, chunks = split_forms(seed_source.read_text(encoding="utf-8"))
+    third = chunks[2]  # its indicator table continues on the next page without a title
+    assert "国际孵化合作及沪港孵化合作" in third.text
+    assert "孵化器国际培训班影响力" in third.text
+    assert "“创·在上海”" not in third.text
+
+
+def test_spaced_title_fullwidth_year_and_split_pages() -> None:
+    heading, chunks = split_forms(WANYUAN_SPLIT)
+    assert heading == "某区2026年度项目支出绩效目标"
+    assert len(chunks) == 1
+    assert chunks[0].year == 2026
+    assert "老年人满意度" in chunks[0].text  # the part after the page footer
+
+
+def test_title_inside_table_and_lost_title() -> None:
+    _, chunks = split_forms(TITLE_IN_TABLE)
+    assert [c.year for c in chunks] == [2025, None]
+    assert chunks[0].start_line == 1
+    assert "河道保洁" in chunks[0].text and "泵站运维" not in chunks[0].text
+    assert chunks[1].text.lstrip().startswith("| 项目名称 | 泵站运维")
+
+
+def test_title_repeated_as_first_table_row_is_one_form() -> None:
+    doc = "财政项目支出绩效目标申报表\n\n| 财政项目支出绩效目标申报表 | |\n|---|---|\n| 项目名称 | 甲 |\n"
+    _, chunks = split_forms(doc)
+    assert len(chunks) == 1
+
+
+def test_html_form_and_no_form() -> None:
+    assert len(split_forms(HTML_FORM)[1]) == 1
+    assert split_forms("# 汇总表\n\n没有申报表。\n")[1] == []

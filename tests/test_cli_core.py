@@ -1,0 +1,142 @@
+"""`structurer split/extract/schema` as a user runs them, bad input included."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from structurer import pipeline
+from structurer.cli import app
+from structurer.models import FormRecord
+
+runner = CliRunner()
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_extract_seed_writes_13_records(seed_source: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    result = run("extract", str(seed_source), "-o", str(out), "--backend", "rules")
+    assert result.exit_code == 0, result.output
+    records = read_jsonl(out)
+    assert [r["form_index"] for r in records] == list(range(1, 14))
+    assert records[0]["funding"]["annual_total"] == "5900000.00"
+    assert records[0]["source"]["document"] == "source.md"
+    assert not (tmp_path / "out.jsonl.partial").exists()
+    assert "extract summary" in result.output
+
+
+def test_split_lists_forms(seed_source: Path) -> None:
+    result = run("split", str(seed_source), "--json")
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert len(rows) == 13
+    assert rows[0]["project_name"] == "孵化基地运营及创业孵化服务支出"
+    assert rows[0]["start_line"] == 5
+
+
+def test_schema_is_the_record_model() -> None:
+    result = run("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert {"funding", "indicators", "project_name"} <= set(schema["properties"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        (b"", "file is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("# 汇总表\n没有表格\n".encode(), "no 财政项目支出绩效目标申报表"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    src = tmp_path / "doc.md"
+    if content is not None:
+        src.write_bytes(content)
+    result = run("extract", str(src), "-o", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_gbk_document_is_decoded(seed_source: Path, tmp_path: Path) -> None:
+    src = tmp_path / "gbk.md"
+    src.write_bytes(seed_source.read_text(encoding="utf-8").encode("gb18030"))
+    out = tmp_path / "out.jsonl"
+    assert run("extract", str(src), "-o", str(out)).exit_code == 0
+    assert read_jsonl(out)[2]["project_name"] == "国际孵化器活动及工作"
+
+
+def test_bad_file_among_good_is_skipped(seed_source: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.md"
+    empty.write_text("")
+    out = tmp_path / "out.jsonl"
+    result = run("extract", str(empty), str(seed_source), "-o", str(out))
+    assert result.exit_code == 1
+    assert "skipped" in result.stderr
+    assert len(read_jsonl(out)) == 13
+
+
+class _Flaky:
+    """A backend whose extraction of one form crashes."""
+
+    name = "rules"
+
+    def run(self, jobs, on_record):  # type: ignore[no-untyped-def]
+        from structurer.rules import extract_form
+
+        for job in jobs:
+            if job.chunk.index == 3:
+                raise RuntimeError("boom")
+            on_record(job, extract_form(job.chunk, job.grid))
+
+
+def test_one_broken_form_loses_nothing_else(seed_source: Path, tmp_path: Path) -> None:
+    doc = pipeline.load_document(seed_source)
+    out = tmp_path / "out.jsonl"
+    result = pipeline.extract_to_file([doc], out, _Flaky())
+    assert len(result.records) == 13
+    failed = [r for r in result.records if any(f.code == "extract.failed" for f in r.findings)]
+    # forms after the crash are marked failed, the ones before are intact
+    assert [r.form_index for r in failed] == list(range(3, 14))
+    assert result.records[1].project_name == "项目管理费"
+    assert len(read_jsonl(out)) == 13
+
+
+def test_interrupted_run_resumes_from_journal(seed_source: Path, tmp_path: Path) -> None:
+    doc = pipeline.load_document(seed_source)
+    out = tmp_path / "out.jsonl"
+    seen: list[int] = []
+
+    def stop_after_five(job, record: FormRecord) -> None:  # type: ignore[no-untyped-def]
+        seen.append(job.chunk.index)
+        if len(seen) == 5:
+            raise KeyboardInterrupt  # Ctrl-C mid-run
+
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.extract_to_file([doc], out, pipeline.RulesBackend(), on_record=stop_after_five)
+    assert not out.exists()  # never a half-written output
+    assert len((tmp_path / "out.jsonl.partial").read_text().splitlines()) == 5
+
+    again: list[int] = []
+    result = pipeline.extract_to_file(
+        [doc], out, pipeline.RulesBackend(), on_record=lambda j, r: again.append(j.chunk.index)
+    )
+    assert result.resumed == 5
+    assert again == list(range(6, 14))
+    assert [r["form_index"] for r in read_jsonl(out)] == list(range(1, 14))

@@ -1,0 +1,160 @@
+"""The rule extractor against the hand-labelled seed and hand-written variants."""
+
+from __future__ import annotations
+
+import pytest
+from variants import HTML_FORM, TITLE_IN_TABLE, WANYUAN_SPLIT
+
+from structurer.chunker import split_forms
+from structurer.models import FormRecord
+from structurer.rules import extract_form
+from structurer.tables import read_grid
+
+CONTRACT = {"indicators", "funding", *FormRecord.model_fields} - {
+    "backend",
+    "source",
+    "findings",
+    "meta",
+    "form_index",
+}
+
+
+def extract_all(text: str) -> list[FormRecord]:
+    return [extract_form(c, read_grid(c.text, c.start_line)) for c in split_forms(text)[1]]
+
+
+def contract(record: FormRecord) -> dict:
+    return record.model_dump(include=CONTRACT)
+
+
+def test_seed_matches_gold_form_by_form(seed_source, seed_gold) -> None:  # type: ignore[no-untyped-def]
+    got = extract_all(seed_source.read_text(encoding="utf-8"))
+    assert len(got) == len(seed_gold) == 13
+    for g, r in zip(seed_gold, got, strict=True):
+        assert contract(r) == contract(g), g.project_name
+
+
+def test_wanyuan_multiyear_cost_level1_split_pages() -> None:
+    (r,) = extract_all(WANYUAN_SPLIT)
+    assert (r.year, r.project_nature, r.start_date, r.end_date) == (
+        2026,
+        "阶段性项目",
+        "2026-01-01",
+        "2026-12-31",
+    )
+    f = r.funding
+    assert (f.unit, f.project_total, f.project_fiscal, f.project_other) == (
+        "万元",
+        "1280.50",
+        "1200.50",
+        "80.00",
+    )
+    assert (f.annual_total, f.current_appropriation, f.prior_carryover, f.annual_other) == (
+        "500.00",
+        "420.00",
+        "60.00",
+        "20.00",
+    )
+    assert r.overall_goal == "三年内建成覆盖全区的社区养老服务网络。"
+    assert r.annual_goal == "完成12家中心的运营补贴发放。"
+    levels = [(i.level1, i.level2, i.name) for i in r.indicators]
+    assert levels == [
+        ("产出指标", "数量指标", "补贴中心数量"),
+        ("产出指标", "质量指标", "服务规范达标率"),
+        ("成本指标", "经济成本指标", "单次服务成本"),
+        ("成本指标", "社会成本指标", "社会成本控制"),  # after the repeated header row
+        ("效益指标", "社会效益指标", "老年人生活质量"),  # 社会效益 -> canonical name
+        ("满意度指标", "服务对象满意度指标", "老年人满意度"),  # wrapped label
+    ]
+    cost = r.indicators[2]
+    assert (cost.target, cost.op, cost.value, cost.unit) == (
+        "≤4.30(元/人次)",
+        "≤",
+        "4.30",
+        "元/人次",
+    )
+
+
+def test_title_in_table_repaired_amount_and_latex() -> None:
+    first, second = extract_all(TITLE_IN_TABLE)
+    assert first.funding.annual_total == "3200000.00"
+    assert first.meta["repairs"][0]["raw"] == "3,2OO,OOO.OO"
+    assert first.annual_goal == "保持河道整洁。"
+    assert [(i.target, i.op, i.value, i.unit) for i in first.indicators] == [
+        ("985米", None, "985", "米"),
+        ("≥90.00%", "≥", "90.00", "%"),
+    ]
+    assert second.project_name == "泵站运维"
+    assert second.indicators[0].level2 == "时效指标"
+
+
+def test_html_table_merges_are_used() -> None:
+    (r,) = extract_all(HTML_FORM)
+    assert r.project_name == "校园安全改造"
+    assert r.funding.annual_total == "100000.00" and r.funding.prior_carryover == "0.00"
+    assert [(i.level2, i.name) for i in r.indicators] == [
+        ("数量指标", "改造教室"),
+        ("数量指标", "更换门禁"),
+        ("质量指标", "验收合格率"),
+        ("社会效益指标", "校园安全水平"),
+    ]
+
+
+def test_truncated_form_keeps_what_is_there() -> None:
+    text = WANYUAN_SPLIT.split("| 项目 绩效 目标")[0]  # cut off after the funding block
+    (r,) = extract_all(text)
+    assert r.project_name == "社区养老服务中心运营补贴"
+    assert r.funding.annual_other == "20.00"
+    assert r.annual_goal is None and r.indicators == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # a level-2 name in the level-1 column: level 1 from the hierarchy
+        (
+            "| 可持续影响指标 | | 长效机制 | 建立 |",
+            [("效益指标", "可持续影响指标", "长效机制", "建立")],
+        ),
+        # rows before any level label take the first labels that follow
+        (
+            "| | | 甲 | =1(个) |\n| 产出指标 | 数量指标 | 乙 | =2(个) |",
+            [("产出指标", "数量指标", "甲", "=1(个)"), ("产出指标", "数量指标", "乙", "=2(个)")],
+        ),
+        # a name in the level-1 column keeps inherited levels; a missing target stays None
+        (
+            "| 满意度指标 | 服务对象满意度指标 | 甲 | ≥90% |\n| 乙 | | | |",
+            [
+                ("满意度指标", "服务对象满意度指标", "甲", "≥90%"),
+                ("满意度指标", "服务对象满意度指标", "乙", None),
+            ],
+        ),
+        # a name cut by a line break continues on the next row
+        (
+            "| 产出指标 | 数量指标 | 完成培训、 | =3(场) |\n| | | 讲座 | |",
+            [("产出指标", "数量指标", "完成培训、讲座", "=3(场)")],
+        ),
+        # a legacy 成本指标 under 产出指标 is a level 2
+        (
+            "| 产出指标 | 成本指标 | 成本控制 | ≤10(万元) |",
+            [("产出指标", "成本指标", "成本控制", "≤10(万元)")],
+        ),
+    ],
+)
+def test_indicator_layouts(rows: str, expected: list[tuple]) -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n(2025年度)\n| 项目名称 | 甲项目 | | |\n|---|---|---|---|\n"
+        "| 一级指标 | 二级指标 | 三级指标 | 指标值 |\n" + rows + "\n"
+    )
+    (r,) = extract_all(doc)
+    assert [(i.level1, i.level2, i.name, i.target) for i in r.indicators] == expected
+
+
+def test_source_cells_point_at_the_value(seed_source) -> None:  # type: ignore[no-untyped-def]
+    text = seed_source.read_text(encoding="utf-8")
+    first = extract_all(text)[0]
+    lines = text.split("\n")
+    for path in ("project_name", "funding.annual_total", "indicators[0].target"):
+        ref = first.source.cells[path]
+        assert first.source.start_line <= ref.line <= first.source.end_line
+        assert lines[ref.line - 1].split("|")[ref.col + 1].strip()  # a non-empty cell

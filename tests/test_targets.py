@@ -1,0 +1,32 @@
+"""Target values: cleaned text always; op/value/unit only for [op]number[unit]."""
+
+import pytest
+
+from structurer.targets import parse_target
+
+
+@pytest.mark.parametrize(
+    ("raw", "target", "op", "value", "unit"),
+    [
+        ("=100.00(%)", "=100.00(%)", "=", "100.00", "%"),
+        ("≥90.00 (%)", "≥90.00(%)", "≥", "90.00", "%"),
+        ("$\\geq 90.00\\%$", "≥90.00%", "≥", "90.00", "%"),
+        ("≥55.00 (亿元)", "≥55.00(亿元)", "≥", "55.00", "亿元"),
+        ("≤2.00(小时)", "≤2.00(小时)", "≤", "2.00", "小时"),
+        ("985米", "985米", None, "985", "米"),
+        ("≥４.30(元/人次)", "≥4.30(元/人次)", "≥", "4.30", "元/人次"),
+        ("＝１００％", "=100%", "=", "100", "%"),
+        ("＞95%", ">95%", ">", "95", "%"),
+        ("<=3天", "≤3天", "≤", "3", "天"),
+        ("$\\leq 2.00$", "≤2.00", "≤", "2.00", None),
+        ("=1OO(%)", "=100(%)", "=", "100", "%"),  # letter O for zero
+        ("有效实现", "有效实现", None, None, None),
+        ("不少于10家紧密合作基地", "不少于10家紧密合作基地", None, None, None),
+        ("平均每个项目不少于2件", "平均每个项目不少于2件", None, None, None),
+        ("不少于3轮（次）", "不少于3轮(次)", None, None, None),
+        ("提高，持续。", "提高，持续。", None, None, None),  # sentence punctuation stays
+        ("", None, None, None, None),
+    ],
+)
+def test_parse_target(raw, target, op, value, unit) -> None:  # type: ignore[no-untyped-def]
+    assert tuple(parse_target(raw)) == (target, op, value, unit)
