@@ -1,0 +1,245 @@
+"""A review session: one records file, its source document and its corrections log.
+
+No web code here: the app calls these methods, tests can too. The records file is read once and
+never written; every read of a form replays the log (cached while the log file is unchanged), so
+two servers or two browser tabs on the same log see each other's saves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..corrections import (
+    Correction,
+    CorrectionLog,
+    CorrectionsError,
+    FormKey,
+    apply,
+    chunk_for,
+    corrections_path_for,
+    find_form,
+    get_value,
+    is_reviewed,
+    normalize,
+    now_utc,
+    recheck,
+    same_value,
+)
+from ..errors import StructurerError
+from ..io import read_records
+from ..models import Chunk, Document, FormRecord
+from ..pipeline import load_document
+
+Status = Literal["errors", "warnings", "clean", "reviewed"]
+STATUS_ORDER: dict[str, int] = {"errors": 0, "warnings": 1, "clean": 2, "reviewed": 3}
+
+
+class Conflict(StructurerError):
+    """The reviewer saw an older state of the form than the one in the log (someone else saved)."""
+
+    def __init__(self, message: str, current: Any = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+@dataclass
+class FormState:
+    number: int  # 1-based position in the session: the form's address in the app
+    record: FormRecord  # base record + corrections, re-checked
+    chunk: Chunk | None
+    corrections: int = 0
+    stale: list[tuple[Correction, str]] = field(default_factory=list)
+
+    @property
+    def status(self) -> Status:
+        if is_reviewed(self.record):
+            return "reviewed"
+        severities = {f.severity for f in self.record.findings}
+        return (
+            "errors"
+            if "error" in severities
+            else "warnings"
+            if "warning" in severities
+            else "clean"
+        )
+
+    @property
+    def counts(self) -> Counter[str]:
+        return Counter(f.severity for f in self.record.findings)
+
+    @property
+    def flagged(self) -> bool:
+        return self.status in ("errors", "warnings")
+
+
+def select_records(records: list[FormRecord], document: Document) -> list[FormRecord]:
+    """The records that come from `document` (all of them when records name no document)."""
+    name = Path(document.path).name
+    named = [r for r in records if r.source and r.source.document]
+    if not named:
+        return records
+    mine = [r for r in records if r.source and r.source.document == name]
+    if not mine:
+        docs = sorted({r.source.document for r in named if r.source})
+        raise StructurerError(f"none of the records come from {name} (they come from {docs})")
+    return mine
+
+
+class ReviewSession:
+    def __init__(
+        self,
+        records_path: str | Path,
+        source_path: str | Path,
+        *,
+        corrections_path: str | Path | None = None,
+        reviewer: str = "",
+    ) -> None:
+        self.records_path = Path(records_path)
+        self.document = load_document(source_path)
+        self.base = select_records(read_records(records_path), self.document)
+        if not self.base:
+            raise StructurerError(f"{records_path}: no records to review")
+        self.chunks = [chunk_for(self.document, r) for r in self.base]
+        for r, chunk in zip(self.base, self.chunks, strict=True):
+            recheck(r, self.document if chunk else None)
+        self.log = CorrectionLog(corrections_path or corrections_path_for(records_path))
+        self.reviewer = reviewer
+        self._cache: tuple[Any, list[FormState]] | None = None
+        self._lock = threading.Lock()
+
+    # --- reading ---
+
+    def states(self) -> list[FormState]:
+        """Every form as it stands now; recomputed only when the log file changed."""
+        stamp = self._stamp()
+        with self._lock:
+            if self._cache and self._cache[0] == stamp:
+                return self._cache[1]
+        states = self._replay(self.log.read())
+        with self._lock:
+            self._cache = (stamp, states)
+        return states
+
+    def state(self, number: int) -> FormState:
+        states = self.states()
+        if not 1 <= number <= len(states):
+            raise KeyError(number)
+        return states[number - 1]
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.log.path.stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+
+    def _replay(self, corrections: list[Correction]) -> list[FormState]:
+        records = [r.model_copy(deep=True) for r in self.base]
+        states = [
+            FormState(n, r, c) for n, (r, c) in enumerate(zip(records, self.chunks, strict=True), 1)
+        ]
+        for c in corrections:
+            i = find_form(self.base, c.form)
+            if i is None:
+                continue  # a form of another document in a shared log
+            why = apply(records[i], c, strict=False)
+            if why is None:
+                states[i].corrections += 1
+            else:
+                states[i].stale.append((c, why))
+        for s in states:
+            if s.corrections:
+                recheck(s.record, self.document if s.chunk else None)
+        return states
+
+    def neighbours(self, number: int) -> tuple[int | None, int | None]:
+        """The previous and next flagged forms (errors or warnings, not reviewed), wrapping."""
+        flagged = [s.number for s in self.states() if s.flagged and s.number != number]
+        before = [n for n in flagged if n < number]
+        after = [n for n in flagged if n > number]
+        prev = before[-1] if before else (after[-1] if after else None)
+        nxt = after[0] if after else (before[0] if before else None)
+        return prev, nxt
+
+    # --- changing ---
+
+    def edit(
+        self, number: int, path: str, new: Any, *, old: Any = None, reviewer: str = ""
+    ) -> bool:
+        """Set a field. `old` is what the reviewer saw: a different current value is a Conflict.
+        Returns False when the value is unchanged (nothing written)."""
+        value = normalize(path, new)
+        with self.log.locked() as log:
+            state = self._replay(log.read())[self._index(number)]
+            current = get_value(state.record, path)
+            if old is not None and not _same_seen(path, current, old):
+                raise Conflict(f"{path} was changed meanwhile to {current!r}", current)
+            if current == value:
+                return False
+            log.append(self._correction(number, "set", path, current, value, reviewer=reviewer))
+        return True
+
+    def indicators(
+        self, number: int, op: str, index: int | None, *, to: int | None = None,
+        seen: int | None = None, reviewer: str = "",
+    ) -> None:  # fmt: skip
+        """Add (at `index`, default the end), remove or move (to `to`) an indicator. `seen` is the
+        indicator count the reviewer saw: another count is a Conflict (positions moved)."""
+        with self.log.locked() as log:
+            record = self._replay(log.read())[self._index(number)].record
+            inds = record.indicators
+            if seen is not None and seen != len(inds):
+                raise Conflict("the indicators were changed meanwhile; reload the form")
+            old: Any = None
+            new: Any = None
+            if op == "add":
+                index = len(inds) if index is None else index
+                above = inds[index - 1] if 0 < index <= len(inds) else None
+                new = {"level1": above.level1, "level2": above.level2} if above else {}
+            elif op in ("remove", "move"):
+                if index is None or not 0 <= index < len(inds):
+                    raise CorrectionsError(f"no indicator {index}: the form has {len(inds)}")
+                old = inds[index].model_dump()
+                if op == "move":
+                    if to is None or not 0 <= to < len(inds):
+                        raise CorrectionsError(f"cannot move an indicator to {to}")
+                    new = to
+            else:
+                raise CorrectionsError(f"unknown indicator operation {op!r}")
+            c = self._correction(number, op, "indicators", old, new, reviewer=reviewer)
+            log.append(c.model_copy(update={"index": index}))
+
+    def mark_reviewed(self, number: int, reviewed: bool = True, *, reviewer: str = "") -> None:
+        self._index(number)
+        self.log.append(self._correction(number, "review", "", None, reviewed, reviewer=reviewer))
+
+    def _index(self, number: int) -> int:
+        if not 1 <= number <= len(self.base):
+            raise KeyError(number)
+        return number - 1
+
+    def _correction(
+        self, number: int, op: str, path: str, old: Any, new: Any, *, reviewer: str
+    ) -> Correction:
+        return Correction(
+            form=FormKey.of(self.base[number - 1]),
+            op=op,  # type: ignore[arg-type]
+            path=path,
+            old=old,
+            new=new,
+            reviewer=reviewer or self.reviewer,
+            time=now_utc(),
+        )
+
+
+def _same_seen(path: str, current: Any, seen: Any) -> bool:
+    if str(current if current is not None else "") == str(seen):
+        return True
+    try:
+        return same_value(path, current, normalize(path, seen))
+    except CorrectionsError:
+        return False
