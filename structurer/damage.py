@@ -248,14 +248,17 @@ def shift_cells(sheet: Sheet, rng: random.Random, rate: float) -> None:
 
 
 def blank_merged(sheet: Sheet, rng: random.Random, rate: float) -> None:
-    """Per merged cell: the section labels (项目资金, 项目绩效目标, 绩效指标) and the 一级指标 of a
-    row whose 二级指标 implies it are left empty. Recoverable: the sections are known by their
-    labels, and level 1 follows from level 2 by the hierarchy (only blanked where it does)."""
+    """Per merged cell: the section labels (项目绩效目标, 绩效指标, 项目资金 when it names no unit)
+    and the 一级指标 of a row whose 二级指标 implies it are left empty. Recoverable: the sections
+    are known by their labels, and level 1 follows from level 2 by the hierarchy (only blanked
+    where it does). `项目资金(元)` is kept: the unit is written nowhere else."""
     for row in sheet.rows():
         level2 = next((c.text for c in row.cells if c.kind == "level2" and c.text), None)
         implied = parent_of(canonical_level(level2))
         for cell in row.cells:
-            mergeable = cell.kind == "section" or (cell.kind == "level1" and cell.text == implied)
+            mergeable = (cell.kind == "section" and "(" not in cell.text) or (
+                cell.kind == "level1" and cell.text == implied
+            )
             if mergeable and _hit(rng, rate):
                 cell.text, cell.kind = "", "blank"
 
