@@ -15,7 +15,8 @@ from .clean import squash, to_halfwidth
 from .models import Chunk
 
 TITLE = "财政项目支出绩效目标申报表"
-_TITLE_RE = re.compile(r"\s*".join(TITLE))
+# Other provinces print the title without 财政; OCR may put spaces anywhere inside it.
+_TITLE_RE = re.compile(r"(?:财\s*政\s*)?" + r"\s*".join(TITLE.removeprefix("财政")))
 _YEAR_RE = re.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年度")
 _FOOTER_RE = re.compile(r"^\s*第\s*\d+\s*页\s*(?:[,，/]?\s*共\s*\d+\s*页)?\s*$")
 _NAME_LABEL = "项目名称"

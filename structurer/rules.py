@@ -45,6 +45,7 @@ FUNDING_LABELS: dict[str, str] = {
     "当年财政拨款": "current_appropriation",
     "当年财政资金": "current_appropriation",
     "本年财政拨款": "current_appropriation",
+    "财政拨款": "current_appropriation",
     "上年结转资金": "prior_carryover",
     "上年结转": "prior_carryover",
     "结转资金": "prior_carryover",

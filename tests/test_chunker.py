@@ -52,3 +52,11 @@ def test_title_repeated_as_first_table_row_is_one_form() -> None:
 def test_html_form_and_no_form() -> None:
     assert len(split_forms(HTML_FORM)[1]) == 1
     assert split_forms("# 汇总表\n\n没有申报表。\n")[1] == []
+
+
+def test_title_without_caizheng_prefix() -> None:
+    # other provinces print 项目支出绩效目标申报表; a summary heading (汇总) is not a form
+    doc = "项目支出绩效目标申报表汇总\n\n项目支出绩效目标申报表\n| 项目名称 | 甲 |\n"
+    heading, chunks = split_forms(doc)
+    assert heading == "项目支出绩效目标申报表汇总"
+    assert len(chunks) == 1 and chunks[0].start_line == 3
