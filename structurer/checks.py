@@ -368,7 +368,10 @@ def _unit_vs_title(record: FormRecord, title: str | None) -> list[Finding]:
     m = _TITLE_UNIT.match(squash(title)) if title else None
     if not unit or not m or squash(unit) in squash(title):
         return []
-    named = m.group(1)
+    named, mine = m.group(1), squash(unit)
+    # A title naming a district or the department covers the units under it.
+    if mine.startswith(named) or named == squash(record.department):
+        return []
     return [
         _f(
             "info",

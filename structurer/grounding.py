@@ -69,12 +69,18 @@ class SourceIndex:
     collapsed: str  # the same with text repeated inside a cell kept once
     numbers: frozenset[Decimal]
     dates: frozenset[str]
+    rows: tuple[str, ...]  # one normalized string per table row (plain, then collapsed)
 
     def has_text(self, value: str) -> bool:
         needle = normalize(value)
         if not needle or needle in self.text or needle in self.collapsed:
             return True
         return len(needle) >= 2 * _MIN_PIECE and _in_pieces(needle, self.text)
+
+    def has_unit(self, unit: str) -> bool:
+        """元 vs 万元 is a factor of 10,000: ground it by the funding label, e.g. 项目资金(万元)."""
+        labelled = [u for u in ("万元", "元") if f"({u})" in self.text or f"单位:{u}" in self.text]
+        return unit in labelled if labelled else self.has_text(unit)
 
     def has_amount(self, value: str) -> bool:
         number = amount_value(value)
@@ -83,14 +89,21 @@ class SourceIndex:
 
 @lru_cache(maxsize=128)
 def index_source(source_text: str) -> SourceIndex:
-    cells = [c for line in source_text.split("\n") for c in _cells(line)]
+    rows = [_cells(row) for line in source_text.split("\n") for row in re.split(r"<tr\b", line)]
+    cells = [c for row in rows for c in row]
     normal = [normalize(c) for c in cells]
     return SourceIndex(
         text="|".join(normal),
         collapsed="|".join(normalize(collapse_repeats(c)) for c in cells),
         numbers=frozenset(n for c in normal for n in _numbers(c)),
         dates=frozenset(d for c in cells if (d := parse_date(c)) and _is_iso(d)),
+        rows=tuple(_row_key(row) for row in rows if row),
     )
+
+
+def _row_key(cells: list[str]) -> str:
+    plain = "|".join(normalize(c) for c in cells)
+    return plain + "\x00" + "|".join(normalize(collapse_repeats(c)) for c in cells)
 
 
 def _cells(line: str) -> list[str]:
@@ -156,8 +169,36 @@ def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
         value = getattr(record, path)
         if value and value not in src.dates and not src.has_text(value):
             missing.append((path, value))
+    unit = record.funding.unit
+    if unit and not src.has_unit(unit):
+        missing.append(("funding.unit", unit))
     missing.extend(_ungrounded_levels(record, src))
-    return [_finding(path, value) for path, value in missing]
+    found = [_finding(path, value) for path, value in missing]
+    return found + _misplaced_targets(record, src, {p for p, _ in missing})
+
+
+def _misplaced_targets(record: FormRecord, src: SourceIndex, missing: set[str]) -> list[Finding]:
+    """A target that is in the source, but not on any row holding its indicator's name: values
+    moved between indicators. Skipped when the name is on no single row (wrapped by the OCR)."""
+    out = []
+    for i, ind in enumerate(record.indicators):
+        path = f"indicators[{i}].target"
+        if not (ind.name and ind.target) or path in missing or f"indicators[{i}].name" in missing:
+            continue
+        name, target = normalize(ind.name), normalize(ind.target)
+        rows = [row for row in src.rows if name in row]
+        if rows and not any(target in row for row in rows):
+            out.append(
+                Finding(
+                    severity="error",
+                    code="grounding.ungrounded",
+                    message=f"target {ind.target!r} is in the source, but not on the row of "
+                    f"indicator {ind.name!r}",
+                    paths=[path, f"indicators[{i}].name"],
+                    values={"value": ind.target, "name": ind.name},
+                )
+            )
+    return out
 
 
 def _texts(record: FormRecord) -> list[tuple[str, str]]:
@@ -166,8 +207,6 @@ def _texts(record: FormRecord) -> list[tuple[str, str]]:
     for f in GOAL_FIELDS:
         text = getattr(record, f) or ""
         out.extend((f, line) for line in text.split("\n") if line.strip())
-    if record.funding.unit:
-        out.append(("funding.unit", record.funding.unit))
     for i, ind in enumerate(record.indicators):
         out.extend(
             (f"indicators[{i}].{f}", v) for f in ("name", "target") if (v := getattr(ind, f))

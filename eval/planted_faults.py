@@ -1,0 +1,556 @@
+"""Plant known faults in copies of gold records and measure how well the checker catches them.
+
+Each fault changes one thing in a copy of a gold record (or of a document's records) and names the
+finding code that must appear on the changed path. The checker runs with the form's source text,
+as `structurer extract` runs it. Findings that are new compared with the clean record count as
+true positives when their code is the expected one or a correct consequence (a changed amount is
+also ungrounded), else as false positives; errors and warnings on the clean gold records that the
+gold does not expect count as false positives too.
+
+    .venv/bin/python eval/planted_faults.py [FIXTURE_DIR ...]
+
+Default: every fixtures/*/ folder with a gold.jsonl and a source.* file.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from structurer.checks import check_document, check_record
+from structurer.grounding import chunk_for
+from structurer.hierarchy import canonical_level, parent_of
+from structurer.models import Document, Finding, FormRecord
+from structurer.pipeline import load_document
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUND = "grounding.ungrounded"
+Plant = Callable[[FormRecord], str | None]  # mutates the copy; returns the path, None: n/a
+CrossPlant = Callable[[FormRecord, FormRecord], str | None]  # also given another form
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    plant: Plant
+    must: str  # the code that has to appear on the planted path
+    allowed: frozenset[str] = frozenset()  # other codes that follow correctly from the fault
+
+
+def _first(r: FormRecord, pred: Callable[[int], bool]) -> int | None:
+    return next((i for i in range(len(r.indicators)) if pred(i)), None)
+
+
+def _bump(field_name: str, by: str = "1000") -> Plant:
+    def plant(r: FormRecord) -> str | None:
+        value = getattr(r.funding, field_name)
+        if value is None:
+            return None
+        setattr(r.funding, field_name, str(Decimal(value) + Decimal(by)))
+        return f"funding.{field_name}"
+
+    return plant
+
+
+def swap_amounts(r: FormRecord) -> str | None:
+    """A column shift: the total and the appropriation trade places (both still in the source)."""
+    f = r.funding
+    if f.annual_total is None or f.current_appropriation is None:
+        return None
+    if Decimal(f.annual_total) == Decimal(f.current_appropriation):
+        return None
+    f.annual_total, f.current_appropriation = f.current_appropriation, f.annual_total
+    return "funding.annual_total"
+
+
+def project_identity(r: FormRecord) -> str | None:
+    """Whole-project cells filled from the year column: grounded numbers, broken identity."""
+    total = r.funding.annual_total
+    if total is None or Decimal(total) == 0:
+        return None
+    r.funding.project_total = r.funding.project_fiscal = r.funding.project_other = total
+    return "funding.project_total"
+
+
+def project_below_annual(r: FormRecord) -> str | None:
+    total = r.funding.annual_total
+    if total is None or Decimal(total) == 0 or r.funding.project_total is not None:
+        return None
+    r.funding.project_total = str(Decimal(total) - 1)
+    return "funding.project_total"
+
+
+def repaired_amount(r: FormRecord) -> str | None:
+    value = r.funding.annual_total
+    if value is None:
+        return None
+    raw = value.replace("0", "O")
+    r.meta.setdefault("repairs", []).append(
+        {"path": "funding.annual_total", "raw": raw, "repair": "letter O read as 0"}
+    )
+    return "funding.annual_total"
+
+
+def unreadable_amount(r: FormRecord) -> str | None:
+    r.funding.annual_total = None
+    r.meta["unreadable"] = {"funding.annual_total": "5,9X0,OOO.O#"}
+    return "funding.annual_total"
+
+
+def missing_amount(r: FormRecord) -> str | None:
+    if r.funding.prior_carryover is None:
+        return None
+    r.funding.prior_carryover = None
+    return "funding.prior_carryover"
+
+
+def unit_changed(r: FormRecord) -> str | None:
+    if r.funding.unit is None:
+        return None
+    r.funding.unit = "元" if r.funding.unit == "万元" else "万元"
+    return "funding.unit"
+
+
+def unit_missing(r: FormRecord) -> str | None:
+    r.funding.unit = None
+    return "funding.unit"
+
+
+def swap_level2(r: FormRecord) -> str | None:
+    """A level 2 from another branch of the hierarchy (社会效益指标 under 产出指标, ...)."""
+    i = _first(r, lambda i: bool(r.indicators[i].level2))
+    if i is None:
+        return None
+    own = parent_of(canonical_level(r.indicators[i].level2))
+    r.indicators[i].level2 = "数量指标" if own != "产出指标" else "社会效益指标"
+    return f"indicators[{i}].level2"
+
+
+def wrong_level1(r: FormRecord) -> str | None:
+    i = _first(r, lambda i: bool(r.indicators[i].level1))
+    if i is None:
+        return None
+    r.indicators[i].level1 = "满意度指标" if r.indicators[i].level1 != "满意度指标" else "产出指标"
+    return f"indicators[{i}].level1"
+
+
+def unknown_level(r: FormRecord) -> str | None:
+    if not r.indicators:
+        return None
+    r.indicators[-1].level2 = "绩效指标"
+    return f"indicators[{len(r.indicators) - 1}].level2"
+
+
+def missing_level(r: FormRecord) -> str | None:
+    if not r.indicators:
+        return None
+    r.indicators[0].level1 = None
+    return "indicators[0].level1"
+
+
+def _set(attr: str, value: str | None) -> Plant:
+    def plant(r: FormRecord) -> str | None:
+        if getattr(r, attr) == value:
+            return None
+        setattr(r, attr, value)
+        return attr
+
+    return plant
+
+
+def invented_indicator_name(r: FormRecord) -> str | None:
+    if not r.indicators:
+        return None
+    i = len(r.indicators) // 2
+    r.indicators[i].name = "市民数字素养提升培训覆盖率"
+    return f"indicators[{i}].name"
+
+
+def invented_target(r: FormRecord) -> str | None:
+    i = _first(r, lambda i: r.indicators[i].value is not None)
+    if i is None:
+        return None
+    ind = r.indicators[i]
+    ind.value = "87.65"
+    ind.target = f"{ind.op or ''}87.65" + (f"({ind.unit})" if ind.unit else "")
+    return f"indicators[{i}].target"
+
+
+def invented_goal(r: FormRecord) -> str | None:
+    r.annual_goal = (r.annual_goal or "") + "\n全年新增服务企业数量达到三千家以上，带动就业五万人。"
+    return "annual_goal"
+
+
+def deleted_target(r: FormRecord) -> str | None:
+    i = _first(r, lambda i: r.indicators[i].target is not None)
+    if i is None:
+        return None
+    ind = r.indicators[i]
+    ind.target = ind.op = ind.value = ind.unit = None
+    return f"indicators[{i}].target"
+
+
+def missing_name(r: FormRecord) -> str | None:
+    if not r.indicators:
+        return None
+    r.indicators[0].name = None
+    return "indicators[0].name"
+
+
+def duplicate_indicator(r: FormRecord) -> str | None:
+    if not r.indicators:
+        return None
+    r.indicators.append(r.indicators[0].model_copy())
+    return f"indicators[{len(r.indicators) - 1}]"
+
+
+def percent_over_100(r: FormRecord) -> str | None:
+    i = _first(r, lambda i: r.indicators[i].unit == "%")
+    if i is None:
+        return None
+    ind = r.indicators[i]
+    ind.target, ind.op, ind.value = "=120.00(%)", "=", "120.00"
+    return f"indicators[{i}].target"
+
+
+def target_syntax(r: FormRecord) -> str | None:
+    i = _first(r, lambda i: r.indicators[i].target is not None)
+    if i is None:
+        return None
+    ind = r.indicators[i]
+    ind.target, ind.op, ind.value, ind.unit = "≥(%)", None, None, None
+    return f"indicators[{i}].target"
+
+
+def no_indicators(r: FormRecord) -> str | None:
+    r.indicators = []
+    return "indicators"
+
+
+def swapped_targets(r: FormRecord) -> str | None:
+    """Two indicators' targets trade places: each value is in the source, on the wrong row."""
+    inds = r.indicators
+    pairs = [(i, j) for i in range(len(inds)) for j in range(i + 1, len(inds))]
+    pair = next(
+        (
+            (i, j)
+            for i, j in pairs
+            if inds[i].target and inds[j].target and inds[i].target != inds[j].target
+        ),
+        None,
+    )
+    if pair is None:
+        return None
+    i, j = pair
+    fields = ("target", "op", "value", "unit")
+    a, b = ({f: getattr(inds[k], f) for f in fields} for k in pair)
+    for f in fields:
+        setattr(inds[i], f, b[f])
+        setattr(inds[j], f, a[f])
+    return f"indicators[{i}].target"
+
+
+def relabelled_levels(r: FormRecord) -> str | None:
+    """An output indicator moved, consistently, to 效益指标/社会效益指标 (both names in the source)."""
+    i = _first(r, lambda i: r.indicators[i].level1 == "产出指标")
+    if i is None:
+        return None
+    r.indicators[i].level1, r.indicators[i].level2 = "效益指标", "社会效益指标"
+    return f"indicators[{i}].level2"
+
+
+def goals_swapped(r: FormRecord) -> str | None:
+    if not (r.overall_goal and r.annual_goal):
+        return None
+    r.overall_goal, r.annual_goal = r.annual_goal, r.overall_goal
+    return "annual_goal"
+
+
+def truncated_name(r: FormRecord) -> str | None:
+    i = _first(r, lambda i: len(r.indicators[i].name or "") >= 6)
+    if i is None:
+        return None
+    r.indicators[i].name = (r.indicators[i].name or "")[:-2]
+    return f"indicators[{i}].name"
+
+
+def _from_other(attr: str) -> CrossPlant:
+    """A value copied from another form of the same document (an LLM mixing up forms)."""
+
+    def plant(r: FormRecord, other: FormRecord) -> str | None:
+        obj, name = (r.funding, attr[8:]) if attr.startswith("funding.") else (r, attr)
+        src = other.funding if attr.startswith("funding.") else other
+        value = getattr(src, name)
+        if value is None or value == getattr(obj, name):
+            return None
+        if (
+            attr.startswith("funding.")
+            and getattr(obj, name) is not None
+            and Decimal(value) == Decimal(getattr(obj, name))
+        ):
+            return None
+        setattr(obj, name, value)
+        return attr
+
+    return plant
+
+
+def _shift_year(text: str | None, years: int) -> str | None:
+    return f"{int(text[:4]) + years}{text[4:]}" if text else None
+
+
+def dates_shifted(r: FormRecord) -> str | None:
+    """Both dates a year later: the period no longer holds the form's year."""
+    if not (r.start_date and r.end_date and r.year) or int(r.end_date[:4]) >= r.year + 1:
+        return None
+    r.start_date, r.end_date = _shift_year(r.start_date, 1), _shift_year(r.end_date, 1)
+    return "start_date"
+
+
+def end_before_start(r: FormRecord) -> str | None:
+    if not r.start_date:
+        return None
+    r.end_date = _shift_year(r.start_date, -1)
+    return "end_date"
+
+
+def invalid_date(r: FormRecord) -> str | None:
+    if not r.start_date:
+        return None
+    r.start_date = r.start_date[:5] + "13-01"
+    return "start_date"
+
+
+FAULTS: tuple[Fault, ...] = (
+    Fault(
+        "changed annual total",
+        _bump("annual_total"),
+        "funding.annual_identity",
+        frozenset({GROUND}),
+    ),
+    Fault(
+        "changed appropriation",
+        _bump("current_appropriation"),
+        "funding.annual_identity",
+        frozenset({GROUND}),
+    ),
+    Fault("swapped total/appropriation", swap_amounts, "funding.annual_identity"),
+    Fault(
+        "project identity broken", project_identity, "funding.project_identity", frozenset({GROUND})
+    ),
+    Fault(
+        "project total below annual",
+        project_below_annual,
+        "funding.project_below_annual",
+        frozenset({GROUND, "funding.implied_value"}),
+    ),
+    Fault("repaired amount", repaired_amount, "funding.amount_repaired"),
+    Fault(
+        "unreadable amount",
+        unreadable_amount,
+        "funding.amount_unreadable",
+        frozenset({"funding.implied_value"}),
+    ),
+    Fault("missing amount", missing_amount, "funding.implied_value"),
+    Fault("unit changed", unit_changed, GROUND),
+    Fault("unit missing", unit_missing, "funding.unit_missing"),
+    Fault("swapped level 2", swap_level2, "indicator.level_mismatch", frozenset({GROUND})),
+    Fault("wrong level 1", wrong_level1, "indicator.level_mismatch", frozenset({GROUND})),
+    Fault("unknown level", unknown_level, "indicator.unknown_level", frozenset({GROUND})),
+    Fault("missing level", missing_level, "indicator.missing_level"),
+    Fault("invented project name", _set("project_name", "智慧城市大脑数据底座建设"), GROUND),
+    Fault(
+        "invented implementing unit",
+        _set("implementing_unit", "上海市数据资源管理中心"),
+        GROUND,
+        frozenset({"header.unit_differs_from_title"}),
+    ),
+    Fault("invented department", _set("department", "上海市经济和信息化委员会"), GROUND),
+    Fault("invented indicator name", invented_indicator_name, GROUND),
+    Fault("invented target", invented_target, GROUND),
+    Fault("invented goal sentence", invented_goal, GROUND),
+    Fault("deleted target", deleted_target, "indicator.missing_target"),
+    Fault("missing indicator name", missing_name, "indicator.missing_name"),
+    Fault("duplicate indicator", duplicate_indicator, "indicator.duplicate"),
+    Fault(
+        "= percent above 100", percent_over_100, "indicator.percent_over_100", frozenset({GROUND})
+    ),
+    Fault("operator without number", target_syntax, "indicator.target_syntax", frozenset({GROUND})),
+    Fault("no indicators", no_indicators, "indicator.none"),
+    Fault("missing project name", _set("project_name", None), "header.missing_field"),
+    Fault("dates shifted a year", dates_shifted, "header.year_outside_period", frozenset({GROUND})),
+    Fault(
+        "end before start",
+        end_before_start,
+        "header.end_before_start",
+        frozenset({GROUND, "header.year_outside_period"}),
+    ),
+    Fault("invalid date", invalid_date, "header.invalid_date", frozenset({GROUND})),
+    Fault("targets swapped between indicators", swapped_targets, GROUND),
+)
+# Values taken from another form of the same document: grounding is per form, so it sees them.
+CROSS_FAULTS: tuple[tuple[str, CrossPlant, str, frozenset[str]], ...] = (
+    ("project name of another form", _from_other("project_name"), GROUND, frozenset()),
+    (
+        "annual total of another form",
+        _from_other("funding.annual_total"),
+        GROUND,
+        frozenset({"funding.annual_identity"}),
+    ),
+    ("annual goal of another form", _from_other("annual_goal"), GROUND, frozenset()),
+)
+# Faults the checker is not designed to see (every value stays in the source, the structure stays
+# valid): measured and reported apart, as the limit of deterministic checks.
+BEYOND: tuple[Fault, ...] = (
+    Fault(
+        "levels relabelled consistently",
+        relabelled_levels,
+        GROUND,
+        frozenset({"indicator.level_mismatch"}),
+    ),
+    Fault("goals swapped", goals_swapped, GROUND),
+    Fault("name truncated", truncated_name, GROUND),
+)
+
+
+@dataclass
+class Tally:
+    planted: int = 0
+    caught: int = 0
+    true_pos: int = 0
+    false_pos: int = 0
+    misses: list[str] = field(default_factory=list)
+    stray: Counter[str] = field(default_factory=Counter)
+
+
+def _key(f: Finding) -> tuple[str, tuple[str, ...]]:
+    return f.code, tuple(f.paths)
+
+
+def _score(
+    tally: Tally, label: str, new: list[Finding], must: str, path: str | None, ok: frozenset[str]
+) -> None:
+    tally.planted += 1
+    hit = any(f.code == must and (path is None or path in f.paths) for f in new)
+    tally.caught += hit
+    if not hit:
+        tally.misses.append(label)
+    for f in new:
+        if f.code == must or f.code in ok:
+            tally.true_pos += 1
+        else:
+            tally.false_pos += 1
+            tally.stray[f"{label}: {f.code}"] += 1
+
+
+def load_fixture(folder: Path) -> tuple[Document, list[FormRecord]] | None:
+    gold = folder / "gold.jsonl"
+    sources = sorted(p for p in folder.glob("source.*"))
+    if not gold.exists() or not sources:
+        return None
+    records = [
+        FormRecord.model_validate(json.loads(line))
+        for line in gold.read_text("utf-8").splitlines()
+        if line.strip()
+    ]
+    return load_document(sources[0]), records
+
+
+def _check(record: FormRecord, doc: Document) -> list[Finding]:
+    chunk = chunk_for(record, doc)
+    return check_record(record, source_text=chunk.text if chunk else None, title=doc.title)
+
+
+def measure_fixture(
+    doc: Document,
+    records: list[FormRecord],
+    tally: Tally,
+    per_fault: dict[str, Tally],
+    beyond: Tally,
+) -> None:
+    for n, record in enumerate(records):
+        base = _check(record, doc)
+        expected = {
+            (e["code"], tuple(e.get("paths", [])))
+            for e in getattr(record, "expected_findings", None) or []
+        }
+        for (
+            f
+        ) in base:  # the clean gold record: errors and warnings it does not expect are false alarms
+            if f.severity != "info" and _key(f) not in expected:
+                tally.false_pos += 1
+                tally.stray[f"clean #{record.form_index}: {f.code}"] += 1
+        seen = {_key(f) for f in base}
+        other = records[(n + 1) % len(records)]
+        plants = [(f.name, f.plant, f.must, f.allowed, tally) for f in FAULTS]
+        plants += [(n, lambda r, p=p, o=other: p(r, o), m, a, tally) for n, p, m, a in CROSS_FAULTS]
+        plants += [(f.name, f.plant, f.must, f.allowed, beyond) for f in BEYOND]
+        for name, plant, must, allowed, total in plants:
+            copy = record.model_copy(deep=True)
+            path = plant(copy)
+            if path is None:
+                continue
+            new = [f for f in _check(copy, doc) if _key(f) not in seen]
+            label = f"{Path(doc.path).parent.name} #{record.form_index} {name}"
+            for t in (total, per_fault.setdefault(name, Tally())):
+                _score(t, label, new, must, path, allowed)
+    _document_faults(doc, records, tally, per_fault)
+
+
+def _document_faults(
+    doc: Document, records: list[FormRecord], tally: Tally, per_fault: dict[str, Tally]
+) -> None:
+    base = {_key(f) for f in check_document(records, doc)}
+    name = Path(doc.path).parent.name
+    if len(records) >= 2:
+        copies = [r.model_copy(deep=True) for r in records]
+        copies[1].project_name = copies[0].project_name
+        new = [f for f in check_document(copies, doc) if _key(f) not in base]
+        for t in (tally, per_fault.setdefault("duplicate project", Tally())):
+            _score(
+                t, f"{name} duplicate project", new, "document.duplicate_project", None, frozenset()
+            )
+    new = [f for f in check_document(records[:-1], doc) if _key(f) not in base]
+    for t in (tally, per_fault.setdefault("missing form", Tally())):
+        _score(t, f"{name} missing form", new, "document.missing_forms", None, frozenset())
+
+
+def measure(folders: list[Path]) -> tuple[Tally, dict[str, Tally], Tally]:
+    """(in-scope totals, per fault, totals of the faults beyond the checker's design)."""
+    tally, per_fault, beyond = Tally(), {}, Tally()
+    for folder in folders:
+        loaded = load_fixture(folder)
+        if loaded:
+            measure_fixture(*loaded, tally, per_fault, beyond)
+    return tally, per_fault, beyond
+
+
+def main(argv: list[str]) -> int:
+    folders = [Path(a) for a in argv] or sorted(
+        p for p in (ROOT / "fixtures").iterdir() if p.is_dir()
+    )
+    tally, per_fault, beyond = measure(folders)
+    width = max(map(len, per_fault), default=10)
+    print(f"{'fault':<{width}}  planted  caught  false+")
+    for name, t in per_fault.items():
+        print(f"{name:<{width}}  {t.planted:>7}  {t.caught:>6}  {t.false_pos:>6}")
+    recall = tally.caught / tally.planted if tally.planted else 0.0
+    flagged = tally.true_pos + tally.false_pos
+    precision = tally.true_pos / flagged if flagged else 0.0
+    print(f"\nplanted {tally.planted}, caught {tally.caught}: recall {recall:.3f}")
+    print(f"new findings {flagged}, expected {tally.true_pos}: precision {precision:.3f}")
+    print(f"beyond design (not in the numbers above): caught {beyond.caught}/{beyond.planted}")
+    for label in tally.misses[:20]:
+        print(f"  missed: {label}")
+    for label, n in tally.stray.most_common(20):
+        print(f"  unexpected: {label} (x{n})")
+    return 0 if tally.caught == tally.planted else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
