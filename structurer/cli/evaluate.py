@@ -1,3 +1,172 @@
-"""Commands: placeholder until its owner lands it."""
+"""Command: eval — score a backend against the hand-labelled fixtures."""
 
-from . import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import StructurerError
+from . import app
+
+console = Console(stderr=True)
+out_console = Console()
+if not out_console.is_terminal:  # logs and CI: do not squeeze the score table into 80 columns
+    out_console = Console(width=160)
+
+DEFAULT_FIXTURES = Path("fixtures")
+DEFAULT_REPORT = Path("eval/reports/latest")
+DEFAULT_HISTORY = Path("eval/history.jsonl")
+
+
+@app.command("eval")
+def evaluate(
+    cases: list[Path] = typer.Argument(
+        None, help="Case folders (source.* + gold.jsonl). Default: every case under fixtures/."
+    ),
+    backend: str = typer.Option("rules", "--backend", "-b", help="rules | llm | hybrid."),
+    report: Path = typer.Option(DEFAULT_REPORT, "--report", help="Folder for report.json/.md."),
+    compare: Path | None = typer.Option(
+        None, "--compare", help="A previous report.json: list what got better and worse."
+    ),
+    min_f1: float | None = typer.Option(
+        None, "--min-f1", help="Exit 1 when overall indicator F1 is below this (0-1)."
+    ),
+    min_fields: float | None = typer.Option(
+        None, "--min-fields", help="Exit 1 when overall field accuracy is below this (0-1)."
+    ),
+    history: Path = typer.Option(DEFAULT_HISTORY, "--history", help="Score history (JSONL)."),
+    no_history: bool = typer.Option(
+        False, "--no-history", help="Do not append this run to the history."
+    ),
+    base_url: str | None = typer.Option(
+        None, help="OpenAI-compatible endpoint. Env: STRUCTURER_BASE_URL, then OPENAI_BASE_URL."
+    ),
+    model: str | None = typer.Option(None, help="Model name. Env: STRUCTURER_MODEL."),
+    mode: str = typer.Option("tools", help="tools | json | json_schema | md_json."),
+    max_reasks: int = typer.Option(2, help="Re-asks after a reply fails validation."),
+    concurrency: int = typer.Option(4, help="LLM requests in flight at once."),
+    cache_dir: Path | None = typer.Option(
+        None, help="LLM reply cache. Env: STRUCTURER_CACHE_DIR; default ~/.cache/structurer."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
+    timeout: float = typer.Option(120.0, help="Seconds per LLM request."),
+    max_tokens: int = typer.Option(4096, help="Completion token limit per LLM request."),
+    price_in: float | None = typer.Option(None, help="Price per million prompt tokens."),
+    price_out: float | None = typer.Option(None, help="Price per million completion tokens."),
+) -> None:
+    """Extract each case's source, score it against its gold and write report.json/report.md.
+
+    Exit code 1 when a score is below --min-f1 / --min-fields (for CI), 2 on bad input.
+    """
+    from ..evaluate import (
+        EvalReport,
+        append_history,
+        compare_reports,
+        discover_cases,
+        load_case,
+        load_report,
+        run_case,
+        write_reports,
+    )
+    from .core import _choose_backend, _llm_settings, _make_backend
+
+    settings = _llm_settings(locals())
+    if backend == "auto":
+        raise typer.BadParameter("eval needs an explicit backend: rules, llm or hybrid")
+    impl = _make_backend(_choose_backend(backend, settings), settings)
+    folders = list(cases or discover_cases(DEFAULT_FIXTURES))
+    if not folders:
+        raise StructurerError(
+            f"no eval cases: no folder with a gold.jsonl under {DEFAULT_FIXTURES}/"
+        )
+    loaded = [load_case(f) for f in folders]
+    previous = load_report(compare) if compare else None
+    scores = []
+    for case in loaded:
+        console.print(f"[dim]eval {case.name} ({len(case.gold)} forms, {impl.name})…[/]")
+        scores.append(run_case(case, impl))
+    result = EvalReport(impl.name, settings["model"] if impl.name != "rules" else None, scores)
+    data = result.to_dict()
+    changes = compare_reports(previous, data) if previous is not None else None
+    json_path, md_path = write_reports(result, report, changes)
+    if not no_history:
+        append_history(result, history)
+    _print_table(data)
+    if changes is not None:
+        _print_changes(changes)
+    console.print(f"reports: {json_path}, {md_path}")
+    _enforce(data["overall"], min_f1=min_f1, min_fields=min_fields)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _print_table(data: dict[str, Any]) -> None:
+    table = Table(
+        title=f"eval: {data['backend']}" + (f" ({data['model']})" if data["model"] else "")
+    )
+    columns = ("case", "forms", "extra", "fields", "goals mean/worst", "ind P/R/F1",
+               "L1/L2/target", "findings", "unexp. err", "s")  # fmt: skip
+    for col in columns:
+        table.add_column(col, justify="left" if col == "case" else "right")
+    llm = "calls" in data["overall"]
+    if llm:
+        table.add_column("calls/tokens/cache", justify="right")
+    rows = [(c["name"], c["metrics"]) for c in data["cases"]]
+    for n, (name, m) in enumerate([*rows, ("overall", data["overall"])]):
+        table.add_row(*_row(name, m, llm), end_section=n == len(rows) - 1)
+    out_console.print(table)
+    o = data["overall"]
+    out_console.print(
+        f"overall: forms {o['forms_found']}/{o['forms_expected']} · fields "
+        f"{_pct(o['field_accuracy'])} · goals {_pct(o['goal_mean'])} · indicator F1 "
+        f"{_pct(o['indicator_f1'])} · findings {o['findings_raised']}/{o['findings_expected']}"
+    )
+
+
+def _row(name: str, m: dict[str, Any], llm: bool) -> list[str]:
+    row = [
+        name,
+        f"{m['forms_found']}/{m['forms_expected']}",
+        str(m["forms_extra"]),
+        _pct(m["field_accuracy"]),
+        f"{_pct(m['goal_mean'])} / {_pct(m['goal_worst'])}",
+        "/".join(_pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
+        "/".join(_pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
+        f"{m['findings_raised']}/{m['findings_expected']}",
+        str(m["unexpected_errors"]),
+        f"{m['seconds']:.1f}",
+    ]
+    if llm:
+        tokens = m.get("prompt_tokens", 0) + m.get("completion_tokens", 0)
+        row.append(f"{m.get('calls', 0)}/{tokens}/{m.get('cache_hits', 0)}")
+    return row
+
+
+def _print_changes(changes: list[Any]) -> None:
+    if not changes:
+        console.print("compare: no change from the previous report")
+        return
+    worse = sum(c.worse for c in changes)
+    console.print(f"compare: {worse} worse, {len(changes) - worse} better")
+    for c in changes:
+        style = "red" if c.worse else "green"
+        label = "WORSE " if c.worse else "better"
+        console.print(f"[{style}]{label}[/] {c.case} · {c.metric}: {c.before} -> {c.after}")
+
+
+def _enforce(overall: dict[str, Any], *, min_f1: float | None, min_fields: float | None) -> None:
+    failed = []
+    f1, fields = overall["indicator_f1"] or 0.0, overall["field_accuracy"] or 0.0
+    if min_f1 is not None and f1 < min_f1:
+        failed.append(f"indicator F1 {f1:.4f} < {min_f1}")
+    if min_fields is not None and fields < min_fields:
+        failed.append(f"field accuracy {fields:.4f} < {min_fields}")
+    if failed:
+        console.print("[red]below threshold:[/] " + "; ".join(failed))
+        raise typer.Exit(1)

@@ -1,0 +1,369 @@
+"""Evaluate a backend on labelled cases: load fixtures, extract, score, report, compare, record.
+
+A case is a folder holding `source.*` (an OCR document) and `gold.jsonl` (one hand-labelled record
+per form, optionally with `expected_findings: [{"code": ..., "paths": [...]}]`). Scoring itself is
+in `scoring.py`; this module does the I/O around it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import InputError, RecordsError
+from .io import atomic_write_text, read_text
+from .models import FormRecord
+from .scoring import CaseScore, ExpectedFinding, score_case
+
+HEADLINE = (
+    "forms_found",
+    "forms_expected",
+    "forms_extra",
+    "field_accuracy",
+    "goal_mean",
+    "goal_worst",
+    "indicator_precision",
+    "indicator_recall",
+    "indicator_f1",
+    "level1_accuracy",
+    "level2_accuracy",
+    "target_accuracy",
+    "findings_raised",
+    "findings_expected",
+    "unexpected_errors",
+)
+# Metrics where a rise is a regression; every other numeric metric is better when higher.
+LOWER_IS_BETTER = frozenset(
+    {"forms_extra", "findings_missed", "unexpected_errors", "seconds", "llm_seconds_per_form"}
+)
+# Counts that describe the run rather than its quality: reported, never called better or worse.
+NEUTRAL = frozenset(
+    {
+        "forms_expected",
+        "indicators_expected",
+        "indicators_got",
+        "findings_expected",
+        "calls",
+        "prompt_tokens",
+        "completion_tokens",
+        "cache_hits",
+        "seconds",
+        "llm_seconds_per_form",
+    }
+)
+
+
+@dataclass
+class Case:
+    name: str
+    source_path: Path
+    gold: list[FormRecord]
+    expected_findings: list[list[ExpectedFinding]]
+
+
+def load_case(directory: str | Path) -> Case:
+    """Read a case folder; InputError when a file is missing, RecordsError for a bad gold line."""
+    folder = Path(directory)
+    gold_path = folder / "gold.jsonl"
+    if not gold_path.is_file():
+        raise InputError(str(folder), "no gold.jsonl: not an eval case")
+    sources = sorted(p for p in folder.glob("source.*") if p.is_file())
+    if not sources:
+        raise InputError(str(folder), "no source.* document next to gold.jsonl")
+    gold, expected = _read_gold(gold_path)
+    return Case(folder.name, sources[0], gold, expected)
+
+
+def _read_gold(path: Path) -> tuple[list[FormRecord], list[list[ExpectedFinding]]]:
+    text, _ = read_text(path)
+    gold, expected = [], []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            raw = data.pop("expected_findings", None) or []
+            expected.append([ExpectedFinding(e["code"], tuple(e.get("paths") or ())) for e in raw])
+            gold.append(FormRecord.model_validate(data))
+        except (json.JSONDecodeError, ValidationError, KeyError, TypeError, AttributeError) as exc:
+            reason = str(exc).splitlines()[0]
+            raise RecordsError(str(path), n, f"not a gold record: {reason}") from None
+    return gold, expected
+
+
+def discover_cases(root: str | Path = "fixtures") -> list[Path]:
+    """Every folder under `root` that holds a gold.jsonl, sorted by name."""
+    base = Path(root)
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if (p / "gold.jsonl").is_file())
+
+
+def run_case(case: Case, backend: Any) -> CaseScore:
+    """Extract the case's source with `backend` (no journal) and score it against the gold."""
+    from .pipeline import extract_documents, load_document
+
+    started = time.perf_counter()
+    document = load_document(case.source_path)
+    result = extract_documents([document], backend)
+    score = score_case(
+        case.name,
+        case.gold,
+        result.records,
+        expected=case.expected_findings,
+        document_findings=result.document_findings.get(document.path, []),
+    )
+    score.seconds = time.perf_counter() - started
+    return score
+
+
+@dataclass
+class EvalReport:
+    backend: str
+    model: str | None
+    cases: list[CaseScore]
+    date: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    commit: str | None = field(default_factory=lambda: git_commit())
+
+    def overall(self) -> CaseScore:
+        total = CaseScore("overall")
+        for case in self.cases:
+            total.add(case)
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.date,
+            "commit": self.commit,
+            "backend": self.backend,
+            "model": self.model,
+            "overall": self.overall().metrics(),
+            "cases": [c.to_dict() for c in self.cases],
+        }
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """Short hash of HEAD (with `+dirty` when the tree has changes), None outside a git checkout."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+dirty" if dirty else head or None
+
+
+# --- comparing with a previous report ---
+
+
+@dataclass
+class Change:
+    case: str
+    metric: str
+    before: Any
+    after: Any
+    worse: bool
+
+
+def compare_reports(previous: dict[str, Any], current: dict[str, Any]) -> list[Change]:
+    """Metrics and fields that changed between two report.json dicts, regressions first."""
+    changes = _metric_changes("overall", previous.get("overall", {}), current.get("overall", {}))
+    before = {c["name"]: c for c in previous.get("cases", [])}
+    for case in current.get("cases", []):
+        old = before.get(case["name"])
+        if old is None:
+            continue
+        changes += _metric_changes(case["name"], old["metrics"], case["metrics"])
+        changes += _field_changes(case["name"], old["mismatches"], case["mismatches"])
+    return sorted(changes, key=lambda c: not c.worse)
+
+
+def _metric_changes(case: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+    out = []
+    for metric, after in new.items():
+        before = old.get(metric)
+        if metric in NEUTRAL or before == after or not _numbers(before, after):
+            continue
+        worse = after > before if metric in LOWER_IS_BETTER else after < before
+        out.append(Change(case, metric, before, after, worse))
+    return out
+
+
+def _numbers(*values: Any) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
+def _field_changes(case: str, old: list[dict], new: list[dict]) -> list[Change]:
+    """A field wrong now but not before is a regression; the reverse is a fix."""
+
+    def keyed(items: list[dict]) -> dict[tuple[str, str], dict]:
+        return {(m["form"], m["field"]): m for m in items}
+
+    was, now = keyed(old), keyed(new)
+    out = [
+        Change(case, f"{form} {fld}", "ok", now[(form, fld)]["got"], True)
+        for form, fld in now.keys() - was.keys()
+    ]
+    out += [
+        Change(case, f"{form} {fld}", was[(form, fld)]["got"], "ok", False)
+        for form, fld in was.keys() - now.keys()
+    ]
+    return sorted(out, key=lambda c: c.metric)
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    text, _ = read_text(path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"not a report.json: {exc}") from None
+    if not isinstance(data, dict) or "cases" not in data:
+        raise InputError(str(path), "not a report.json written by structurer eval")
+    return data
+
+
+# --- writing ---
+
+
+def write_reports(
+    report: EvalReport, directory: str | Path, changes: Sequence[Change] | None = None
+) -> tuple[Path, Path]:
+    """Write report.json and report.md into `directory`; returns their paths."""
+    folder = Path(directory)
+    data = report.to_dict()
+    if changes is not None:
+        data["changes"] = [c.__dict__ for c in changes]
+    json_path, md_path = folder / "report.json", folder / "report.md"
+    atomic_write_text(json_path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+    atomic_write_text(md_path, render_markdown(data))
+    return json_path, md_path
+
+
+def history_line(report: EvalReport) -> dict[str, Any]:
+    overall = report.overall().metrics()
+    line = {"date": report.date, "commit": report.commit, "backend": report.backend}
+    line["model"] = report.model
+    line["cases"] = len(report.cases)
+    line.update({k: overall.get(k) for k in HEADLINE})
+    for key in ("calls", "prompt_tokens", "completion_tokens", "cache_hits"):
+        if key in overall:
+            line[key] = overall[key]
+    return line
+
+
+def append_history(report: EvalReport, path: str | Path) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(history_line(report), ensure_ascii=False) + "\n")
+
+
+# --- report.md ---
+
+_MD_COLUMNS = (
+    ("forms", lambda m: f"{m['forms_found']}/{m['forms_expected']} (+{m['forms_extra']})"),
+    ("fields", lambda m: _pct(m["field_accuracy"])),
+    ("goals mean/worst", lambda m: f"{_pct(m['goal_mean'])} / {_pct(m['goal_worst'])}"),
+    (
+        "ind P/R/F1",
+        lambda m: "/".join(_pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
+    ),
+    (
+        "L1/L2/target",
+        lambda m: "/".join(_pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
+    ),
+    ("findings", lambda m: f"{m['findings_raised']}/{m['findings_expected']}"),
+    ("unexpected errors", lambda m: str(m["unexpected_errors"])),
+)
+MAX_MD_MISMATCHES = 60  # per case: report.json keeps them all
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """report.md: the headline table, what changed, then the wrong fields per case."""
+    lines = [
+        f"# Eval report: {data['backend']}" + (f" ({data['model']})" if data.get("model") else ""),
+        "",
+        f"{data['date']} · commit {data.get('commit') or '?'}",
+        "",
+        "| case | " + " | ".join(c for c, _ in _MD_COLUMNS) + " |",
+        "|---" * (len(_MD_COLUMNS) + 1) + "|",
+    ]
+    rows = [(c["name"], c["metrics"]) for c in data["cases"]] + [("**overall**", data["overall"])]
+    for name, metrics in rows:
+        lines.append(f"| {name} | " + " | ".join(f(metrics) for _, f in _MD_COLUMNS) + " |")
+    if "calls" in data["overall"]:
+        o = data["overall"]
+        lines += [
+            "",
+            f"LLM: {o['calls']} calls, {o['prompt_tokens']} prompt + "
+            f"{o['completion_tokens']} completion tokens, {o['cache_hits']} cache hits, "
+            f"{o.get('llm_seconds_per_form', '-')} s per form.",
+        ]
+    lines += _md_changes(data.get("changes"))
+    for case in data["cases"]:
+        lines += _md_mismatches(case)
+    return "\n".join(lines) + "\n"
+
+
+def _md_changes(changes: list[dict[str, Any]] | None) -> list[str]:
+    if changes is None:
+        return []
+    if not changes:
+        return ["", "## Changes", "", "No change from the previous report."]
+    out = ["", "## Changes (regressions first)", ""]
+    for c in changes:
+        mark = "WORSE" if c["worse"] else "better"
+        out.append(
+            f"- {mark} · {c['case']} · {c['metric']}: {_md(c['before'])} -> {_md(c['after'])}"
+        )
+    return out
+
+
+def _md_mismatches(case: dict[str, Any]) -> list[str]:
+    items = case["mismatches"]
+    if not items:
+        return []
+    out = [
+        "",
+        f"## {case['name']}: {len(items)} wrong fields",
+        "",
+        "| form | field | gold | got | note |",
+        "|---|---|---|---|---|",
+    ]
+    for m in items[:MAX_MD_MISMATCHES]:
+        out.append(
+            f"| {_md(m['form'])} | {m['field']} | {_md(m['gold'])} | {_md(m['got'])} | {_md(m['note'])} |"
+        )
+    if len(items) > MAX_MD_MISMATCHES:
+        out.append(f"\n... {len(items) - MAX_MD_MISMATCHES} more in report.json")
+    return out
+
+
+def _md(value: Any, limit: int = 80) -> str:
+    text = "null" if value is None else str(value)
+    text = text.replace("|", "\\|").replace("\n", " ⏎ ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
