@@ -305,10 +305,11 @@ def _shift_year(text: str | None, years: int) -> str | None:
 
 
 def dates_shifted(r: FormRecord) -> str | None:
-    """Both dates a year later: the period no longer holds the form's year."""
-    if not (r.start_date and r.end_date and r.year) or int(r.end_date[:4]) >= r.year + 1:
+    """Both dates moved later, so that the planned period starts after the form's year."""
+    if not (r.start_date and r.end_date and r.year):
         return None
-    r.start_date, r.end_date = _shift_year(r.start_date, 1), _shift_year(r.end_date, 1)
+    years = r.year - int(r.start_date[:4]) + 1
+    r.start_date, r.end_date = _shift_year(r.start_date, years), _shift_year(r.end_date, years)
     return "start_date"
 
 
@@ -331,7 +332,7 @@ FAULTS: tuple[Fault, ...] = (
         "changed annual total",
         _bump("annual_total"),
         "funding.annual_identity",
-        frozenset({GROUND}),
+        frozenset({GROUND, "funding.project_below_annual"}),
     ),
     Fault(
         "changed appropriation",

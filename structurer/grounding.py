@@ -43,8 +43,10 @@ _SIGNS = (
     ("≦", "≤"),
     ("⩽", "≤"),
 )
+_SIGN_CHARS = re.compile("[=<>≧≦⩾⩽]")
 _WS = re.compile(r"\s+")
 _NUMBER = re.compile(r"[\dOo][\dOo.]*")
+_DATE_LIKE = re.compile(r"\d{4}[-/.年]")
 _NUMBER_NOISE = re.compile(r"[,，'’\s]")
 # A long value may be found in up to this many pieces (text wrapped onto extra rows or split by a
 # page break), each at least _MIN_PIECE characters, so that an invented sentence is not "found"
@@ -56,8 +58,9 @@ _MIN_PIECE = 6
 def normalize(text: str) -> str:
     """Text as grounding compares it: tags, LaTeX, full-width forms and whitespace gone."""
     text = to_halfwidth(latex_to_text(strip_html(text)), signs=True)
-    for old, new in _SIGNS:
-        text = text.replace(old, new)
+    if _SIGN_CHARS.search(text):
+        for old, new in _SIGNS:
+            text = text.replace(old, new)
     return _WS.sub("", text)
 
 
@@ -90,20 +93,26 @@ class SourceIndex:
 @lru_cache(maxsize=128)
 def index_source(source_text: str) -> SourceIndex:
     rows = [_cells(row) for line in source_text.split("\n") for row in re.split(r"<tr\b", line)]
-    cells = [c for row in rows for c in row]
-    normal = [normalize(c) for c in cells]
+    plain = [[normalize(c) for c in row] for row in rows]
+    collapsed = [
+        [
+            normalize(collapse_repeats(c)) if len(n) >= 8 else n
+            for c, n in zip(row, nrow, strict=True)
+        ]
+        for row, nrow in zip(rows, plain, strict=True)
+    ]
+    cells = [n for row in plain for n in row]
     return SourceIndex(
-        text="|".join(normal),
-        collapsed="|".join(normalize(collapse_repeats(c)) for c in cells),
-        numbers=frozenset(n for c in normal for n in _numbers(c)),
-        dates=frozenset(d for c in cells if (d := parse_date(c)) and _is_iso(d)),
-        rows=tuple(_row_key(row) for row in rows if row),
+        text="|".join(cells),
+        collapsed="|".join(n for row in collapsed for n in row),
+        numbers=frozenset(x for c in cells for x in _numbers(c)),
+        dates=frozenset(
+            d for c in cells if _DATE_LIKE.search(c) and _is_iso(d := parse_date(c) or "")
+        ),
+        rows=tuple(
+            "|".join(p) + "\x00" + "|".join(c) for p, c in zip(plain, collapsed, strict=True) if p
+        ),
     )
-
-
-def _row_key(cells: list[str]) -> str:
-    plain = "|".join(normalize(c) for c in cells)
-    return plain + "\x00" + "|".join(normalize(collapse_repeats(c)) for c in cells)
 
 
 def _cells(line: str) -> list[str]:
