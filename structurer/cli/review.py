@@ -1,3 +1,97 @@
-"""Commands: placeholder until its owner lands it."""
+"""Commands: review (the local web app), fixture add (reviewed forms -> a new eval case)."""
 
-from . import app  # noqa: F401
+from __future__ import annotations
+
+import getpass
+import secrets
+import socket
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from . import app
+
+console = Console(stderr=True)
+fixture_app = typer.Typer(help="Make eval fixtures from reviewed records.", no_args_is_help=True)
+app.add_typer(fixture_app, name="fixture")
+
+DEFAULT_PORT = 8765
+
+
+@app.command()
+def review(
+    records: Path = typer.Argument(..., help="Records (JSONL) from `structurer extract`."),
+    source: Path = typer.Option(..., "--source", "-s", help="The document the records came from."),
+    port: int = typer.Option(DEFAULT_PORT, help="Port on 127.0.0.1 (0: any free port)."),
+    no_browser: bool = typer.Option(False, "--no-browser", help="Only print the URL."),
+    corrections: Path | None = typer.Option(
+        None, help="Corrections log. Default: RECORDS' .corrections.jsonl beside it."
+    ),
+    reviewer: str | None = typer.Option(None, help="Name recorded with each correction."),
+) -> None:
+    """Review records beside their source in the browser; every fix is saved to a corrections log.
+
+    The records file is never changed. The server listens on 127.0.0.1 only and refuses requests
+    without the token in the printed URL.
+    """
+    import uvicorn
+
+    from ..review.app import create_app
+    from ..review.session import ReviewSession
+
+    session = ReviewSession(
+        records, source, corrections_path=corrections, reviewer=reviewer or _user()
+    )
+    token = secrets.token_urlsafe(24)
+    sock = _bind(port)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
+    console.print(f"reviewing {len(session.base)} forms; corrections go to {session.log.path}")
+    console.print(f"open: [bold]{url}[/]   (Ctrl+C to stop)")
+    if not no_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    config = uvicorn.Config(create_app(session, token), log_level="warning")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _bind(port: int) -> socket.socket:
+    """A listening socket on 127.0.0.1; the default port falls back to any free one if taken."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        if port != DEFAULT_PORT:
+            sock.close()
+            raise typer.BadParameter(f"port {port} is in use", param_hint="--port") from None
+        sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@fixture_app.command("add")
+def fixture_add(
+    records: Path = typer.Argument(..., help="Reviewed records (JSONL)."),
+    source: Path = typer.Option(..., "--source", "-s", help="The document the records came from."),
+    name: str = typer.Option(..., "--name", "-n", help="Case name: letters, digits, - _ ."),
+    corrections: Path | None = typer.Option(
+        None, help="Corrections log. Default: RECORDS' .corrections.jsonl beside it."
+    ),
+    fixtures: Path = typer.Option(Path("fixtures"), help="Folder holding the eval cases."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing case of that name."),
+) -> None:
+    """Turn the reviewed forms (corrections applied) into fixtures/NAME/source.md + gold.jsonl."""
+    from ..review.fixture import add_fixture
+
+    result = add_fixture(
+        records, source, name, corrections=corrections, fixtures=fixtures, force=force
+    )
+    console.print(str(result))

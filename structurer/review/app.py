@@ -1,0 +1,219 @@
+"""The review web app (Starlette): server-rendered pages, a little vanilla JS, no build step.
+
+Security: the server binds 127.0.0.1 only (see the CLI) and every request must carry the session
+token, as a `token` query parameter (the printed URL; answered with a cookie and a redirect to the
+same page without it), the cookie, or an `X-Review-Token` header. Writes also refuse a foreign
+`Origin`. Forms are addressed by number only; a number that is not 1..N is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..corrections import CorrectionsError
+from .session import STATUS_ORDER, Conflict, ReviewSession
+from .view import build_form
+
+HERE = Path(__file__).parent
+COOKIE = "structurer_review"
+
+
+class TokenGate:
+    """Refuses (403) every request without the session token."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        query = request.query_params.get("token")
+        if query is not None and self._ok(query) and request.method == "GET":
+            rest = urlencode(
+                [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
+            )
+            response: Response = RedirectResponse(
+                request.url.path + (f"?{rest}" if rest else ""), 303
+            )
+            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+        elif not any(
+            self._ok(t)
+            for t in (query, request.cookies.get(COOKIE), request.headers.get("x-review-token"))
+        ):
+            response = PlainTextResponse(
+                "403: open the URL with the token that `structurer review` printed.", 403
+            )
+        elif request.method != "GET" and not _same_origin(request):
+            response = PlainTextResponse("403: cross-origin request refused.", 403)
+        else:
+            await self.app(scope, receive, send)
+            return
+        await response(scope, receive, send)
+
+    def _ok(self, candidate: str | None) -> bool:
+        return bool(candidate) and secrets.compare_digest(str(candidate), self.token)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.headers.get('host')}"
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return Jinja2Templates(env=env)
+
+
+def create_app(session: ReviewSession, token: str) -> ASGIApp:
+    templates = _templates()
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        base = {
+            "doc": Path(session.document.path).name,
+            "title": session.document.title,
+            "reviewer": session.reviewer or "anonymous",
+        }
+        return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+    def index(request: Request) -> Response:
+        states = session.states()
+        rows = sorted(states, key=lambda s: (STATUS_ORDER[s.status], s.number))
+        counts = Counter(s.status for s in states)
+        first = next((s.number for s in rows if s.flagged), None)
+        return page(request, "list.html", rows=rows, counts=counts, first=first)
+
+    def form(request: Request) -> Response:
+        number = _number(request, session)
+        prev, nxt = session.neighbours(number)
+        total = len(session.base)
+        view = build_form(session.state(number))
+        return page(request, "form.html", v=view, prev=prev, next=nxt, total=total)
+
+    def pane(request: Request, number: int, status: int = 200) -> Response:
+        prev, nxt = session.neighbours(number)
+        view = build_form(session.state(number))
+        return page(request, "_pane.html", status, v=view, prev=prev, next=nxt)
+
+    def get_pane(request: Request) -> Response:
+        return pane(request, _number(request, session))
+
+    async def edit(request: Request) -> Response:
+        number, body = _number(request, session), await _json(request)
+        reviewer = _reviewer(body)
+        return await _write(
+            request,
+            number,
+            lambda: session.edit(
+                number, str(body.get("path", "")), body.get("new"), old=body.get("old"),
+                reviewer=reviewer,
+            ),
+        )  # fmt: skip
+
+    async def indicators(request: Request) -> Response:
+        number, body = _number(request, session), await _json(request)
+        args = {k: _int_or_none(body.get(k)) for k in ("index", "to", "seen")}
+        op, reviewer = str(body.get("op", "")), _reviewer(body)
+        return await _write(
+            request, number, lambda: session.indicators(number, op, reviewer=reviewer, **args)
+        )
+
+    async def review(request: Request) -> Response:
+        number, body = _number(request, session), await _json(request)
+        flag, reviewer = bool(body.get("reviewed", True)), _reviewer(body)
+        return await _write(
+            request, number, lambda: session.mark_reviewed(number, flag, reviewer=reviewer)
+        )
+
+    async def _write(request: Request, number: int, change: Any) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            await run_in_threadpool(change)  # file lock + fsync: keep the event loop free
+        except Conflict as exc:
+            return JSONResponse({"error": str(exc), "conflict": True}, 409)
+        except (CorrectionsError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return pane(request, number)
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/form/{number}", form),
+            Route("/form/{number}/pane", get_pane),
+            Route("/form/{number}/edit", edit, methods=["POST"]),
+            Route("/form/{number}/indicators", indicators, methods=["POST"]),
+            Route("/form/{number}/review", review, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+        exception_handlers={404: _not_found, _Refused: _not_found, CorrectionsError: _bad},
+    )
+    return TokenGate(app, token)
+
+
+class _Refused(KeyError):
+    pass
+
+
+def _number(request: Request, session: ReviewSession) -> int:
+    """The form number in the path: digits naming a form 1..N, anything else is refused."""
+    raw = request.path_params.get("number", "")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6):
+        raise _Refused(raw)
+    number = int(raw)
+    if not 1 <= number <= len(session.base):
+        raise _Refused(raw)
+    return number
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("404: no such form or page.", 404)
+
+
+async def _bad(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, 400)
+
+
+async def _json(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise CorrectionsError("request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise CorrectionsError("request body must be a JSON object")
+    return body
+
+
+def _reviewer(body: dict[str, Any]) -> str:
+    name = str(body.get("reviewer") or "").strip()
+    return "".join(ch for ch in name if ch.isprintable())[:40]
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
+        raise CorrectionsError(f"not a number: {value!r}")
+    return int(value)
