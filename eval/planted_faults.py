@@ -401,7 +401,7 @@ CROSS_FAULTS: tuple[tuple[str, CrossPlant, str, frozenset[str]], ...] = (
         "annual total of another form",
         _from_other("funding.annual_total"),
         GROUND,
-        frozenset({"funding.annual_identity"}),
+        frozenset({"funding.annual_identity", "funding.project_below_annual"}),
     ),
     ("annual goal of another form", _from_other("annual_goal"), GROUND, frozenset()),
 )
