@@ -1,0 +1,145 @@
+"""`structurer eval` end to end: a tiny case under tmp_path, thresholds, compare, history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from structurer.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+SOURCE = """财政项目支出绩效目标申报表
+
+(2024年度)
+
+| 项目名称 | 孵化基地运营及创业孵化服务支出 | 项目性质 | 其他一次性项目 | 项目类别 | 特定目标类 |
+|---|---|---|---|---|---|
+| 主管部门 | 上海市科学技术委员会 | 实施单位 | 上海市科技创业中心 | | |
+| 计划开始日期 | 2024-01-01 | 计划完成日期 | 2024-12-31 | | |
+| 项目资金 (元) | 项目资金总额 | | 年度资金申请总额 | 5,900,000.00 | |
+| | 其中：财政资金 | | 其中：当年财政拨款 | 0.00 | |
+| | | | | 上年结转资金 | 0.00 |
+| | 其他资金 | | 其他资金 | 5,900,000.00 | |
+| 项目 绩效 目标 | 项目总目标 | | 年度总体目标 | | |
+| | | | 确保孵化基地安全稳定运营。 | | |
+| | 一级指标 | 二级指标 | 三级指标 | | 年度(/项目)指标值 |
+| 绩效 指标 | 产出指标 | 数量指标 | 后勤保障服务完成率 | | =100.00(%) |
+| | 效益指标 | 社会效益指标 | 保障基地安全 | | 有效实现 |
+| | 满意度指标 | 服务对象满意度指标 | 综合满意度 | | ≥90.00(%) |
+"""
+
+
+def gold_record() -> dict:
+    return {
+        "form_index": 1,
+        "year": 2024,
+        "project_name": "孵化基地运营及创业孵化服务支出",
+        "project_nature": "其他一次性项目",
+        "project_category": "特定目标类",
+        "department": "上海市科学技术委员会",
+        "implementing_unit": "上海市科技创业中心",
+        "start_date": "2024-01-01",
+        "end_date": "2024-12-31",
+        "funding": {
+            "unit": "元",
+            "annual_total": "5900000.00",
+            "current_appropriation": "0.00",
+            "prior_carryover": "0.00",
+            "annual_other": "5900000.00",
+        },
+        "annual_goal": "确保孵化基地安全稳定运营。",
+        "indicators": [
+            {"level1": "产出指标", "level2": "数量指标", "name": "后勤保障服务完成率",
+             "target": "=100.00(%)", "op": "=", "value": "100.00", "unit": "%"},
+            {"level1": "效益指标", "level2": "社会效益指标", "name": "保障基地安全",
+             "target": "有效实现"},
+            {"level1": "满意度指标", "level2": "服务对象满意度指标", "name": "综合满意度",
+             "target": "≥90.00(%)", "op": "≥", "value": "90.00", "unit": "%"},
+        ],
+    }  # fmt: skip
+
+
+def make_case(folder: Path, record: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "source.md").write_text(SOURCE, encoding="utf-8")
+    line = json.dumps(record, ensure_ascii=False)
+    (folder / "gold.jsonl").write_text(line + "\n", encoding="utf-8")
+    return folder
+
+
+def run(*args: str | Path):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Path:
+    return make_case(tmp_path / "tiny", gold_record())
+
+
+def test_eval_writes_reports_and_history(case: Path, tmp_path: Path) -> None:
+    report, history = tmp_path / "rep", tmp_path / "history.jsonl"
+    result = run("eval", case, "--report", report, "--history", history, "--min-f1", "0.99")
+    assert result.exit_code == 0, result.output
+    assert "tiny" in result.output and "overall" in result.output
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    assert data["backend"] == "rules" and [c["name"] for c in data["cases"]] == ["tiny"]
+    assert data["overall"]["forms_found"] == 1 and data["overall"]["indicators_expected"] == 3
+    assert data["overall"]["indicator_f1"] == 1.0 and data["overall"]["field_accuracy"] == 1.0
+    assert "| tiny |" in (report / "report.md").read_text(encoding="utf-8")
+    [line] = [json.loads(x) for x in history.read_text(encoding="utf-8").splitlines()]
+    assert line["backend"] == "rules" and line["indicator_f1"] == 1.0 and "commit" in line
+    run("eval", case, "--report", report, "--no-history", "--history", history)
+    assert len(history.read_text(encoding="utf-8").splitlines()) == 1
+
+
+def test_eval_fails_below_threshold_and_names_the_wrong_field(tmp_path: Path) -> None:
+    record = gold_record()
+    record["funding"]["annual_total"] = "6900000.00"  # the gold disagrees with the source
+    record["indicators"][1]["level2"] = "经济效益指标"
+    case = make_case(tmp_path / "wrong", record)
+    report = tmp_path / "rep"
+    args = ("eval", case, "--report", report, "--no-history")
+    assert run(*args).exit_code == 0  # no threshold: a report, not a failure
+    result = run(*args, "--min-fields", "1.0", "--min-f1", "0.5")
+    assert result.exit_code == 1
+    assert "field accuracy" in result.output
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    wrong = {(m["field"], m["gold"], m["got"]) for m in data["cases"][0]["mismatches"]}
+    assert ("funding.annual_total", "6900000.00", "5900000.00") in wrong
+    assert ("indicators[1].level2", "经济效益指标", "社会效益指标") in wrong
+
+
+def test_compare_lists_regressions(case: Path, tmp_path: Path) -> None:
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    assert run("eval", case, "--report", good, "--no-history").exit_code == 0
+    record = gold_record()
+    record["indicators"].append({"level1": "产出指标", "level2": "质量指标", "name": "漏掉的指标"})
+    make_case(case, record)
+    result = run("eval", case, "--report", bad, "--no-history", "--compare", good / "report.json")
+    assert result.exit_code == 0, result.output
+    assert "WORSE" in result.output and "indicator_recall" in result.output
+    changes = json.loads((bad / "report.json").read_text(encoding="utf-8"))["changes"]
+    assert changes[0]["worse"] and any(c["metric"].endswith("indicators[3]") for c in changes)
+    assert "## Changes (regressions first)" in (bad / "report.md").read_text(encoding="utf-8")
+
+
+def test_bad_case_folder_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    result = run("eval", tmp_path, "--no-history", "--report", tmp_path / "r")
+    assert result.exit_code == 2
+    assert "gold.jsonl" in result.output and "Traceback" not in result.output
+
+
+def test_eval_runs_on_the_real_fixtures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    report = tmp_path / "rep"
+    result = run("eval", "--report", report, "--no-history")
+    assert result.exit_code == 0, result.output
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    assert "shanghai-2024" in [c["name"] for c in data["cases"]]
+    assert data["overall"]["forms_expected"] >= 13
+    assert (report / "report.md").exists()
