@@ -133,12 +133,13 @@ def run_suite(
     base_seed: int = 0,
     on_point: Callable[[Point], None] | None = None,
 ) -> list[Point]:
-    """Score every backend on every damage type at every rate; rate 0 is run once per backend."""
+    """Score every backend on every damage type at every rate and at the type's default rate;
+    rate 0 (the clean rendering) is run once per backend."""
     points: list[Point] = []
     for backend in backends:
         baseline = score_point(backend, cases, "none", 0.0, repeats=1, base_seed=base_seed)
         for damage in damages:
-            for rate in rates:
+            for rate in sorted({*rates, DAMAGES[damage].default_rate}):
                 if rate == 0:
                     point = Point(backend.name, damage, 0.0, **_copy(baseline))
                 else:
