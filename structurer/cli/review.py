@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import secrets
-import socket
 from pathlib import Path
 
 import typer
@@ -35,16 +34,17 @@ def review(
     The records file is never changed. The server listens on 127.0.0.1 only and refuses requests
     without the token in the printed URL.
     """
-    import uvicorn
-
-    from ..review.app import create_app
+    from ..review.server import bind, make_server
     from ..review.session import ReviewSession
 
     session = ReviewSession(
         records, source, corrections_path=corrections, reviewer=reviewer or _user()
     )
     token = secrets.token_urlsafe(24)
-    sock = _bind(port)
+    try:
+        sock = bind(port, fallback=port == DEFAULT_PORT)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
     console.print(f"reviewing {len(session.base)} forms; corrections go to {session.log.path}")
     console.print(f"open: [bold]{url}[/]   (Ctrl+C to stop)")
@@ -52,8 +52,7 @@ def review(
         import webbrowser
 
         webbrowser.open(url)
-    config = uvicorn.Config(create_app(session, token), log_level="warning")
-    uvicorn.Server(config).run(sockets=[sock])
+    make_server(session, token).run(sockets=[sock])
 
 
 def _user() -> str:
@@ -61,20 +60,6 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return ""
-
-
-def _bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1; the default port falls back to any free one if taken."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.bind(("127.0.0.1", port))
-    except OSError:
-        if port != DEFAULT_PORT:
-            sock.close()
-            raise typer.BadParameter(f"port {port} is in use", param_hint="--port") from None
-        sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    return sock
 
 
 @fixture_app.command("add")

@@ -1,0 +1,73 @@
+"""Screenshots of the review app for the README: `python docs/screenshots/make.py`.
+
+Extracts the seed fixture with one planted OCR slip (当年财政拨款 read as 100,000.00 in form 1),
+marks form 2 reviewed, serves the app on 127.0.0.1 and photographs the form list and form 1 with
+its flagged field selected, using Debian's /usr/bin/chromium through Playwright.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from structurer.io import write_records
+from structurer.pipeline import RulesBackend, extract_documents, load_document
+from structurer.review.server import running
+from structurer.review.session import ReviewSession
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SLIP = (
+    "| | 其中：财政资金 | | 其中：当年财政拨款 | 0.00 | |",
+    "| | 其中：财政资金 | | 其中：当年财政拨款 | 100,000.00 | |",
+)
+
+
+def demo_session(work: Path) -> ReviewSession:
+    text = (ROOT / "fixtures/shanghai-2024/source.md").read_text(encoding="utf-8")
+    if SLIP[0] not in text:
+        sys.exit("the seed changed: update SLIP in make.py")
+    source = work / "shanghai-2024.md"
+    source.write_text(text.replace(SLIP[0], SLIP[1], 1), encoding="utf-8")
+    records = work / "shanghai-2024.jsonl"
+    write_records(records, extract_documents([load_document(source)], RulesBackend()).records)
+    session = ReviewSession(records, source, reviewer="demo")
+    session.mark_reviewed(2)
+    return session
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        session = demo_session(Path(tmp))
+        token = secrets.token_urlsafe(16)
+        with running(session, token) as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1360, "height": 820}, device_scale_factor=1)
+            page.goto(f"{base}/?token={token}")
+            page.keyboard.press("j")
+            page.screenshot(path=str(OUT / "review-list.png"))
+            page.goto(f"{base}/form/1")
+            page.focus('[data-path="funding.current_appropriation"]')
+            page.wait_for_timeout(600)  # the smooth scroll to the highlighted cell
+            page.screenshot(path=str(OUT / "review-form.png"))
+            browser.close()
+    print(f"wrote {OUT / 'review-list.png'} and {OUT / 'review-form.png'}")
+
+
+if __name__ == "__main__":
+    main()
