@@ -136,9 +136,10 @@ def export(
         "forms.csv and indicators.csv inside PATH when it is a directory or ends with '/'.",
     ),
 ) -> None:
-    """Write the records as two tables: forms (one row per form, funding columns, finding counts)
-    and indicators (one row each, keyed by document, form_index and project_name).
+    """Write the records as two tables for analysts: forms and indicators.
 
+    forms: one row per form with its key fields, funding columns and finding counts per
+    severity. indicators: one row each, keyed by document, form_index and project_name.
     CSV is UTF-8 with a BOM so that Excel opens it correctly; XLSX stores amounts as numbers.
     """
     from ..export import export_records

@@ -1,0 +1,85 @@
+"""Exports: what an analyst opening the files in Excel gets."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from structurer.export import csv_paths, export_records
+from structurer.models import Finding, FormRecord, SourceRef
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "fixtures" / "shanghai-2024" / "gold.jsonl"
+
+
+@pytest.fixture(scope="module")
+def records() -> list[FormRecord]:
+    lines = GOLD.read_text("utf-8").splitlines()
+    out = [FormRecord.model_validate(json.loads(line)) for line in lines if line.strip()]
+    for r in out:
+        r.source = SourceRef(document="source.md", start_line=1, end_line=2)
+    out[0].findings = [
+        Finding(severity="error", code="funding.annual_identity", message="x"),
+        Finding(severity="info", code="funding.implied_value", message="y"),
+    ]
+    return out
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8
+    return list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+
+
+def test_csv_writes_two_tables_beside_the_given_path(tmp_path, records):
+    written = export_records(records, tmp_path / "out.csv", "csv")
+    assert [p.name for p in written] == ["out-forms.csv", "out-indicators.csv"]
+    forms, indicators = (_read_csv(p) for p in written)
+    assert len(forms) == 13 and len(indicators) == 194
+    first = forms[0]
+    assert first["project_name"] == "孵化基地运营及创业孵化服务支出"
+    assert first["annual_total"] == "5900000.00" and first["project_total"] == ""
+    assert (first["errors"], first["warnings"], first["info"]) == ("1", "0", "1")
+    assert indicators[0]["document"] == "source.md" and indicators[0]["form_index"] == "1"
+    assert indicators[0]["project_name"] == first["project_name"]
+    assert indicators[0]["target"] == "=100.00(%)"
+
+
+def test_csv_into_a_directory(tmp_path, records):
+    assert csv_paths(tmp_path) == (tmp_path / "forms.csv", tmp_path / "indicators.csv")
+    written = export_records(records, str(tmp_path / "new") + "/", "csv")
+    assert [p.name for p in written] == ["forms.csv", "indicators.csv"]
+    assert not list(tmp_path.rglob("*.tmp"))  # atomic writes leave nothing behind
+
+
+def test_multiline_goals_stay_in_one_csv_cell(tmp_path, records):
+    forms = _read_csv(export_records(records, tmp_path / "x", "csv")[0])
+    goal = next(r["annual_goal"] for r in forms if r["form_index"] == "10")
+    assert goal.count("\n") == 4
+
+
+def test_xlsx_sheets_frozen_header_and_numeric_amounts(tmp_path, records):
+    from openpyxl import load_workbook
+
+    [path] = export_records(records, tmp_path / "records.xlsx", "xlsx")
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["forms", "indicators"]
+    forms, indicators = wb["forms"], wb["indicators"]
+    assert forms.freeze_panes == "A2" and indicators.freeze_panes == "A2"
+    header = [c.value for c in forms[1]]
+    cell = forms.cell(row=2, column=header.index("annual_total") + 1)
+    assert isinstance(cell.value, int | float | Decimal) and float(cell.value) == 5900000.0
+    assert cell.number_format == "#,##0.00"
+    assert forms.cell(row=2, column=header.index("project_total") + 1).value is None
+    assert indicators.max_row == 195
+    assert forms.column_dimensions["C"].width >= 20  # project names are readable
+
+
+def test_unknown_format_is_refused(tmp_path, records):
+    with pytest.raises(ValueError):
+        export_records(records, tmp_path / "x", "ods")
