@@ -216,19 +216,29 @@ def _numbers(*values: Any) -> bool:
 def _field_changes(case: str, old: list[dict], new: list[dict]) -> list[Change]:
     """A field wrong now but not before is a regression; the reverse is a fix."""
 
-    def keyed(items: list[dict]) -> dict[tuple[str, str], dict]:
-        return {(m["form"], m["field"]): m for m in items}
+    def keyed(items: list[dict]) -> dict[tuple[str, ...], dict]:
+        # a form may miss several findings: those are told apart by their codes
+        return {
+            (m["form"], m["field"], *(_codes(m) if m["field"] in ("finding", "form") else ())): m
+            for m in items
+        }
 
     was, now = keyed(old), keyed(new)
     out = [
-        Change(case, f"{form} {fld}", "ok", now[(form, fld)]["got"], True)
-        for form, fld in now.keys() - was.keys()
+        Change(case, f"{k[0]} {k[1]}", "ok", _shown(now[k]), True) for k in now.keys() - was.keys()
     ]
     out += [
-        Change(case, f"{form} {fld}", was[(form, fld)]["got"], "ok", False)
-        for form, fld in was.keys() - now.keys()
+        Change(case, f"{k[0]} {k[1]}", _shown(was[k]), "ok", False) for k in was.keys() - now.keys()
     ]
     return sorted(out, key=lambda c: c.metric)
+
+
+def _codes(m: dict) -> tuple[str, str]:
+    return str(m["gold"]), str(m["got"])
+
+
+def _shown(m: dict) -> Any:
+    return m["got"] if m["field"] not in ("finding", "form") else m["note"] or m["got"]
 
 
 def load_report(path: str | Path) -> dict[str, Any]:

@@ -300,3 +300,20 @@ def test_compare_lists_regressions_first() -> None:
     assert back and not any(c.worse for c in back)
     line = history_line(after_report)
     assert line["commit"] == "b" and line["backend"] == "rules" and line["field_accuracy"] < 1
+
+
+def test_compare_tells_apart_several_findings_of_one_form() -> None:
+    expected = [[ExpectedFinding("a.one"), ExpectedFinding("a.two")], []]
+
+    def report(codes: list[str]) -> dict:
+        got = gold()
+        got[0].findings = [Finding(severity="warning", code=c, message="") for c in codes]
+        return EvalReport(
+            "rules", None, [score_case("t", gold(), got, expected=expected)]
+        ).to_dict()
+
+    changes = compare_reports(report(["a.one"]), report(["a.two"]))
+    assert [(c.worse, c.before, c.after) for c in changes if " finding" in c.metric] == [
+        (True, "ok", "missed []"),
+        (False, "missed []", "ok"),
+    ]
