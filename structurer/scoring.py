@@ -35,20 +35,10 @@ NAME_MATCH = 0.8  # tolerates one or two OCR-damaged characters in a ten-charact
 
 # The additive counters of a CaseScore (summed into the overall line).
 _COUNTS = (
-    "forms_expected",
-    "forms_found",
-    "forms_extra",
-    "fields_total",
-    "fields_correct",
-    "ind_gold",
-    "ind_got",
-    "ind_matched",
-    "ind_correct",
-    "findings_expected",
-    "findings_raised",
-    "unexpected_errors",
-    "seconds",
-)
+    "forms_expected", "forms_found", "forms_extra", "fields_total", "fields_correct", "ind_gold",
+    "ind_got", "ind_matched", "ind_correct", "findings_expected", "findings_raised",
+    "unexpected_errors", "seconds",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
