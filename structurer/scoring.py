@@ -103,7 +103,7 @@ class CaseScore:
             "forms_extra": self.forms_extra,
             "field_accuracy": _rate(self.fields_correct, self.fields_total),
             "goal_mean": _mean(self.goal_scores),
-            "goal_worst": min(self.goal_scores) if self.goal_scores else None,
+            "goal_worst": round(min(self.goal_scores), 4) if self.goal_scores else None,
             "indicators_expected": self.ind_gold,
             "indicators_got": self.ind_got,
             "indicators_matched": self.ind_matched,
