@@ -170,6 +170,7 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
         ],
         exception_handlers={404: _not_found, _Refused: _not_found, CorrectionsError: _bad},
     )
+    app.router.redirect_slashes = False  # a stray slash is a 404, not a redirect elsewhere
     return TokenGate(app, token)
 
 
