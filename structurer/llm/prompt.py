@@ -1,0 +1,102 @@
+"""The prompt: a versioned template from `prompts/` and the form shown as a compact grid.
+
+The grid drops empty cells and markdown padding, and numbers rows (by source line) and columns
+so the model can still tell which label a value follows; on the seed it is a fraction of the raw
+chunk's tokens (`benchmarks/llm_prompt_tokens.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from string import Template
+
+from ..clean import clean_text
+from ..errors import StructurerError
+from ..models import Chunk, Grid
+
+PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+_MARKER = re.compile(r"^<!--\s*(system|user)\s*-->\s*$", re.M)
+_TABLE_LINE = re.compile(r"^\s*(\||<)")
+_SKIP_TEXT = re.compile(
+    r"^(财政项目支出绩效目标申报表|[(（]\s*\d{4}\s*年度?\s*[)）]|第\s*\d+\s*页.*)$"
+)
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+
+
+@dataclass(frozen=True)
+class Prompt:
+    version: str  # e.g. extract-v1: part of the cache key and of every record's meta
+    system: str
+    user: Template
+    sha: str  # of the template text: an edit without a version bump still misses the cache
+
+    def messages(self, chunk: Chunk, grid: Grid) -> list[dict[str, str]]:
+        user = self.user.substitute(
+            index=chunk.index, year=chunk.year or "?", grid=render_form(chunk, grid)
+        )
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+
+@cache
+def load_prompt(name: str = "extract", directory: Path = PROMPTS_DIR) -> Prompt:
+    """The current version of prompt `name`, as the manifest names it."""
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+        entry = manifest[name]
+        text = (directory / entry["file"]).read_text(encoding="utf-8")
+    except (OSError, KeyError, ValueError) as exc:
+        raise StructurerError(f"prompt {name!r} not found in {directory}: {exc}") from exc
+    parts = dict(zip(*[iter(_MARKER.split(text)[1:])] * 2, strict=True))
+    if set(parts) != {"system", "user"}:
+        raise StructurerError(f"{entry['file']}: needs <!-- system --> and <!-- user --> parts")
+    sha = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Prompt(entry["version"], parts["system"].strip(), Template(parts["user"].strip()), sha)
+
+
+def render_grid(grid: Grid) -> str:
+    """`R<line> <col>:<text> | <col>:<text>` per row, empty cells dropped."""
+    lines = []
+    for row in grid.rows:
+        cells = [f"{c.col}:{_one_line(c.text)}" for c in row if c.text]
+        if cells:
+            lines.append(f"R{row[0].line} " + " | ".join(cells))
+    return "\n".join(lines)
+
+
+def render_form(chunk: Chunk, grid: Grid) -> str:
+    """The grid plus any text outside the tables (a `单位：万元` line, a goal written below)."""
+    extra = [f"text: {t}" for t in _loose_text(chunk.text)]
+    return "\n".join([*extra, render_grid(grid)])
+
+
+def _loose_text(text: str) -> list[str]:
+    out = []
+    in_html = False
+    for line in text.split("\n"):
+        low = line.lower()
+        if "<table" in low:
+            in_html = "</table>" not in low
+            continue
+        if in_html:
+            in_html = "</table>" not in low
+            continue
+        cleaned = _one_line(clean_text(line.lstrip("#").strip()))
+        if cleaned and not _TABLE_LINE.match(line) and not _SKIP_TEXT.match(cleaned):
+            out.append(cleaned)
+    return out
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\n", "\\n")
+
+
+def estimate_tokens(text: str) -> int:
+    """A tokenizer-free estimate (no tokenizer is installed): one token per CJK character, one
+    per 4 other characters, the ratio BPE tokenizers show on mixed Chinese/ASCII text."""
+    cjk = len(_CJK.findall(text))
+    return cjk + max(0, len(text) - cjk + 3) // 4
