@@ -45,9 +45,16 @@ _SIGNS = (
 )
 _SIGN_CHARS = re.compile("[=<>≧≦⩾⩽]")
 _WS = re.compile(r"\s+")
-_NUMBER = re.compile(r"[\dOo][\dOo.]*")
+_NUMBER = re.compile(r"[\dOo][\dOo.,，'’]*")
 _DATE_LIKE = re.compile(r"\d{4}[-/.年]")
 _NUMBER_NOISE = re.compile(r"[,，'’\s]")
+# The label on an amount's row, to tell which cell a number came from.
+_AMOUNT_LABELS = {
+    "funding.project_total": "项目资金总额",
+    "funding.annual_total": "年度资金申请总额",
+    "funding.current_appropriation": "当年财政拨款",
+    "funding.prior_carryover": "上年结转",
+}
 # A long value may be found in up to this many pieces (text wrapped onto extra rows or split by a
 # page break), each at least _MIN_PIECE characters, so that an invented sentence is not "found"
 # by stitching single characters together.
@@ -71,6 +78,7 @@ class SourceIndex:
     text: str  # normalized, cell borders kept as "|"
     collapsed: str  # the same with text repeated inside a cell kept once
     numbers: frozenset[Decimal]
+    repaired: dict[Decimal, str]  # numbers found only with letter O read as 0 -> the raw token
     dates: frozenset[str]
     rows: tuple[str, ...]  # one normalized string per table row (plain, then collapsed)
 
@@ -87,7 +95,17 @@ class SourceIndex:
 
     def has_amount(self, value: str) -> bool:
         number = amount_value(value)
-        return number is not None and number in self.numbers
+        return number is not None and (number in self.numbers or number in self.repaired)
+
+    def repaired_raw(self, value: str, label: str | None = None) -> str | None:
+        """The OCR text of an amount the source has with letter O for 0 (1,2OO,OOO.OO): when the
+        number is nowhere else, or when it is on the row of the field's label."""
+        number = amount_value(value)
+        raw = self.repaired.get(number) if number is not None else None
+        if raw is None or number not in self.numbers:
+            return raw
+        on_row = label and any(label in row and raw in row for row in self.rows)
+        return raw if on_row else None
 
 
 @lru_cache(maxsize=128)
@@ -102,10 +120,13 @@ def index_source(source_text: str) -> SourceIndex:
         for row, nrow in zip(rows, plain, strict=True)
     ]
     cells = [n for row in plain for n in row]
+    found = [pair for c in cells for pair in _numbers(c)]
+    clean = frozenset(n for n, raw in found if raw is None)
     return SourceIndex(
         text="|".join(cells),
         collapsed="|".join(n for row in collapsed for n in row),
-        numbers=frozenset(x for c in cells for x in _numbers(c)),
+        numbers=clean,
+        repaired={n: raw for n, raw in found if raw is not None},
         dates=frozenset(
             d for c in cells if _DATE_LIKE.search(c) and _is_iso(d := parse_date(c) or "")
         ),
@@ -116,20 +137,22 @@ def index_source(source_text: str) -> SourceIndex:
 
 
 def _cells(line: str) -> list[str]:
-    """A table line's cells (an HTML cell's paragraphs apart), or the line itself."""
-    parts = re.split(r"(?<!\\)\||</?t[dhr][^>]*>", line)
-    return [p for part in parts for p in re.split(r"</?p\b[^>]*>|<br\s*/?>", part) if p.strip()]
+    """A table line's cells (HTML or markdown), or the line itself."""
+    return [p for p in re.split(r"(?<!\\)\||</?t[dhr][^>]*>", line) if p.strip()]
 
 
-def _numbers(cell: str) -> list[Decimal]:
-    found = []
-    for token in _NUMBER.findall(_NUMBER_NOISE.sub("", cell)):
+def _numbers(cell: str) -> list[tuple[Decimal, str | None]]:
+    """Every number in a normalized cell, with its raw token when letter O had to be read as 0."""
+    found: list[tuple[Decimal, str | None]] = []
+    for token in _NUMBER.findall(cell):
+        token = token.rstrip(".,，'’")
         if not any(ch.isdigit() for ch in token):
             continue
-        token = re.sub("[Oo]", "0", token).strip(".")
-        for part in token.split("..") if ".." in token else [token]:
+        digits = _NUMBER_NOISE.sub("", token)
+        fixed = re.sub("[Oo]", "0", digits)
+        for part in fixed.split("..") if ".." in fixed else [fixed]:
             try:
-                found.append(Decimal(part))
+                found.append((Decimal(part.strip(".")), token if fixed != digits else None))
             except InvalidOperation:
                 continue
     return found
@@ -174,6 +197,7 @@ def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
     for path, value in _amounts(record):
         if not src.has_amount(value):
             missing.append((path, value))
+    repairs = _repaired_amounts(record, src)
     for path in ("start_date", "end_date"):
         value = getattr(record, path)
         if value and value not in src.dates and not src.has_text(value):
@@ -183,7 +207,27 @@ def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
         missing.append(("funding.unit", unit))
     missing.extend(_ungrounded_levels(record, src))
     found = [_finding(path, value) for path, value in missing]
-    return found + _misplaced_targets(record, src, {p for p, _ in missing})
+    return found + repairs + _misplaced_targets(record, src, {p for p, _ in missing})
+
+
+def _repaired_amounts(record: FormRecord, src: SourceIndex) -> list[Finding]:
+    """Amounts the source only has with letter O for 0: a warning, unless the backend already
+    reported the repair in meta["repairs"] (the checker turns those into the same warning)."""
+    reported = {str(r.get("path")) for r in record.meta.get("repairs") or []}
+    out = []
+    for path, value in _amounts(record):
+        raw = src.repaired_raw(value, _AMOUNT_LABELS.get(path))
+        if raw and path not in reported:
+            out.append(
+                Finding(
+                    severity="warning",
+                    code="funding.amount_repaired",
+                    message=f"{path} = {value} reads the OCR text {raw!r} with letter O as 0: confirm it",
+                    paths=[path],
+                    values={"raw": raw, "repair": "letter O read as 0", "value": value},
+                )
+            )
+    return out
 
 
 def _misplaced_targets(record: FormRecord, src: SourceIndex, missing: set[str]) -> list[Finding]:

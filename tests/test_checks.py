@@ -92,6 +92,7 @@ def test_planted_fault_precision_and_recall_over_all_fixtures():
     assert tally.planted >= 400
     assert tally.caught == tally.planted, tally.misses[:5]
     assert tally.false_pos == 0, tally.stray.most_common(5)
+    assert tally.expected_found == tally.expected  # what the gold says a clean form must raise
 
 
 def test_checking_is_fast_even_without_the_cache(seed):
@@ -301,7 +302,10 @@ def test_grounding_accepts_cleaned_values():
         funding=Funding(unit="元", annual_total="5900000.00", prior_carryover="1200000"),
         indicators=ind,
     )
-    assert found == []
+    # 5,9OO,OOO.OO grounds the amount, and says that it was read with letter O as 0
+    assert [(f.code, f.paths, f.values["raw"]) for f in found] == [
+        ("funding.amount_repaired", ["funding.annual_total"], "5,9OO,OOO.OO")
+    ]
 
 
 @pytest.mark.parametrize(
