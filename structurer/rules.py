@@ -92,11 +92,21 @@ class _Trace:
 
 
 def _value_right_of(row: list[Cell], i: int) -> Cell | None:
-    """The value of the label at row[i]: the next non-empty cell to its right, unless a label."""
-    for cell in row[i + 1 :]:
+    """The value of the label at row[i]: the next non-empty cell to its right, unless a label.
+    Copies of the label right beside it (one merged cell the OCR spread over columns) are
+    stepped over."""
+    j = i + 1
+    while j < len(row) and row[j].text == row[i].text:
+        j += 1
+    for cell in row[j:]:
         if cell.text and not cell.merged:
             return None if is_label(cell.text) else cell
     return None
+
+
+def _is_copy(row: list[Cell], i: int) -> bool:
+    """Whether row[i] repeats the cell just before it (one merged cell spread over two)."""
+    return i > 0 and row[i - 1].text == row[i].text
 
 
 def _inline_value(text: str) -> tuple[str, str] | None:
@@ -139,7 +149,7 @@ def read_funding(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> N
             if funding.unit is None and (m := _UNIT.search(key)):
                 funding.unit = m.group(1)
             fld = FUNDING_LABELS.get(key)
-            if not fld:
+            if not fld or _is_copy(row, i):
                 continue
             value = _value_right_of(row, i)
             if fld == "other":
@@ -213,8 +223,9 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> Non
     for cell in texts:
         home = _nearest_goal(cell.col, label_cols)
         for fld, text in _split_goal(cell.text, home):
-            parts[fld].append(text)
-            trace.ref(fld, cell)
+            if text not in parts[fld]:  # a goal the OCR printed in several cells is kept once
+                parts[fld].append(text)
+                trace.ref(fld, cell)
     for fld, chunks in parts.items():
         if chunks:
             setattr(record, fld, "\n".join(chunks))

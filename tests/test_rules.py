@@ -158,3 +158,29 @@ def test_source_cells_point_at_the_value(seed_source) -> None:  # type: ignore[n
         ref = first.source.cells[path]
         assert first.source.start_line <= ref.line <= first.source.end_line
         assert lines[ref.line - 1].split("|")[ref.col + 1].strip()  # a non-empty cell
+
+
+def test_doubled_grid_steps_over_label_copies() -> None:
+    # Docling spreads one merged cell over several columns: labels and goals come in copies
+    doc = (
+        "财政项目支出绩效目标申报表\n"
+        "| 项目名称 | 项目名称 | 甲工程 | 甲工程 |\n|---|---|---|---|\n"
+        "| 项目资金(元) | 年度资金申请总额 | 年度资金申请总额 | 10.00 |\n"
+        "| 项目资金(元) | 其他资金 | 其他资金 | 0.00 | 其他资金 | 其他资金 | 10.00 |\n"
+        "| 项目绩效目标 | 年度总体目标 | 年度总体目标 | |\n"
+        "| 项目绩效目标 | 建成甲工程。 | 建成甲工程。 | 建成甲工程。 |\n"
+    )
+    (r,) = extract_all(doc)
+    assert r.project_name == "甲工程"
+    assert (r.funding.project_other, r.funding.annual_other) == ("0.00", "10.00")
+    assert r.annual_goal == "建成甲工程。"
+
+
+def test_empty_cell_between_other_funds_labels_is_no_value() -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 乙 | | | |\n|---|---|---|---|---|\n"
+        "| 项目资金(元) | 项目资金总额 | | 年度资金申请总额 | 5.00 |\n"
+        "| | 其他资金 | | 其他资金 | 5.00 |\n"
+    )
+    (r,) = extract_all(doc)
+    assert (r.funding.project_other, r.funding.annual_other) == (None, "5.00")
