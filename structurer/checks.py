@@ -62,59 +62,64 @@ def refresh_findings(
 
 
 def check_funding(record: FormRecord) -> list[Finding]:
-    funding = record.funding
-    unreadable: dict[str, str] = dict(record.meta.get("unreadable") or {})
-    out = _repairs(record)
-    amounts: dict[str, Decimal | None] = {}
-    for name in AMOUNT_FIELDS:
-        path, text = f"funding.{name}", getattr(funding, name)
-        amounts[name] = amount_value(text)
-        if text is not None and amounts[name] is None:
-            unreadable.setdefault(path, text)
-    for path, raw in unreadable.items():
-        out.append(
-            _f(
-                "error",
-                "funding.amount_unreadable",
-                f"{path} is not a readable amount: {raw!r}",
-                [path],
-                raw=raw,
-            )
-        )
+    amounts = {name: amount_value(getattr(record.funding, name)) for name in AMOUNT_FIELDS}
+    out = _repairs(record) + _unreadable(record)
     out += _identity(
         amounts, "annual_total", ANNUAL_PARTS, "funding.annual_identity", "年度资金申请总额"
     )
     out += _identity(
         amounts, "project_total", PROJECT_PARTS, "funding.project_identity", "项目资金总额"
     )
-    total, annual = amounts["project_total"], amounts["annual_total"]
-    if total is not None and annual is not None and total < annual:
-        out.append(
-            _f(
-                "warning",
-                "funding.project_below_annual",
-                f"项目资金总额 {total} is below 年度资金申请总额 {annual}",
-                ["funding.project_total", "funding.annual_total"],
-                left=total,
-                right=annual,
-                difference=total - annual,
-            )
-        )
-    if funding.unit is None and any(v is not None for v in amounts.values()):
-        out.append(
-            _f(
-                "warning",
-                "funding.unit_missing",
-                "amounts without a unit (元 or 万元)",
-                ["funding.unit"],
-            )
-        )
+    out += _project_below_annual(amounts["project_total"], amounts["annual_total"])
+    if record.funding.unit is None and any(v is not None for v in amounts.values()):
+        msg = "amounts without a unit (元 or 万元)"
+        out.append(_f("warning", "funding.unit_missing", msg, ["funding.unit"]))
     return out
+
+
+def _unreadable(record: FormRecord) -> list[Finding]:
+    """Amounts the backend could not read (meta["unreadable"]) or that are not numbers."""
+    reported = record.meta.get("unreadable")
+    raws = dict(reported) if isinstance(reported, dict) else {}
+    for name in AMOUNT_FIELDS:
+        text = getattr(record.funding, name)
+        if text is not None and amount_value(text) is None:
+            raws.setdefault(f"funding.{name}", text)
+    return [
+        _f(
+            "error",
+            "funding.amount_unreadable",
+            f"{p} is not a readable amount: {raw!r}",
+            [p],
+            raw=raw,
+        )
+        for p, raw in raws.items()
+    ]
+
+
+def _project_below_annual(total: Decimal | None, annual: Decimal | None) -> list[Finding]:
+    """The whole project's money should cover this year's; a warning, as forms do slip."""
+    if total is None or annual is None or total >= annual:
+        return []
+    return [
+        _f(
+            "warning",
+            "funding.project_below_annual",
+            f"项目资金总额 {total} is below 年度资金申请总额 {annual}",
+            ["funding.project_total", "funding.annual_total"],
+            left=total,
+            right=annual,
+            difference=total - annual,
+        )
+    ]
 
 
 def _repairs(record: FormRecord) -> list[Finding]:
     out = []
-    for rep in record.meta.get("repairs") or []:
+    repairs = record.meta.get("repairs")
+    for rep in repairs if isinstance(repairs, list) else []:
+        if not isinstance(rep, dict):
+            continue
         path = str(rep.get("path", ""))
         if not path.startswith("funding."):
             continue

@@ -213,7 +213,8 @@ def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
 def _repaired_amounts(record: FormRecord, src: SourceIndex) -> list[Finding]:
     """Amounts the source only has with letter O for 0: a warning, unless the backend already
     reported the repair in meta["repairs"] (the checker turns those into the same warning)."""
-    reported = {str(r.get("path")) for r in record.meta.get("repairs") or []}
+    repairs = record.meta.get("repairs")
+    reported = {str(r.get("path")) for r in repairs or [] if isinstance(r, dict)}
     out = []
     for path, value in _amounts(record):
         raw = src.repaired_raw(value, _AMOUNT_LABELS.get(path))

@@ -53,7 +53,7 @@ def check(
 
 def recheck(records: list[FormRecord], document: Document | None) -> list[Finding]:
     """Refresh every record's findings in place; returns the document-level findings."""
-    from ..checks import check_document, refresh_findings
+    from ..checks import refresh_findings
     from ..grounding import chunk_for
 
     for record in records:
@@ -64,7 +64,23 @@ def recheck(records: list[FormRecord], document: Document | None) -> list[Findin
             record.findings += kept
         else:
             refresh_findings(record, source_text=chunk.text, title=document.title)  # type: ignore[union-attr]
-    return check_document(records, document)
+    return _document_findings(records, document)
+
+
+def _document_findings(records: list[FormRecord], document: Document | None) -> list[Finding]:
+    """Document checks per source document named in the records (one file may hold several)."""
+    from ..checks import check_document
+
+    groups: dict[str | None, list[FormRecord]] = {}
+    for r in records:
+        groups.setdefault(r.source.document if r.source else None, []).append(r)
+    mine = Path(document.path).name if document else None
+    if document and None in groups and mine not in groups:
+        groups[mine] = groups.pop(None)  # records without a document name: the --source one
+    out = []
+    for name, group in groups.items():
+        out += check_document(group, document if name == mine else None)
+    return out
 
 
 def _all(records: list[FormRecord], doc_findings: list[Finding]) -> list[Finding]:
