@@ -143,7 +143,7 @@ def read_funding(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> N
     funding = record.funding
     others: list[tuple[Cell, Cell | None]] = []
     cols: dict[str, list[int]] = {"project": [], "annual": []}
-    for row in rows:
+    for r, row in enumerate(rows):
         for i, cell in enumerate(row):
             key = _key(cell.text)
             if funding.unit is None and (m := _UNIT.search(key)):
@@ -151,7 +151,7 @@ def read_funding(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> N
             fld = FUNDING_LABELS.get(key)
             if not fld or _is_copy(row, i):
                 continue
-            value = _value_right_of(row, i)
+            value = _value_right_of(row, i) or _amount_below(rows, r, cell.col)
             if fld == "other":
                 others.append((cell, value))
                 continue
@@ -159,6 +159,20 @@ def read_funding(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> N
             _set_amount(funding, fld, value, trace)
     for fld, value in _place_others(others, cols):
         _set_amount(funding, fld, value, trace)
+
+
+def _amount_below(rows: list[list[Cell]], r: int, col: int) -> Cell | None:
+    """Layouts with a row of funding labels over a row of amounts: the cell right below, when it
+    is a number (the seed's layout has labels, never amounts, below a label without value)."""
+    if r + 1 >= len(rows):
+        return None
+    below = next((c for c in rows[r + 1] if c.col == col and c.text), None)
+    if below is None or is_label(below.text):
+        return None
+    try:
+        return below if parse_amount(below.text)[0] is not None else None
+    except ValueError:
+        return None
 
 
 def _place_others(

@@ -184,3 +184,20 @@ def test_empty_cell_between_other_funds_labels_is_no_value() -> None:
     )
     (r,) = extract_all(doc)
     assert (r.funding.project_other, r.funding.annual_other) == (None, "5.00")
+
+
+def test_funding_labels_over_a_row_of_amounts() -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 丙 | | | |\n|---|---|---|---|---|\n"
+        "| 项目资金（万元） | 年度资金申请总额 | 其中：当年财政拨款 | 上年结转资金 | 其他资金 |\n"
+        "| | 120.00 | 100.00 | 20.00 | 0 |\n"
+    )
+    (r,) = extract_all(doc)
+    f = r.funding
+    assert (f.unit, f.annual_total, f.current_appropriation, f.prior_carryover) == (
+        "万元",
+        "120.00",
+        "100.00",
+        "20.00",
+    )
+    assert f.annual_other == "0"
