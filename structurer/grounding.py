@@ -43,6 +43,10 @@ _SIGNS = (
     ("≦", "≤"),
     ("⩽", "≤"),
 )
+_VARIANTS = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "—": "-", "–": "-", "・": "·"})
+# In the second copy of the source, letter O next to digits is read as 0 (=1OO% -> =100%), the
+# repair targets.parse_target and clean.parse_amount make.
+_DIGIT_O = re.compile(r"(?<=[\d.])[Oo]+|[Oo]+(?=[\d.])")
 _SIGN_CHARS = re.compile("[=<>≧≦⩾⩽]")
 _WS = re.compile(r"\s+")
 _NUMBER = re.compile(r"[\dOo][\dOo.,，'’]*")
@@ -63,8 +67,9 @@ _MIN_PIECE = 6
 
 
 def normalize(text: str) -> str:
-    """Text as grounding compares it: tags, LaTeX, full-width forms and whitespace gone."""
-    text = to_halfwidth(latex_to_text(strip_html(text)), signs=True)
+    """Text as grounding compares it: tags, LaTeX, full-width forms, quote and dash variants and
+    whitespace gone (a backend may write "" for “” or - for —)."""
+    text = to_halfwidth(latex_to_text(strip_html(text)), signs=True).translate(_VARIANTS)
     if _SIGN_CHARS.search(text):
         for old, new in _SIGNS:
             text = text.replace(old, new)
@@ -76,7 +81,7 @@ class SourceIndex:
     """One chunk's source text, prepared once for many look-ups."""
 
     text: str  # normalized, cell borders kept as "|"
-    collapsed: str  # the same with text repeated inside a cell kept once
+    collapsed: str  # the same with text repeated inside a cell kept once, O beside digits as 0
     numbers: frozenset[Decimal]
     repaired: dict[Decimal, str]  # numbers found only with letter O read as 0 -> the raw token
     dates: frozenset[str]
@@ -114,7 +119,7 @@ def index_source(source_text: str) -> SourceIndex:
     plain = [[normalize(c) for c in row] for row in rows]
     collapsed = [
         [
-            normalize(collapse_repeats(c)) if len(n) >= 8 else n
+            _DIGIT_O.sub(_zeros, normalize(collapse_repeats(c)) if len(n) >= 8 else n)
             for c, n in zip(row, nrow, strict=True)
         ]
         for row, nrow in zip(rows, plain, strict=True)
@@ -134,6 +139,10 @@ def index_source(source_text: str) -> SourceIndex:
             "|".join(p) + "\x00" + "|".join(c) for p, c in zip(plain, collapsed, strict=True) if p
         ),
     )
+
+
+def _zeros(m: re.Match[str]) -> str:
+    return "0" * len(m.group(0))
 
 
 def _cells(line: str) -> list[str]:

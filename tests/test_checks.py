@@ -280,7 +280,8 @@ SOURCE = """| 项目名称 | 阶段 性项 目建设 | 项目资金（元） | �
 | 计划开始日期 | 2026/1/1 | 上年结转资金 | 1,200,000.00 |
 | <p>总体目标：建设平台。</p> <p>年度总体目标：完成采集。</p> |
 | 满意度指标 | 服务对象 满意度指 标 | 课程满意度课程满意度课程满意度 | $\\geq 90.00\\%$ |
-| 产出指标 | 数量指标 | 服务人次 | ≥４.30(元/人次) |"""
+| 产出指标 | 数量指标 | 服务人次 | ≥４.30(元/人次) |
+| 效益指标 | 社会效益指标 | “一网通办”覆盖率 | =1OO.OO(%) |"""
 
 
 def _grounded(**fields) -> list[Finding]:
@@ -293,6 +294,10 @@ def test_grounding_accepts_cleaned_values():
             level1="满意度指标", level2="服务对象满意度指标", name="课程满意度", target="≥90.00%"
         ),
         Indicator(level1="产出指标", level2="数量指标", name="服务人次", target="≥4.30(元/人次)"),
+        # a backend may write straight quotes, and repair letter O in a target
+        Indicator(
+            level1="效益指标", level2="社会效益指标", name='"一网通办"覆盖率', target="=100.00(%)"
+        ),
     ]
     found = _grounded(
         project_name="阶段性项目建设",
