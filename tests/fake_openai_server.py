@@ -9,6 +9,7 @@ no response_format, i.e. md_json mode).
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -144,7 +145,7 @@ def prompt_text(body: dict[str, Any]) -> str:
 def gold_reply(record: dict[str, Any]) -> dict[str, Any]:
     """What a correct model answers for a gold record: the asked fields only."""
     keys = ("level1", "level2", "name", "target")
-    reply = {k: v for k, v in record.items() if k not in _NOT_ASKED}
+    reply = copy.deepcopy({k: v for k, v in record.items() if k not in _NOT_ASKED})
     reply["indicators"] = [{k: ind.get(k) for k in keys} for ind in record["indicators"]]
     return reply
 

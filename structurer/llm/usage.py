@@ -2,7 +2,7 @@
 
 The model is not asked where it read each value (that would cost tokens); `locate_cells` finds
 the grid cell holding each header value, goal, amount and indicator cell instead, so reviewers
-can jump to the source as they can for rule records.
+can jump to the source as they can for rule records. It is a best guess by text equality.
 """
 
 from __future__ import annotations
@@ -96,7 +96,8 @@ def locate_cells(record: FormRecord, job: Job) -> None:
 
 
 def _amount_cells(record: FormRecord, cells: list[Cell]) -> dict[str, CellRef]:
-    """An amount is located only when one cell holds that number: `0.00` is often ambiguous."""
+    """Each amount takes the next unused cell holding its number, in reading order: equal
+    amounts (`0.00` twice) then land in form order, which is also the fields' order."""
     numbers: dict[Any, list[Cell]] = {}
     for cell in cells:
         try:
@@ -107,7 +108,8 @@ def _amount_cells(record: FormRecord, cells: list[Cell]) -> dict[str, CellRef]:
             numbers.setdefault(value, []).append(cell)
     found = {}
     for name in AMOUNT_FIELDS:
-        holders = numbers.get(amount_value(getattr(record.funding, name)), [])
-        if len(holders) == 1:
-            found[f"funding.{name}"] = CellRef(line=holders[0].line, col=holders[0].col)
+        holders = numbers.get(amount_value(getattr(record.funding, name)))
+        if holders:
+            cell = holders.pop(0)
+            found[f"funding.{name}"] = CellRef(line=cell.line, col=cell.col)
     return found
