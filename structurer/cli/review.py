@@ -47,7 +47,7 @@ def review(
         raise typer.BadParameter(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
     console.print(f"reviewing {len(session.base)} forms; corrections go to {session.log.path}")
-    console.print(f"open: [bold]{url}[/]   (Ctrl+C to stop)")
+    console.print(f"open: [bold]{url}[/]   (Ctrl+C to stop)", soft_wrap=True)
     if not no_browser:
         import webbrowser
 
