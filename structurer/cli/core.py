@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import StructurerError
-from ..models import Document, FormRecord
+from ..models import Document
 from . import app
 
 console = Console(stderr=True)
@@ -109,7 +109,7 @@ def extract(
     impl = _make_backend(chosen, settings)
     documents = _load_or_fail(files)
     result = _run_with_progress(documents, out, impl)
-    applied = _apply_corrections(out, corrections, result.records)
+    applied = _apply_corrections(out, corrections, result)
     _print_summary(result, impl, applied)
     failed = [r for r in result.records if any(f.code.endswith(".failed") for f in r.findings)]
     if failed or len(documents) < len(files):
@@ -193,8 +193,9 @@ def _run_with_progress(documents: list[Document], out: Path, impl):  # type: ign
         )
 
 
-def _apply_corrections(out: Path, path: Path | None, records: list[FormRecord]) -> Any:
-    """Re-apply reviewer corrections (issue: review) when a corrections file exists."""
+def _apply_corrections(out: Path, path: Path | None, result: Any) -> Any:
+    """Re-apply reviewer corrections when a corrections file exists; the summary then counts the
+    corrected records."""
     default = out.with_name(out.stem + ".corrections.jsonl")
     target = path or (default if default.exists() else None)
     if target is None:
@@ -202,8 +203,11 @@ def _apply_corrections(out: Path, path: Path | None, records: list[FormRecord]) 
     if not target.exists():
         raise StructurerError(f"{target}: corrections file not found")
     from ..corrections import reapply_to_file
+    from ..io import read_records
 
-    return reapply_to_file(out, target)
+    replay = reapply_to_file(out, target, sources=result.documents)
+    result.records = read_records(out)
+    return replay
 
 
 def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-def]
