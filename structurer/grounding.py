@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .clean import (
@@ -47,6 +47,7 @@ _VARIANTS = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "—"
 # In the second copy of the source, letter O next to digits is read as 0 (=1OO% -> =100%), the
 # repair targets.parse_target and clean.parse_amount make.
 _DIGIT_O = re.compile(r"(?<=[\d.])[Oo]+|[Oo]+(?=[\d.])")
+_CELL_TAG = re.compile(r"</?t[dhr][^>]*>", re.I)
 _SIGN_CHARS = re.compile("[=<>≧≦⩾⩽]")
 _WS = re.compile(r"\s+")
 _NUMBER = re.compile(r"[\dOo][\dOo.,，'’]*")
@@ -80,12 +81,32 @@ def normalize(text: str) -> str:
 class SourceIndex:
     """One chunk's source text, prepared once for many look-ups."""
 
-    text: str  # normalized, cell borders kept as "|"
-    collapsed: str  # the same with text repeated inside a cell kept once, O beside digits as 0
+    cells: tuple[tuple[str, ...], ...]  # normalized non-empty cells, row by row
+    text: str  # all cells, borders kept as "|"
+    rows: tuple[str, ...]  # one string per row, likewise
     numbers: frozenset[Decimal]
     repaired: dict[Decimal, str]  # numbers found only with letter O read as 0 -> the raw token
     dates: frozenset[str]
-    rows: tuple[str, ...]  # one normalized string per table row (plain, then collapsed)
+
+    @cached_property
+    def collapsed_rows(self) -> tuple[str, ...]:
+        """Rows with text repeated inside a cell kept once and O beside digits read as 0: built
+        only when a value is not found as is (collapsing is the costly part of indexing)."""
+        return tuple(
+            "|".join(_DIGIT_O.sub(_zeros, collapse_repeats(c) if len(c) >= 8 else c) for c in row)
+            for row in self.cells
+        )
+
+    @cached_property
+    def collapsed(self) -> str:
+        return "|".join(self.collapsed_rows)
+
+    def rows_holding(self, needle: str) -> list[int]:
+        hits = [i for i, row in enumerate(self.rows) if needle in row]
+        return hits or [i for i, row in enumerate(self.collapsed_rows) if needle in row]
+
+    def row_has(self, i: int, needle: str) -> bool:
+        return needle in self.rows[i] or needle in self.collapsed_rows[i]
 
     def has_text(self, value: str) -> bool:
         needle = normalize(value)
@@ -115,28 +136,23 @@ class SourceIndex:
 
 @lru_cache(maxsize=128)
 def index_source(source_text: str) -> SourceIndex:
-    rows = [_cells(row) for line in source_text.split("\n") for row in re.split(r"<tr\b", line)]
-    plain = [[normalize(c) for c in row] for row in rows]
-    collapsed = [
-        [
-            _DIGIT_O.sub(_zeros, normalize(collapse_repeats(c)) if len(n) >= 8 else n)
-            for c, n in zip(row, nrow, strict=True)
-        ]
-        for row, nrow in zip(rows, plain, strict=True)
-    ]
-    cells = [n for row in plain for n in row]
-    found = [pair for c in cells for pair in _numbers(c)]
+    rows = tuple(
+        tuple(cells)
+        for line in source_text.split("\n")
+        for row in re.split(r"<tr\b", line)
+        if (cells := _row_cells(row))
+    )
+    flat = [c for row in rows for c in row]
+    found = [pair for c in flat for pair in _numbers(c)]
     clean = frozenset(n for n, raw in found if raw is None)
     return SourceIndex(
-        text="|".join(cells),
-        collapsed="|".join(n for row in collapsed for n in row),
+        cells=rows,
+        text="|".join(flat),
+        rows=tuple("|".join(row) for row in rows),
         numbers=clean,
         repaired={n: raw for n, raw in found if raw is not None},
         dates=frozenset(
-            d for c in cells if _DATE_LIKE.search(c) and _is_iso(d := parse_date(c) or "")
-        ),
-        rows=tuple(
-            "|".join(p) + "\x00" + "|".join(c) for p, c in zip(plain, collapsed, strict=True) if p
+            d for c in flat if _DATE_LIKE.search(c) and _is_iso(d := parse_date(c) or "")
         ),
     )
 
@@ -145,9 +161,11 @@ def _zeros(m: re.Match[str]) -> str:
     return "0" * len(m.group(0))
 
 
-def _cells(line: str) -> list[str]:
-    """A table line's cells (HTML or markdown), or the line itself."""
-    return [p for p in re.split(r"(?<!\\)\||</?t[dhr][^>]*>", line) if p.strip()]
+def _row_cells(row: str) -> list[str]:
+    """The normalized, non-empty cells of a markdown line or an HTML row (or a text line)."""
+    if "<t" in row:  # split on the cell tags before normalizing strips them
+        return [n for part in _CELL_TAG.split(row) if (n := normalize(part))]
+    return [c for c in normalize(row).split("|") if c]
 
 
 def _numbers(cell: str) -> list[tuple[Decimal, str | None]]:
@@ -249,8 +267,8 @@ def _misplaced_targets(record: FormRecord, src: SourceIndex, missing: set[str]) 
         if not (ind.name and ind.target) or path in missing or f"indicators[{i}].name" in missing:
             continue
         name, target = normalize(ind.name), normalize(ind.target)
-        rows = [row for row in src.rows if name in row]
-        if rows and not any(target in row for row in rows):
+        rows = src.rows_holding(name)
+        if rows and not any(src.row_has(i, target) for i in rows):
             out.append(
                 Finding(
                     severity="error",
