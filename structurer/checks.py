@@ -16,7 +16,7 @@ from .clean import amount_value, squash
 from .grounding import ground_record
 from .hierarchy import belongs, canonical_level, is_level1, is_level2, parent_of
 from .models import AMOUNT_FIELDS, HEADER_FIELDS, Document, Finding, FormRecord, Indicator, Severity
-from .targets import parse_target
+from .targets import Target, parse_target
 
 # Findings with these code prefixes come from the backends, not from the checker: re-checking a
 # record keeps them and recomputes the rest.
@@ -285,12 +285,12 @@ def _name_and_target(i: int, ind: Indicator) -> list[Finding]:
     return out
 
 
-def _target_syntax(ind: Indicator, parsed: object) -> str | None:
+def _target_syntax(ind: Indicator, parsed: Target) -> str | None:
     """A target with an operator but no number, or op/value/unit that contradict its text."""
     target = ind.target or ""
     if target.lstrip()[:1] in _OPS and not any(ch.isdigit() for ch in target):
         return f"target {target!r} has an operator but no number"
-    op, value, unit = parsed.op, parsed.value, parsed.unit  # type: ignore[attr-defined]
+    op, value, unit = parsed.op, parsed.value, parsed.unit
     if value is None:
         if ind.op or ind.value:
             return f"op/value {ind.op or ''}{ind.value or ''} given but target {target!r} is not [op]number[unit]"
