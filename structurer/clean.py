@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”‘’"
 _PARA_TAG = re.compile(r"</?p\b[^>]*>|<br\s*/?>", re.I)
@@ -103,6 +104,7 @@ def _majority_copy(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)  # forms repeat most cells (labels, targets): clean each text once
 def clean_text(raw: str | None) -> str:
     """Cell text as a clean record holds it; paragraphs are kept as lines."""
     if not raw:
@@ -118,7 +120,7 @@ def clean_text(raw: str | None) -> str:
 
 def squash(text: str | None) -> str:
     """Text with all whitespace removed: for matching labels and grounding values."""
-    return re.sub(r"\s+", "", text or "")
+    return "".join((text or "").split())
 
 
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from .clean import clean_text, to_halfwidth
@@ -47,6 +48,7 @@ def clean_target(text: str | None) -> str | None:
     return cleaned or None
 
 
+@lru_cache(maxsize=65536)
 def parse_target(text: str | None) -> Target:
     """Parse a raw or cleaned target cell. Qualitative targets keep op/value/unit None."""
     target = clean_target(text)
