@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .clean import amount_value
-from .hierarchy import canonical_level, parent_of
+from .hierarchy import AMBIGUOUS, canonical_level, parent_of
 from .models import FormRecord, Indicator
 from .targets import parse_target
 
@@ -233,9 +233,11 @@ def _hit(rng: random.Random, rate: float) -> bool:
 def shift_cells(sheet: Sheet, rng: random.Random, rate: float) -> None:
     """Per row: the row's cells move one column left (dropping an empty first cell) or right
     (dropping an empty last cell). Recoverable: the order of the non-empty cells is kept, and
-    labels, levels, names and values are told apart by what they say, not where they are."""
+    labels, levels, names and values are told apart by what they say, not where they are. Rows
+    with a level name that is both a level 1 and a level 2 (成本指标, 满意度指标) stay put: only
+    their column tells which level they are."""
     for row in sheet.rows():
-        if not _hit(rng, rate):
+        if not _hit(rng, rate) or any(c.text in AMBIGUOUS for c in row.cells):
             continue
         cells = row.cells
         left = rng.random() < 0.5
