@@ -112,6 +112,7 @@ def completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
 def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
 
         def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
             pass
