@@ -48,6 +48,8 @@ def describe() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "commit": _commit(),
+        # the machine is shared (other sessions' tests): a high load makes the numbers slower
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
     }
 
 
