@@ -262,18 +262,23 @@ def test_pipeline_runs_it_in_order_with_progress(gold) -> None:
     assert all(r.backend == "llm" for r in result.records)
 
 
+# read before the autouse fixture clears the provider variables
+LIVE_ENV = {k: v for k, v in os.environ.items() if k.startswith(("STRUCTURER_", "OPENAI_"))}
+
+
 @pytest.mark.live
-@pytest.mark.skipif(os.environ.get("STRUCTURER_LIVE") != "1", reason="STRUCTURER_LIVE=1 not set")
-def test_live_endpoint_reads_the_first_seed_form(jobs) -> None:
+@pytest.mark.skipif(LIVE_ENV.get("STRUCTURER_LIVE") != "1", reason="STRUCTURER_LIVE=1 not set")
+def test_live_endpoint_reads_the_first_seed_form(jobs, monkeypatch) -> None:
+    """STRUCTURER_LIVE=1 STRUCTURER_BASE_URL=... STRUCTURER_MODEL=... STRUCTURER_API_KEY=...
+    [STRUCTURER_LIVE_MODE=json] pytest -m live"""
     from structurer.llm import make_backend
 
-    backend = make_backend(
-        "llm",
-        base_url=os.environ.get("STRUCTURER_LIVE_BASE_URL"),
-        model=os.environ.get("STRUCTURER_LIVE_MODEL"),
-        mode=os.environ.get("STRUCTURER_LIVE_MODE", "tools"),
-        no_cache=True,
-    )
+    for name, value in LIVE_ENV.items():
+        monkeypatch.setenv(name, value)
+    mode = LIVE_ENV.get("STRUCTURER_LIVE_MODE", "tools")
+    backend = make_backend("llm", mode=mode, no_cache=True)
     [record] = run(backend, jobs[:1])
+    assert not [f for f in record.findings if f.code == "llm.failed"], record.findings
     assert record.project_name == "孵化基地运营及创业孵化服务支出"
     assert record.funding.annual_total == "5900000.00"
+    assert len(record.indicators) == 5
