@@ -55,11 +55,16 @@ def _lost_title_splits(lines: list[str], start: int, end: int) -> list[int]:
     """Starts of forms whose title the OCR lost: each 项目名称 row after the first in a chunk."""
     starts = []
     seen_name = False
+    previous_row = ""
     for i in range(start, end):
-        if _has_name_label(lines[i]):
+        row = squash(lines[i]) if is_table_line(lines[i]) else ""
+        if not row.strip("|-: "):
+            continue  # separator or empty row: not a row of the form
+        if _has_name_label(lines[i]) and row != previous_row:  # a row printed twice is one row
             if seen_name:
                 starts.append(_table_start(lines, i, start))
             seen_name = True
+        previous_row = row
     return starts
 
 

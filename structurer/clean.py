@@ -17,6 +17,7 @@ _ANY_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0]+|[ \t\u00a0]+(?=[{_CJK}])")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _REPEAT = re.compile(r"(.{4,80}?)\1+", re.S)
+_HAS_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
 _LATEX_CMDS = {
     r"\geqslant": "≥",
     r"\leqslant": "≤",
@@ -80,9 +81,14 @@ def collapse_repeats(text: str) -> str:
     When the copies disagree (`A-variant A A A`), the copy the OCR produced most often wins;
     otherwise runs of identical copies are collapsed where they stand.
     """
-    if len(text) < 8:
+    if len(text) < 8 or not _HAS_WORD.search(text):
         return text
-    return _majority_copy(text) or _REPEAT.sub(r"\1", text)
+    return _majority_copy(text) or _REPEAT.sub(_keep_once, text)
+
+
+def _keep_once(m: re.Match[str]) -> str:
+    # numbers repeat digit groups by nature (1,000,000.00): only text units are OCR copies
+    return m.group(1) if _HAS_WORD.search(m.group(1)) else m.group(0)
 
 
 def _majority_copy(text: str) -> str | None:
@@ -95,6 +101,8 @@ def _majority_copy(text: str) -> str | None:
             return None  # a longer head cannot occur twice either
         copies = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
         best = max(set(copies), key=copies.count)
+        if not _HAS_WORD.search(best):
+            return None
         # the shared start must be a good part of the copy: distinct sentences that merely open
         # alike (`开展培训…；开展培训…`) are not OCR copies
         if size * 5 < len(best) * 2:

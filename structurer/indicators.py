@@ -53,8 +53,9 @@ class _Row:
     has_levels: bool
 
 
-def _levels_in(cells: list[Cell], header_cols: dict[str, int]) -> tuple[str | None, str | None]:
-    """(level1, level2) named on one row, resolving 成本指标/满意度指标 by what stands beside."""
+def _levels_in(cells: list[Cell], columns: dict[str, set[int]]) -> tuple[str | None, str | None]:
+    """(level1, level2) named on one row, resolving 成本指标/满意度指标 by what stands beside, else
+    by the column: where this table's level-2 names (or its 二级指标 header) stand."""
     names = [canonical_level(c.text) for c in cells]
     l1 = l2 = None
     for k, name in enumerate(names):
@@ -63,12 +64,9 @@ def _levels_in(cells: list[Cell], header_cols: dict[str, int]) -> tuple[str | No
         if name in AMBIGUOUS:
             later = [n for n in names[k + 1 :] if n]
             child_of_row_l1 = bool(l1 and name in HIERARCHY.get(l1, ()))
-            in_l2_column = "二级指标" in header_cols and _nearer(
-                cells[k].col, header_cols, "二级指标"
-            )
             if any(n in HIERARCHY[name] for n in later):
                 l1 = name
-            elif child_of_row_l1 or in_l2_column:
+            elif child_of_row_l1 or _in_level2_column(cells[k].col, columns):
                 l2 = name
             else:
                 l1 = name
@@ -79,11 +77,21 @@ def _levels_in(cells: list[Cell], header_cols: dict[str, int]) -> tuple[str | No
     return l1, l2
 
 
-def _nearer(col: int, header_cols: dict[str, int], label: str) -> bool:
-    other = "一级指标" if label == "二级指标" else "二级指标"
-    if other not in header_cols:
+def _in_level2_column(col: int, columns: dict[str, set[int]]) -> bool:
+    """Level names seen so far vote first (headers shift with the OCR as well); the header's
+    二级指标 column decides when they don't."""
+    if col in columns["level2"] and col not in columns["level1"]:
         return True
-    return abs(col - header_cols[label]) < abs(col - header_cols[other])
+    if col in columns["level1"] and col not in columns["level2"]:
+        return False
+    return col in columns["二级指标"]
+
+
+def _remember_columns(cells: list[Cell], columns: dict[str, set[int]]) -> None:
+    for c in cells:
+        name = canonical_level(c.text)
+        if name and name not in AMBIGUOUS:
+            columns["level1" if is_level1(name) else "level2"].add(c.col)
 
 
 def _contents(row: list[Cell]) -> list[Cell]:
@@ -104,7 +112,7 @@ def read_indicators(
     rows: list[list[Cell]], refs: dict[str, CellRef], repairs: list[dict[str, str]]
 ) -> tuple[list[Indicator], list[str]]:
     """Indicators in table order, plus texts that could not be placed (kept for the reviewer)."""
-    header_cols: dict[str, int] = {}
+    columns: dict[str, set[int]] = {"level1": set(), "level2": set(), "二级指标": set()}
     level1 = level2 = None
     seen_level = False
     out: list[_Row] = []
@@ -112,11 +120,13 @@ def read_indicators(
     for row in rows:
         keys = {squash(c.text): c.col for c in row if c.text}
         if sum(bool(_HEADER.match(k)) for k in keys) >= 2:
-            header_cols = {k: col for k, col in keys.items() if _HEADER.match(k)}
+            columns["二级指标"] = {col for k, col in keys.items() if k == "二级指标"}
             continue
-        row_l1, row_l2 = _levels_in([c for c in row if c.text], header_cols)
+        named = [c for c in row if c.text]
+        _remember_columns(named, columns)
+        row_l1, row_l2 = _levels_in(named, columns)
         if row_l2:
-            level1, level2 = parent_of(row_l2) if row_l1 != "成本指标" else row_l1, row_l2
+            level1, level2 = parent_of(row_l2), row_l2
         elif row_l1 and row_l1 != level1:
             level1, level2 = row_l1, None
         if (row_l1 or row_l2) and not seen_level:

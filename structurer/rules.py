@@ -91,12 +91,12 @@ class _Trace:
         self.cells[path] = CellRef(line=cell.line, col=cell.col)
 
 
-def _value_right_of(row: list[Cell], i: int) -> Cell | None:
+def _value_right_of(row: list[Cell], i: int, *, skip_copies: bool = True) -> Cell | None:
     """The value of the label at row[i]: the next non-empty cell to its right, unless a label.
     Copies of the label right beside it (one merged cell the OCR spread over columns) are
     stepped over."""
     j = i + 1
-    while j < len(row) and row[j].text == row[i].text:
+    while skip_copies and j < len(row) and row[j].text == row[i].text:
         j += 1
     for cell in row[j:]:
         if cell.text and not cell.merged:
@@ -149,12 +149,13 @@ def read_funding(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> N
             if funding.unit is None and (m := _UNIT.search(key)):
                 funding.unit = m.group(1)
             fld = FUNDING_LABELS.get(key)
+            if fld == "other":  # placed below, once the whole block is known
+                value = _value_right_of(row, i, skip_copies=False)
+                others.append((cell, value or _amount_below(rows, r, cell.col)))
+                continue
             if not fld or _is_copy(row, i):
                 continue
             value = _value_right_of(row, i) or _amount_below(rows, r, cell.col)
-            if fld == "other":
-                others.append((cell, value))
-                continue
             cols["project" if fld.startswith("project") else "annual"].append(cell.col)
             _set_amount(funding, fld, value, trace)
     for fld, value in _place_others(others, cols):
@@ -178,23 +179,24 @@ def _amount_below(rows: list[list[Cell]], r: int, col: int) -> Cell | None:
 def _place_others(
     others: list[tuple[Cell, Cell | None]], cols: dict[str, list[int]]
 ) -> list[tuple[str, Cell | None]]:
-    """其他资金 is in both columns: two on a row are (project, annual); a lone one goes to the
-    column whose other labels stand nearest to it."""
+    """其他资金 is in both columns. Several on one row split in halves, (project, annual), each
+    half's value right of its last label: `其他资金 | 其他资金 | 0` (an empty column dropped)
+    and a doubled grid's `其他资金 | 其他资金 | 0 | 其他资金 | 其他资金 | 0` both read right. A lone
+    one goes to the column whose other labels stand nearest to it."""
     placed: list[tuple[str, Cell | None]] = []
     by_line: dict[int, list[tuple[Cell, Cell | None]]] = {}
     for label, value in others:
         by_line.setdefault(label.line, []).append((label, value))
-    for pair in by_line.values():
-        if len(pair) >= 2:
-            placed += [("project_other", pair[0][1]), ("annual_other", pair[-1][1])]
+    for row in by_line.values():
+        if len(row) >= 2:
+            placed += [("project_other", row[len(row) // 2 - 1][1]), ("annual_other", row[-1][1])]
             continue
-        label, value = pair[0]
+        label, value = row[0]
         dist = {
             side: min((abs(label.col - c) for c in cs), default=99) for side, cs in cols.items()
         }
-        placed.append(
-            ("project_other" if dist["project"] < dist["annual"] else "annual_other", value)
-        )
+        side = "project_other" if dist["project"] < dist["annual"] else "annual_other"
+        placed.append((side, value))
     return placed
 
 
@@ -234,8 +236,7 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> Non
                 texts.append(cell)
                 started = True
     parts: dict[str, list[str]] = {"overall_goal": [], "annual_goal": []}
-    for cell in texts:
-        home = _nearest_goal(cell.col, label_cols)
+    for cell, home in _goal_homes(texts, label_cols):
         for fld, text in _split_goal(cell.text, home):
             if text not in parts[fld]:  # a goal the OCR printed in several cells is kept once
                 parts[fld].append(text)
@@ -243,6 +244,24 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> Non
     for fld, chunks in parts.items():
         if chunks:
             setattr(record, fld, "\n".join(chunks))
+
+
+def _goal_homes(texts: list[Cell], label_cols: dict[str, int]) -> list[tuple[Cell, str]]:
+    """Which goal each text cell belongs to. Two different texts on one row under both labels
+    are (overall, annual) in that order, whatever columns OCR shifted them to; a lone text goes
+    to the nearest label."""
+    rows: dict[int, list[Cell]] = {}
+    for cell in texts:
+        rows.setdefault(cell.line, []).append(cell)
+    homes = []
+    for cells in rows.values():
+        distinct = len({c.text for c in cells}) > 1
+        for k, cell in enumerate(cells):
+            if distinct and len(label_cols) == 2 and k in (0, len(cells) - 1):
+                homes.append((cell, "overall_goal" if k == 0 else "annual_goal"))
+            else:
+                homes.append((cell, _nearest_goal(cell.col, label_cols)))
+    return homes
 
 
 def _nearest_goal(col: int, label_cols: dict[str, int]) -> str:

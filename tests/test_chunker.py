@@ -60,3 +60,11 @@ def test_title_without_caizheng_prefix() -> None:
     heading, chunks = split_forms(doc)
     assert heading == "项目支出绩效目标申报表汇总"
     assert len(chunks) == 1 and chunks[0].start_line == 3
+
+
+def test_duplicated_name_row_is_not_a_lost_title() -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 甲 | 项目性质 | 其他 |\n|---|---|---|---|\n"
+        "| 项目名称 | 甲 | 项目性质 | 其他 |\n| 主管部门 | 乙 | | |\n"
+    )
+    assert len(split_forms(doc)[1]) == 1

@@ -42,6 +42,9 @@ def test_clean_text(raw: str, clean: str) -> None:
         ("１，２８０．５０", "1280.50", False),
         ("5,9OO,OOO.OO", "5900000.00", True),
         ("1,2oo.5o", "1200.50", True),
+        ("1,000,000.00", "1000000.00", False),  # digit groups are not OCR repeats
+        ("10,000,000.00", "10000000.00", False),
+        ("100,100,100", "100100100", False),
         ("", None, False),
         ("  ", None, False),
     ],

@@ -201,3 +201,23 @@ def test_funding_labels_over_a_row_of_amounts() -> None:
         "20.00",
     )
     assert f.annual_other == "0"
+
+
+def test_other_funds_with_the_empty_project_column_dropped() -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 丁 | | |\n|---|---|---|---|\n"
+        "| 项目资金(元) | 项目资金总额 | 年度资金申请总额 | 5,900,000.00 |\n"
+        "| | 其他资金 | 其他资金 | 5,900,000.00 |\n"
+    )
+    (r,) = extract_all(doc)
+    assert (r.funding.project_other, r.funding.annual_other) == (None, "5900000.00")
+
+
+def test_two_goals_shifted_right_keep_their_order() -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 戊 | | | | |\n|---|---|---|---|---|---|\n"
+        "| 项目绩效目标 | 项目总目标 | | 年度总体目标 | | |\n"
+        "| | | 总目标甲。 | | 年度目标乙。 | |\n"
+    )
+    (r,) = extract_all(doc)
+    assert (r.overall_goal, r.annual_goal) == ("总目标甲。", "年度目标乙。")
