@@ -52,6 +52,7 @@ _SIGN_CHARS = re.compile("[=<>≧≦⩾⩽]")
 _WS = re.compile(r"\s+")
 _NUMBER = re.compile(r"[\dOo][\dOo.,，'’]*")
 _DATE_LIKE = re.compile(r"\d{4}[-/.年]")
+_BARE_O = re.compile(r"[Oo](?:[.,][Oo]+)?")
 _NUMBER_NOISE = re.compile(r"[,，'’\s]")
 # The label on an amount's row, to tell which cell a number came from.
 _AMOUNT_LABELS = {
@@ -170,6 +171,8 @@ def _row_cells(row: str) -> list[str]:
 
 def _numbers(cell: str) -> list[tuple[Decimal, str | None]]:
     """Every number in a normalized cell, with its raw token when letter O had to be read as 0."""
+    if _BARE_O.fullmatch(cell):  # an amount cell OCR read as letter O (0 -> O), nothing else
+        return [(Decimal(0), cell)]
     found: list[tuple[Decimal, str | None]] = []
     for token in _NUMBER.findall(cell):
         token = token.rstrip(".,，'’")

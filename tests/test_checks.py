@@ -368,3 +368,21 @@ def test_document_checks():
     assert _codes(check_document([a, b])) == {"document.duplicate_project"}
     doc.chunks = load_document(SEED / "source.md").chunks[:3]
     assert "document.missing_forms" in _codes(check_document([a, b], doc))
+
+
+def test_amount_printed_as_bare_letter_o_is_grounded_and_flagged_repaired():
+    from structurer.chunker import split_forms
+    from structurer.rules import extract_form
+    from structurer.tables import read_grid
+
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 甲 | | |\n|---|---|---|---|\n"
+        "| 项目资金(元) | 年度资金申请总额 | 5.00 | |\n| | 其中：当年财政拨款 | 5.00 | |\n"
+        "| | 上年结转资金 | O | |\n| | 其他资金 | O.OO | |\n"
+    )
+    (chunk,) = split_forms(doc)[1]
+    record = extract_form(chunk, read_grid(chunk.text, chunk.start_line))
+    assert (record.funding.prior_carryover, record.funding.annual_other) == ("0", "0.00")
+    codes = _codes(check_record(record, source_text=chunk.text))
+    assert "grounding.ungrounded" not in codes
+    assert "funding.amount_repaired" in codes
