@@ -19,7 +19,15 @@ from ..clean import clean_text
 from ..errors import StructurerError
 from ..models import Chunk, Grid
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+
+def _prompts_dir() -> Path:
+    """prompts/ of a source checkout, else the copy a wheel installs as structurer/prompts."""
+    here = Path(__file__).resolve()
+    checkout, installed = here.parents[2] / "prompts", here.parents[1] / "prompts"
+    return checkout if (checkout / "manifest.json").exists() else installed
+
+
+PROMPTS_DIR = _prompts_dir()
 _MARKER = re.compile(r"^<!--\s*(system|user)\s*-->\s*$", re.M)
 _TABLE_LINE = re.compile(r"^\s*(\||<)")
 _SKIP_TEXT = re.compile(
