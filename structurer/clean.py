@@ -17,7 +17,7 @@ _ANY_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0]+|[ \t\u00a0]+(?=[{_CJK}])")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _REPEAT = re.compile(r"(.{4,80}?)\1+", re.S)
-_HAS_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_DIGIT_GROUPS = re.compile(r"[\d,.，\s]+")
 _LATEX_CMDS = {
     r"\geqslant": "≥",
     r"\leqslant": "≤",
@@ -45,7 +45,7 @@ _FW_ALNUM.update({c: c - 0xFEE0 for c in range(0xFF21, 0xFF3B)})
 _FW_ALNUM.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})
 # Signs that belong to a number or unit; Chinese sentence punctuation (，；：。、) stays as written.
 _FW_SIGNS = dict(_FW_ALNUM)
-_FW_SIGNS.update({ord(c): ord(c) - 0xFEE0 for c in "＝＞＜％（）＋－．／～＄"})
+_FW_SIGNS.update({ord(c): ord(c) - 0xFEE0 for c in "＝＞＜％（）＋－．／～＄＼｛｝"})
 _FW_SIGNS[0x3000] = 0x20
 
 
@@ -55,6 +55,8 @@ def to_halfwidth(text: str, *, signs: bool = False) -> str:
 
 def latex_to_text(text: str) -> str:
     """`$\\geq 90.00\\%$` -> `≥ 90.00%`: MinerU writes comparison signs as inline math."""
+    if "＄" in text or "＼" in text:  # the whole formula OCR'd full-width: ＄＼ｇｅｑ ９０＼％＄
+        text = to_halfwidth(text, signs=True)
     if "$" not in text and "\\" not in text:
         return text
 
@@ -81,14 +83,14 @@ def collapse_repeats(text: str) -> str:
     When the copies disagree (`A-variant A A A`), the copy the OCR produced most often wins;
     otherwise runs of identical copies are collapsed where they stand.
     """
-    if len(text) < 8 or not _HAS_WORD.search(text):
+    if len(text) < 8:
         return text
     return _majority_copy(text) or _REPEAT.sub(_keep_once, text)
 
 
 def _keep_once(m: re.Match[str]) -> str:
-    # numbers repeat digit groups by nature (1,000,000.00): only text units are OCR copies
-    return m.group(1) if _HAS_WORD.search(m.group(1)) else m.group(0)
+    # numbers repeat digit groups by nature (1,000,000.00): a unit of digits alone is no copy
+    return m.group(0) if _DIGIT_GROUPS.fullmatch(m.group(1)) else m.group(1)
 
 
 def _majority_copy(text: str) -> str | None:
@@ -101,7 +103,7 @@ def _majority_copy(text: str) -> str | None:
             return None  # a longer head cannot occur twice either
         copies = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
         best = max(set(copies), key=copies.count)
-        if not _HAS_WORD.search(best):
+        if _DIGIT_GROUPS.fullmatch(best):
             return None
         # the shared start must be a good part of the copy: distinct sentences that merely open
         # alike (`开展培训…；开展培训…`) are not OCR copies

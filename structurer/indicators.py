@@ -157,8 +157,19 @@ def _place(
         return
     name, rest = cells[0], cells[1:]
     target = next((c for c in rest if parse_target(c.text).value is not None), rest[0])
+    if any(_same_row(row, name, target, l1, l2) for row in out):
+        return  # a row the OCR printed twice (beside itself, or across a page break)
     unplaced += [c.text for c in rest if c is not target]
     out.append(_Row(Indicator(level1=l1, level2=l2), name, target, True))
+
+
+def _same_row(prev: _Row, name: Cell, target: Cell, l1: str | None, l2: str | None) -> bool:
+    return (
+        prev.name_cell is not None
+        and prev.target_cell is not None
+        and (prev.name_cell.text, prev.target_cell.text) == (name.text, target.text)
+        and (prev.indicator.level1, prev.indicator.level2) == (l1, l2)
+    )
 
 
 def _continues(prev: _Row, cell: Cell) -> bool:

@@ -134,6 +134,12 @@ def test_truncated_form_keeps_what_is_there() -> None:
             "| 产出指标 | 数量指标 | 完成培训、 | =3(场) |\n| | | 讲座 | |",
             [("产出指标", "数量指标", "完成培训、讲座", "=3(场)")],
         ),
+        # a row printed again after a page break (header repeated in between) is kept once
+        (
+            "| 产出指标 | 数量指标 | 甲 | =1(个) |\n| 一级指标 | 二级指标 | 三级指标 | 指标值 |\n"
+            "| | | 甲 | =1(个) |",
+            [("产出指标", "数量指标", "甲", "=1(个)")],
+        ),
         # a legacy 成本指标 under 产出指标 is a level 2
         (
             "| 产出指标 | 成本指标 | 成本控制 | ≤10(万元) |",
