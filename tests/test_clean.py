@@ -18,6 +18,7 @@ from structurer.clean import clean_text, parse_amount, parse_date, squash
         ("２０２６年", "2026年"),  # full-width digits are OCR damage
         ("（AABI）秘书处", "（AABI）秘书处"),  # full-width brackets are Chinese typography
         ("达标达标", "达标达标"),  # too short to call a repeat
+        ("=100.00(%)=100.00(%)", "=100.00(%)"),  # a repeated target is a copy
         ("课程满意度评价课程满意度评价课程满意度评价", "课程满意度评价"),
         # copies that disagree: the one the OCR produced most often wins
         (
