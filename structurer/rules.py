@@ -247,9 +247,13 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> Non
 
 
 def _goal_homes(texts: list[Cell], label_cols: dict[str, int]) -> list[tuple[Cell, str]]:
-    """Which goal each text cell belongs to. Two different texts on one row under both labels
-    are (overall, annual) in that order, whatever columns OCR shifted them to; a lone text goes
-    to the nearest label."""
+    """Which goal each text cell belongs to. A single text is the annual goal (the labelling
+    convention for an unlabelled goal). Two different texts on one row under both labels are
+    (overall, annual) in that order, whatever columns OCR shifted them to; other texts go to the
+    nearest label."""
+    if len({c.text for c in texts}) == 1:
+        # one text alone is the annual goal by convention, whatever column OCR moved it to
+        return [(c, "annual_goal") for c in texts]
     rows: dict[int, list[Cell]] = {}
     for cell in texts:
         rows.setdefault(cell.line, []).append(cell)

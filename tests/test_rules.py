@@ -227,3 +227,13 @@ def test_two_goals_shifted_right_keep_their_order() -> None:
     )
     (r,) = extract_all(doc)
     assert (r.overall_goal, r.annual_goal) == ("总目标甲。", "年度目标乙。")
+
+
+def test_a_single_goal_text_is_the_annual_goal_wherever_it_landed() -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 己 | | | | |\n|---|---|---|---|---|---|\n"
+        "| | 项目绩效目标 | 项目总目标 | | 年度总体目标 | |\n"
+        "| | | 按计划完成建设任务。 | | | |\n"
+    )
+    (r,) = extract_all(doc)
+    assert (r.overall_goal, r.annual_goal) == (None, "按计划完成建设任务。")
