@@ -135,12 +135,19 @@ def read_indicators(
                 earlier.indicator.level1, earlier.indicator.level2 = level1, level2
         cells = _contents(row)
         if cells:
-            _place(cells, out, level1, level2, unplaced)
+            own_levels = bool(row_l1 or row_l2)
+            _place(cells, out, level1, level2, unplaced, own_levels=own_levels)
     return _finish(out, refs, repairs), unplaced
 
 
 def _place(
-    cells: list[Cell], out: list[_Row], l1: str | None, l2: str | None, unplaced: list[str]
+    cells: list[Cell],
+    out: list[_Row],
+    l1: str | None,
+    l2: str | None,
+    unplaced: list[str],
+    *,
+    own_levels: bool = True,
 ) -> None:
     prev = out[-1] if out else None
     if len(cells) == 1:
@@ -157,18 +164,22 @@ def _place(
         return
     name, rest = cells[0], cells[1:]
     target = next((c for c in rest if parse_target(c.text).value is not None), rest[0])
-    if any(_same_row(row, name, target, l1, l2) for row in out):
+    if any(_same_row(row, name, target, l1, l2, own_levels) for row in out):
         return  # a row the OCR printed twice (beside itself, or across a page break)
     unplaced += [c.text for c in rest if c is not target]
     out.append(_Row(Indicator(level1=l1, level2=l2), name, target, True))
 
 
-def _same_row(prev: _Row, name: Cell, target: Cell, l1: str | None, l2: str | None) -> bool:
+def _same_row(
+    prev: _Row, name: Cell, target: Cell, l1: str | None, l2: str | None, own_levels: bool
+) -> bool:
+    """A copy: same name and target, and the same levels unless the row names none itself (a
+    copy printed elsewhere inherits whatever levels stand above it)."""
     return (
         prev.name_cell is not None
         and prev.target_cell is not None
         and (prev.name_cell.text, prev.target_cell.text) == (name.text, target.text)
-        and (prev.indicator.level1, prev.indicator.level2) == (l1, l2)
+        and (not own_levels or (prev.indicator.level1, prev.indicator.level2) == (l1, l2))
     )
 
 

@@ -140,6 +140,11 @@ def test_truncated_form_keeps_what_is_there() -> None:
             "| | | 甲 | =1(个) |",
             [("产出指标", "数量指标", "甲", "=1(个)")],
         ),
+        # a copy printed further down, under another level, inherits nothing: still a copy
+        (
+            "| 产出指标 | 数量指标 | 甲 | =1(个) |\n| | 质量指标 | 乙 | 高 |\n| | | 甲 | =1(个) |",
+            [("产出指标", "数量指标", "甲", "=1(个)"), ("产出指标", "质量指标", "乙", "高")],
+        ),
         # a legacy 成本指标 under 产出指标 is a level 2
         (
             "| 产出指标 | 成本指标 | 成本控制 | ≤10(万元) |",
