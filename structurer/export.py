@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .clean import amount_value
-from .io import atomic_write_text
+from .io import atomic_write_bytes, atomic_write_text
 from .models import AMOUNT_FIELDS, FormRecord
 
 FORM_KEY = ("document", "form_index", "project_name")
@@ -124,7 +123,7 @@ def export_xlsx(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
     buf = io.BytesIO()
     wb.save(buf)
     target = Path(path)
-    _atomic_write_bytes(target, buf.getvalue())
+    atomic_write_bytes(target, buf.getvalue())
     return [target]
 
 
@@ -167,20 +166,6 @@ def _display_len(value: Any) -> int:
         value = f"{value:,.2f}"
     text = str(value).split("\n", 1)[0]
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def export_records(records: Sequence[FormRecord], path: str | Path, fmt: str) -> list[Path]:

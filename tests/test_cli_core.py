@@ -140,3 +140,14 @@ def test_interrupted_run_resumes_from_journal(seed_source: Path, tmp_path: Path)
     assert result.resumed == 5
     assert again == list(range(6, 14))
     assert [r["form_index"] for r in read_jsonl(out)] == list(range(1, 14))
+
+
+def test_output_is_written_with_normal_permissions(seed_source: Path, tmp_path: Path) -> None:
+    import os
+
+    out = tmp_path / "out.jsonl"
+    assert run("extract", str(seed_source), "-o", str(out)).exit_code == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's private 0600
+    assert not list(tmp_path.glob(".out.jsonl.*.tmp"))  # no temporary file left behind
