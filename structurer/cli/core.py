@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,22 @@ from rich.table import Table
 from ..errors import StructurerError
 from ..models import Document
 from . import app
+from .options import (
+    BaseUrl,
+    CacheDir,
+    Concurrency,
+    MaxReasks,
+    MaxTokens,
+    Mode,
+    Model,
+    NoCache,
+    PriceIn,
+    PriceOut,
+    Timeout,
+    choose_backend,
+    llm_settings,
+    make_backend,
+)
 
 console = Console(stderr=True)
 out_console = Console()
@@ -62,9 +77,6 @@ def schema() -> None:
     out_console.print_json(json.dumps(record_schema(), ensure_ascii=False))
 
 
-BACKENDS = ("auto", "rules", "llm", "hybrid")
-
-
 @app.command()
 def extract(
     files: list[Path] = typer.Argument(..., help="One or more OCR markdown documents."),
@@ -76,25 +88,17 @@ def extract(
         help="rules (offline, deterministic), llm, hybrid (rules first, LLM only for forms with "
         "errors) or auto: hybrid when a model is configured, else rules.",
     ),
-    base_url: str | None = typer.Option(
-        None, help="OpenAI-compatible endpoint. Env: STRUCTURER_BASE_URL, then OPENAI_BASE_URL."
-    ),
-    model: str | None = typer.Option(None, help="Model name. Env: STRUCTURER_MODEL."),
-    mode: str = typer.Option(
-        "tools",
-        help="How the schema is enforced: tools | json | json_schema | md_json "
-        "(md_json for providers without tool calling).",
-    ),
-    max_reasks: int = typer.Option(2, help="Re-asks after a reply fails validation."),
-    concurrency: int = typer.Option(4, help="LLM requests in flight at once."),
-    cache_dir: Path | None = typer.Option(
-        None, help="LLM reply cache. Env: STRUCTURER_CACHE_DIR; default ~/.cache/structurer."
-    ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
-    timeout: float = typer.Option(120.0, help="Seconds per LLM request."),
-    max_tokens: int = typer.Option(4096, help="Completion token limit per LLM request."),
-    price_in: float | None = typer.Option(None, help="Price per million prompt tokens."),
-    price_out: float | None = typer.Option(None, help="Price per million completion tokens."),
+    base_url: BaseUrl = None,
+    model: Model = None,
+    mode: Mode = "tools",
+    max_reasks: MaxReasks = 2,
+    concurrency: Concurrency = 4,
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
+    timeout: Timeout = 120.0,
+    max_tokens: MaxTokens = 4096,
+    price_in: PriceIn = None,
+    price_out: PriceOut = None,
     corrections: Path | None = typer.Option(
         None, help="Reviewer corrections to re-apply. Default: OUT's .corrections.jsonl if any."
     ),
@@ -104,9 +108,8 @@ def extract(
     The API key comes from STRUCTURER_API_KEY or OPENAI_API_KEY. An interrupted run restarted
     with the same arguments only extracts the forms not yet done.
     """
-    settings = _llm_settings(locals())
-    chosen = _choose_backend(backend, settings)
-    impl = _make_backend(chosen, settings)
+    settings = llm_settings(locals())
+    impl = make_backend(choose_backend(backend, settings), settings)
     documents = _load_or_fail(files)
     result = _run_with_progress(documents, out, impl)
     applied = _apply_corrections(out, corrections, result)
@@ -128,48 +131,6 @@ def _load_or_fail(files: list[Path]) -> list[Document]:
     for exc in errors:
         console.print(f"[red]skipped[/] {exc}")
     return documents
-
-
-def _llm_settings(args: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "base_url",
-        "model",
-        "mode",
-        "max_reasks",
-        "concurrency",
-        "cache_dir",
-        "no_cache",
-        "timeout",
-        "max_tokens",
-        "price_in",
-        "price_out",
-    )
-    settings = {k: args[k] for k in keys}
-    settings["base_url"] = (
-        settings["base_url"]
-        or os.environ.get("STRUCTURER_BASE_URL")
-        or os.environ.get("OPENAI_BASE_URL")
-    )
-    settings["model"] = settings["model"] or os.environ.get("STRUCTURER_MODEL")
-    return settings
-
-
-def _choose_backend(backend: str, settings: dict[str, Any]) -> str:
-    if backend not in BACKENDS:
-        raise typer.BadParameter(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    if backend == "auto":
-        return "hybrid" if settings["model"] else "rules"
-    return backend
-
-
-def _make_backend(name: str, settings: dict[str, Any]):  # type: ignore[no-untyped-def]
-    if name == "rules":
-        from ..pipeline import RulesBackend
-
-        return RulesBackend()
-    from ..llm import make_backend  # imported lazily: openai/instructor load only here
-
-    return make_backend(name, **settings)
 
 
 def _run_with_progress(documents: list[Document], out: Path, impl):  # type: ignore[no-untyped-def]

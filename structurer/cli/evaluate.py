@@ -11,6 +11,19 @@ from rich.table import Table
 
 from ..errors import StructurerError
 from . import app
+from .options import (
+    BaseUrl,
+    CacheDir,
+    Concurrency,
+    MaxReasks,
+    MaxTokens,
+    Mode,
+    Model,
+    NoCache,
+    PriceIn,
+    PriceOut,
+    Timeout,
+)
 
 console = Console(stderr=True)
 out_console = Console()
@@ -42,21 +55,17 @@ def evaluate(
     no_history: bool = typer.Option(
         False, "--no-history", help="Do not append this run to the history."
     ),
-    base_url: str | None = typer.Option(
-        None, help="OpenAI-compatible endpoint. Env: STRUCTURER_BASE_URL, then OPENAI_BASE_URL."
-    ),
-    model: str | None = typer.Option(None, help="Model name. Env: STRUCTURER_MODEL."),
-    mode: str = typer.Option("tools", help="tools | json | json_schema | md_json."),
-    max_reasks: int = typer.Option(2, help="Re-asks after a reply fails validation."),
-    concurrency: int = typer.Option(4, help="LLM requests in flight at once."),
-    cache_dir: Path | None = typer.Option(
-        None, help="LLM reply cache. Env: STRUCTURER_CACHE_DIR; default ~/.cache/structurer."
-    ),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
-    timeout: float = typer.Option(120.0, help="Seconds per LLM request."),
-    max_tokens: int = typer.Option(4096, help="Completion token limit per LLM request."),
-    price_in: float | None = typer.Option(None, help="Price per million prompt tokens."),
-    price_out: float | None = typer.Option(None, help="Price per million completion tokens."),
+    base_url: BaseUrl = None,
+    model: Model = None,
+    mode: Mode = "tools",
+    max_reasks: MaxReasks = 2,
+    concurrency: Concurrency = 4,
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
+    timeout: Timeout = 120.0,
+    max_tokens: MaxTokens = 4096,
+    price_in: PriceIn = None,
+    price_out: PriceOut = None,
 ) -> None:
     """Extract each case's source, score it against its gold and write report.json/report.md.
 
@@ -72,12 +81,12 @@ def evaluate(
         run_case,
         write_reports,
     )
-    from .core import _choose_backend, _llm_settings, _make_backend
+    from .options import choose_backend, llm_settings, make_backend
 
-    settings = _llm_settings(locals())
+    settings = llm_settings(locals())
     if backend == "auto":
         raise typer.BadParameter("eval needs an explicit backend: rules, llm or hybrid")
-    impl = _make_backend(_choose_backend(backend, settings), settings)
+    impl = make_backend(choose_backend(backend, settings), settings)
     folders = list(cases or discover_cases(DEFAULT_FIXTURES))
     if not folders:
         raise StructurerError(

@@ -10,6 +10,19 @@ from typing import Any
 import typer
 
 from . import app
+from .options import (
+    BaseUrl,
+    CacheDir,
+    Concurrency,
+    MaxReasks,
+    MaxTokens,
+    Mode,
+    Model,
+    NoCache,
+    PriceIn,
+    PriceOut,
+    Timeout,
+)
 
 
 def _commit() -> str | None:
@@ -35,16 +48,16 @@ def _rates(text: str) -> list[float]:
 
 
 def _backends(names: list[str], llm_args: dict[str, Any]) -> list[Any]:
-    from .core import _llm_settings, _make_backend
+    from .options import llm_settings, make_backend
 
-    settings = _llm_settings(llm_args)
+    settings = llm_settings(llm_args)
     backends = []
     for name in names:
         if name not in ("rules", "llm", "hybrid"):
             raise typer.BadParameter(f"unknown backend {name!r}; choose rules, llm or hybrid")
         if name != "rules" and not settings["model"]:
             raise typer.BadParameter(f"backend {name} needs a model: --model or STRUCTURER_MODEL")
-        backends.append(_make_backend(name, settings))
+        backends.append(make_backend(name, settings))
     return backends
 
 
@@ -71,17 +84,17 @@ def robustness(
     min_f1: float | None = typer.Option(
         None, help="Exit 1 if a damage type's indicator F1 at its default rate is below this."
     ),
-    base_url: str | None = typer.Option(None, help="LLM endpoint (llm/hybrid backends)."),
-    model: str | None = typer.Option(None, help="Model name. Env: STRUCTURER_MODEL."),
-    mode: str = typer.Option("tools", help="tools | json | json_schema | md_json."),
-    max_reasks: int = typer.Option(2, help="Re-asks after a reply fails validation."),
-    concurrency: int = typer.Option(4, help="LLM requests in flight at once."),
-    cache_dir: Path | None = typer.Option(None, help="LLM reply cache."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
-    timeout: float = typer.Option(120.0, help="Seconds per LLM request."),
-    max_tokens: int = typer.Option(4096, help="Completion token limit per LLM request."),
-    price_in: float | None = typer.Option(None, help="Price per million prompt tokens."),
-    price_out: float | None = typer.Option(None, help="Price per million completion tokens."),
+    base_url: BaseUrl = None,
+    model: Model = None,
+    mode: Mode = "tools",
+    max_reasks: MaxReasks = 2,
+    concurrency: Concurrency = 4,
+    cache_dir: CacheDir = None,
+    no_cache: NoCache = False,
+    timeout: Timeout = 120.0,
+    max_tokens: MaxTokens = 4096,
+    price_in: PriceIn = None,
+    price_out: PriceOut = None,
 ) -> None:
     """Render every fixture's gold as clean forms, damage them the way OCR does (each damage
     type at several rates, seeded), extract them and score against the gold.
