@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+from anyio import open_file  # noqa: F401  load anyio's lazy file module now, not on a request
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
