@@ -51,7 +51,12 @@ FUNDING_LABELS: dict[str, str] = {
     "结转资金": "prior_carryover",
     "其他资金": "other",  # appears in both columns: resolved by position
 }
+# A period cell holds both dates (other provinces' forms): split into start_date and end_date.
+PERIOD_LABELS = ("项目期限", "实施期限", "项目周期", "执行期限", "项目实施期限", "实施周期")
 _LABEL_OF = {lab: f for f, labs in HEADER_LABELS.items() for lab in labs}
+_LABEL_OF.update(dict.fromkeys(PERIOD_LABELS, "period"))
+_PERIOD_SPLIT = re.compile(r"\s*(?:至|到|—|–|~|～|-(?=\s*\d{4}))\s*")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FUNDING_BLOCK = re.compile(r"^项目资金[(（]?(万元|元)?[)）]?$")
 _UNIT = re.compile(r"(?:项目资金|单位)[:：]?[(（]?(万元|元)[)）]?")
 _OVERALL = re.compile(r"^(?:项目)?(?:总体?目标|中长期目标)(?:[(（].*[)）])?$")
@@ -128,8 +133,22 @@ def read_header(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> No
                 src = found or cell
             elif inline := _inline_value(cell.text):
                 fld, value, src = _LABEL_OF[inline[0]], inline[1], cell
-            if fld and value and getattr(record, fld) is None:
+            if fld == "period" and value:
+                _set_period(record, value, src, trace)
+            elif fld and value and getattr(record, fld) is None:
                 setattr(record, fld, parse_date(value) if fld.endswith("_date") else value)
+                trace.ref(fld, src)
+
+
+def _set_period(record: FormRecord, value: str, src: Cell, trace: _Trace) -> None:
+    """`项目期限 | 2023年1月1日-2023年12月31日`: one cell holding both planned dates. Only full
+    dates are taken; a month range (2023年1月-12月) is left for the reviewer, not guessed."""
+    parts = _PERIOD_SPLIT.split(value)
+    dates = [parse_date(p) for p in parts] if len(parts) == 2 else []
+    if len(dates) == 2 and all(d and _ISO_DATE.fullmatch(d) for d in dates):
+        for fld, d in zip(("start_date", "end_date"), dates, strict=True):
+            if getattr(record, fld) is None:
+                setattr(record, fld, d)
                 trace.ref(fld, src)
 
 

@@ -242,3 +242,22 @@ def test_a_single_goal_text_is_the_annual_goal_wherever_it_landed() -> None:
     )
     (r,) = extract_all(doc)
     assert (r.overall_goal, r.annual_goal) == (None, "按计划完成建设任务。")
+
+
+@pytest.mark.parametrize(
+    ("period", "dates"),
+    [
+        ("2023年1月1日-2023年12月31日", ("2023-01-01", "2023-12-31")),
+        ("2026/1/1至2026/12/31", ("2026-01-01", "2026-12-31")),
+        ("2024-01-01 ~ 2026-12-31", ("2024-01-01", "2026-12-31")),
+        ("2023年1月-2023年12月", (None, None)),  # months only: not guessed
+    ],
+)
+def test_period_cell_gives_both_planned_dates(period: str, dates: tuple) -> None:
+    doc = (
+        "项目支出绩效目标申报表\n| 项目名称 | 庚 | | |\n|---|---|---|---|\n"
+        f"| 主管部门及代码 | [118]某厅 | 项目期限 | {period} |\n"
+    )
+    (r,) = extract_all(doc)
+    assert r.department == "[118]某厅"
+    assert (r.start_date, r.end_date) == dates
