@@ -36,15 +36,25 @@ def _title_lines(lines: list[str]) -> list[int]:
     """0-based indexes of lines holding a form title, repeats of the same title merged."""
     found: list[int] = []
     table_since_last = True
+    html_open: int | None = None  # line of an HTML <table> not yet closed
     for i, line in enumerate(lines):
+        low = line.lower()
+        if "<table" in low:
+            html_open = i
         if _TITLE_RE.search(line) and "汇总" not in line:
             if table_since_last:
-                found.append(i)
+                # a title in a row of a multi-line HTML table: the form starts at its <table>
+                found.append(html_open if html_open is not None and html_open > _last(found) else i)
             table_since_last = False
-            continue
-        if is_table_line(line) and squash(line.replace("|", "")):
+        elif is_table_line(line) and squash(line.replace("|", "")):
             table_since_last = True
+        if "</table>" in low:
+            html_open = None
     return found
+
+
+def _last(found: list[int]) -> int:
+    return found[-1] if found else -1
 
 
 def _has_name_label(line: str) -> bool:

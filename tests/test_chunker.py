@@ -68,3 +68,13 @@ def test_duplicated_name_row_is_not_a_lost_title() -> None:
         "| 项目名称 | 甲 | 项目性质 | 其他 |\n| 主管部门 | 乙 | | |\n"
     )
     assert len(split_forms(doc)[1]) == 1
+
+
+def test_title_inside_a_multiline_html_table_starts_at_the_table() -> None:
+    form = (
+        '<table>\n<tr><td colspan="2">财政项目支出绩效目标申报表</td></tr>\n'
+        "<tr><td>项目名称</td><td>{}</td></tr>\n</table>\n"
+    )
+    _, chunks = split_forms(form.format("甲") + "\n" + form.format("乙"))
+    assert [c.start_line for c in chunks] == [1, 6]
+    assert chunks[1].text.startswith("<table>") and "乙" in chunks[1].text
