@@ -57,8 +57,9 @@ _LABEL_OF = {lab: f for f, labs in HEADER_LABELS.items() for lab in labs}
 _LABEL_OF.update(dict.fromkeys(PERIOD_LABELS, "period"))
 _PERIOD_SPLIT = re.compile(r"\s*(?:至|到|—|–|~|～|-(?=\s*\d{4}))\s*")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_FUNDING_BLOCK = re.compile(r"^项目资金[(（]?(万元|元)?[)）]?$")
-_UNIT = re.compile(r"(?:项目资金|单位)[:：]?[(（]?(万元|元)[)）]?")
+_FUNDING_BLOCK = re.compile(r"^(?:项目资金|资金情况|项目资金情况|资金来源)(?:[(（].*[)）])?$")
+# 项目资金（元）, 项目资金(单位:万元), 资金情况（万元）, 金额单位：万元
+_UNIT = re.compile(r"(?:资金|单位)(?:情况)?[(（]?(?:单位)?[:：]?(万元|元)[)）]?")
 _OVERALL = re.compile(r"^(?:项目)?(?:总体?目标|中长期目标)(?:[(（].*[)）])?$")
 _ANNUAL = re.compile(r"^(?:本?年度)(?:总体|绩效)?目标(?:[(（].*[)）])?$")
 _SECTION = {"项目绩效目标", "绩效目标", "绩效指标", "项目绩效指标", "年度绩效指标"}

@@ -261,3 +261,13 @@ def test_period_cell_gives_both_planned_dates(period: str, dates: tuple) -> None
     (r,) = extract_all(doc)
     assert r.department == "[118]某厅"
     assert (r.start_date, r.end_date) == dates
+
+
+@pytest.mark.parametrize("label", ["项目资金(单位:万元)", "资金情况（万元）", "项目资金（万元）"])
+def test_funding_unit_label_variants(label: str) -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 辛 | | |\n|---|---|---|---|\n"
+        f"| {label} | 年度资金总额： | 12.50 | |\n"
+    )
+    (r,) = extract_all(doc)
+    assert (r.funding.unit, r.funding.annual_total) == ("万元", "12.50")
