@@ -30,6 +30,7 @@ from .models import (
     Document,
     Finding,
     FormRecord,
+    Indicator,
 )
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
@@ -222,7 +223,7 @@ def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
     src = index_source(source_text)
     missing: list[tuple[str, str]] = []
     for path, value in _texts(record):
-        if not src.has_text(value):
+        if not src.has_text(value) and not _target_in_parts(record, path, src):
             missing.append((path, value))
     for path, value in _amounts(record):
         if not src.has_amount(value):
@@ -238,6 +239,22 @@ def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
     missing.extend(_ungrounded_levels(record, src))
     found = [_finding(path, value) for path, value in missing]
     return found + repairs + _misplaced_targets(record, src, {p for p, _ in missing})
+
+
+def _target_in_parts(record: FormRecord, path: str, src: SourceIndex) -> bool:
+    """A target composed from operator, number and unit columns (`| ≥ | 500 | 人次 |`) is
+    grounded when one row holds its number and unit (the operator may be written in words)."""
+    m = re.fullmatch(r"indicators\[(\d+)\]\.target", path)
+    ind = record.indicators[int(m.group(1))] if m else None
+    return bool(ind and any(_parts_on_row(ind, row) for row in src.rows))
+
+
+def _parts_on_row(ind: Indicator, row: str) -> bool:
+    if ind.value is None:
+        return False
+    cells = row.split("|")
+    unit_ok = ind.unit is None or normalize(ind.unit) in cells
+    return unit_ok and normalize(ind.value) in cells
 
 
 def _repaired_amounts(record: FormRecord, src: SourceIndex) -> list[Finding]:
@@ -271,7 +288,8 @@ def _misplaced_targets(record: FormRecord, src: SourceIndex, missing: set[str]) 
             continue
         name, target = normalize(ind.name), normalize(ind.target)
         rows = src.rows_holding(name)
-        if rows and not any(src.row_has(i, target) for i in rows):
+        on_row = any(src.row_has(r, target) or _parts_on_row(ind, src.rows[r]) for r in rows)
+        if rows and not on_row:
             out.append(
                 Finding(
                     severity="error",

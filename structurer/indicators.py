@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .clean import squash
+from .clean import squash, to_halfwidth
 from .hierarchy import AMBIGUOUS, HIERARCHY, canonical_level, is_level1, parent_of
 from .models import Cell, CellRef, Indicator
 from .targets import parse_target
@@ -26,6 +26,11 @@ _QUALITATIVE = re.compile(
     r"明显|显著|稳定|逐步提升|有所提升|有所提高|持续|长期|降低|减少)$"
     r"|^(?:不少于|不低于|不高于|不超过|不大于|不小于|大于|小于|达到|超过|低于|高于)"
 )
+_KIND_MARKS = {"定性", "定量", "正向", "反向", "正向指标", "反向指标", "定性指标", "定量指标"}
+_OP_ONLY = re.compile(r"[=≥≤><＝＞＜≧≦]|>=|<=")
+_WORD_OPS = {"大于等于": "≥", "不低于": "≥", "不少于": "≥", "小于等于": "≤", "不高于": "≤",
+             "不多于": "≤", "不超过": "≤", "等于": "=", "大于": ">", "小于": "<"}  # fmt: skip
+_UNIT_ONLY = re.compile(r"[^\d\s|]{1,6}")
 # A name cut by a line break ends mid-phrase; its rest comes as a row of its own.
 _OPEN_END = re.compile(r"[、，,（(和与及的或、]$")
 
@@ -162,12 +167,48 @@ def _place(
         else:
             out.append(_Row(Indicator(level1=l1, level2=l2), cell, None, True))
         return
-    name, rest = cells[0], cells[1:]
-    target = next((c for c in rest if parse_target(c.text).value is not None), rest[0])
+    name, rest = cells[0], _without_kind_marks(cells[1:]) or cells[1:]
+    target, used = _composed_target(rest)
+    if target is None:
+        target = next((c for c in rest if parse_target(c.text).value is not None), rest[0])
+        used = [target]
     if any(_same_row(row, name, target, l1, l2, own_levels) for row in out):
         return  # a row the OCR printed twice (beside itself, or across a page break)
-    unplaced += [c.text for c in rest if c is not target]
+    unplaced += [c.text for c in rest if c not in used]
     out.append(_Row(Indicator(level1=l1, level2=l2), name, target, True))
+
+
+def _without_kind_marks(cells: list[Cell]) -> list[Cell]:
+    """Drop the 指标性质 column's marks (定性, 正向指标…): they say what kind a target is."""
+    return [c for c in cells if squash(c.text) not in _KIND_MARKS]
+
+
+def _composed_target(rest: list[Cell]) -> tuple[Cell | None, list[Cell]]:
+    """Forms with separate 指标性质/指标值/度量单位 columns: `| ≥ | 500 | 人次 |` is one target,
+    ≥500人次, read where the bare number stands. Returns it and the cells it was made of."""
+    for k, cell in enumerate(rest):
+        t = parse_target(cell.text)
+        if t.value is None or t.op or t.unit or t.target != t.value:
+            continue
+        before = rest[k - 1] if k > 0 else None
+        after = rest[k + 1] if k + 1 < len(rest) else None
+        op = _op_of(before)
+        unit = squash(after.text) if after and _is_unit(after.text) else ""
+        if op or unit:
+            used = [c for c in (before if op else None, cell, after if unit else None) if c]
+            raw = " ".join(c.raw for c in used)
+            return Cell(op + t.value + unit, raw, cell.line, cell.col), used
+    return None, []
+
+
+def _op_of(cell: Cell | None) -> str:
+    key = squash(cell.text) if cell else ""
+    return _WORD_OPS.get(key) or (to_halfwidth(key, signs=True) if _OP_ONLY.fullmatch(key) else "")
+
+
+def _is_unit(text: str) -> bool:
+    key = squash(text)
+    return bool(_UNIT_ONLY.fullmatch(key)) and not _QUALITATIVE.search(key)
 
 
 def _same_row(

@@ -271,3 +271,27 @@ def test_funding_unit_label_variants(label: str) -> None:
     )
     (r,) = extract_all(doc)
     assert (r.funding.unit, r.funding.annual_total) == ("万元", "12.50")
+
+
+def test_operator_value_and_unit_in_separate_columns() -> None:
+    from structurer.checks import check_record
+
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 壬 | | | | |\n|---|---|---|---|---|---|\n"
+        "| 一级指标 | 二级指标 | 三级指标 | 指标性质 | 指标值 | 度量单位 |\n"
+        "| 产出指标 | 数量指标 | 培训人次 | ≥ | 500 | 人次 |\n"
+        "| | 成本指标 | 人均成本 | 小于等于 | 800 | 元 |\n"
+        "| 效益指标 | 社会效益指标 | 履职能力 | 定性 | 提升 | |\n"
+    )
+    (chunk,) = split_forms(doc)[1]
+    r = extract_form(chunk, read_grid(chunk.text, chunk.start_line))
+    assert [(i.target, i.op, i.value, i.unit) for i in r.indicators] == [
+        ("≥500人次", "≥", "500", "人次"),
+        ("≤800元", "≤", "800", "元"),
+        ("提升", None, None, None),
+    ]
+    assert "unplaced" not in r.meta
+    grounding = [
+        f for f in check_record(r, source_text=chunk.text) if f.code.startswith("grounding")
+    ]
+    assert grounding == []
