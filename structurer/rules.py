@@ -124,12 +124,12 @@ def _inline_value(text: str) -> tuple[str, str] | None:
 
 
 def read_header(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> None:
-    for row in rows:
+    for r, row in enumerate(rows):
         for i, cell in enumerate(row):
             fld = _LABEL_OF.get(_key(cell.text))
             value: str | None = None
             if fld:
-                found = _value_right_of(row, i)
+                found = _value_right_of(row, i) or _text_below(rows, r, cell.col)
                 value = found.text if found else None
                 src = found or cell
             elif inline := _inline_value(cell.text):
@@ -182,16 +182,20 @@ def read_funding(rows: list[list[Cell]], record: FormRecord, trace: _Trace) -> N
         _set_amount(funding, fld, value, trace)
 
 
-def _amount_below(rows: list[list[Cell]], r: int, col: int) -> Cell | None:
-    """Layouts with a row of funding labels over a row of amounts: the cell right below, when it
-    is a number (the seed's layout has labels, never amounts, below a label without value)."""
+def _text_below(rows: list[list[Cell]], r: int, col: int) -> Cell | None:
+    """Layouts with a row of labels over a row of values: the cell right below, unless a label
+    (in the usual layout a label without a value has another label below it)."""
     if r + 1 >= len(rows):
         return None
-    below = next((c for c in rows[r + 1] if c.col == col and c.text), None)
-    if below is None or is_label(below.text):
-        return None
+    below = next((c for c in rows[r + 1] if c.col == col and c.text and not c.merged), None)
+    return None if below is None or is_label(below.text) else below
+
+
+def _amount_below(rows: list[list[Cell]], r: int, col: int) -> Cell | None:
+    """Like `_text_below`, for an amount: only a number counts."""
+    below = _text_below(rows, r, col)
     try:
-        return below if parse_amount(below.text)[0] is not None else None
+        return below if below and parse_amount(below.text)[0] is not None else None
     except ValueError:
         return None
 

@@ -295,3 +295,17 @@ def test_operator_value_and_unit_in_separate_columns() -> None:
         f for f in check_record(r, source_text=chunk.text) if f.code.startswith("grounding")
     ]
     assert grounding == []
+
+
+def test_header_labels_over_a_row_of_values() -> None:
+    doc = (
+        "财政项目支出绩效目标申报表\n| 项目名称 | 主管部门 | 实施单位 | 计划开始日期 |\n"
+        "|---|---|---|---|\n| 癸工程 | 某区建设局 | 某区建设中心 | 2025/3/1 |\n"
+    )
+    (r,) = extract_all(doc)
+    assert (r.project_name, r.department, r.implementing_unit, r.start_date) == (
+        "癸工程",
+        "某区建设局",
+        "某区建设中心",
+        "2025-03-01",
+    )
