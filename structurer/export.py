@@ -17,18 +17,13 @@ from typing import Any
 
 from .clean import amount_value
 from .io import atomic_write_bytes, atomic_write_text
-from .models import AMOUNT_FIELDS, FormRecord
+from .models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
 
 FORM_KEY = ("document", "form_index", "project_name")
 FORM_COLUMNS = (
     *FORM_KEY,
     "year",
-    "project_nature",
-    "project_category",
-    "department",
-    "implementing_unit",
-    "start_date",
-    "end_date",
+    *(f for f in HEADER_FIELDS if f not in FORM_KEY),
     "funding_unit",
     *AMOUNT_FIELDS,
     "overall_goal",
