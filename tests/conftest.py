@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -22,3 +23,23 @@ def seed_source() -> Path:
 def seed_gold() -> list[FormRecord]:
     lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()
     return [FormRecord.model_validate(json.loads(x)) for x in lines if x.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's endpoint, model or key (the openai client reads OPENAI_*)."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "STRUCTURER_")):
+            monkeypatch.delenv(name)
+
+
+def planted_seed_records(folder: Path, annual_total: str = "5800000.00") -> Path:
+    """The seed's gold as a records file with one planted fault: form 1's 年度资金申请总额 (in
+    truth 5900000.00 = 0 + 0 + 5900000.00) set to `annual_total`, breaking its identity."""
+    lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+    first = json.loads(lines[0])
+    first["funding"]["annual_total"] = annual_total
+    lines[0] = json.dumps(first, ensure_ascii=False)
+    path = folder / "seed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -36,13 +36,6 @@ CONTENT = (
 )
 
 
-@pytest.fixture(autouse=True)
-def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("OPENAI_", "STRUCTURER_")):
-            monkeypatch.delenv(name)
-
-
 @pytest.fixture(scope="module")
 def gold() -> list[dict[str, Any]]:
     lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()

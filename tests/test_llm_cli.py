@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ from structurer.pipeline import extract_to_file, load_document
 
 SECRET = "sk-test-DO-NOT-STORE-4f1c9a"
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _no_provider_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("OPENAI_", "STRUCTURER_")):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="module")

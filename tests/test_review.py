@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import planted_seed_records
 from starlette.testclient import TestClient
 
 from structurer.corrections import read_corrections
@@ -25,14 +26,7 @@ pytestmark = pytest.mark.skipif(not (SEED / "gold.jsonl").exists(), reason="seed
 
 
 def planted_records(folder: Path) -> Path:
-    """The seed's gold with one planted fault: an annual total that breaks its identity."""
-    lines = (SEED / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-    first = json.loads(lines[0])
-    first["funding"]["annual_total"] = PLANTED
-    lines[0] = json.dumps(first, ensure_ascii=False)
-    path = folder / "seed.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return planted_seed_records(folder, PLANTED)
 
 
 @pytest.fixture

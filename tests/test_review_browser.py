@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import pytest
+from conftest import planted_seed_records
 
 from structurer.corrections import read_corrections
 from structurer.review.server import running
@@ -38,13 +38,7 @@ pytestmark = [
 
 
 def planted_records(folder: Path) -> Path:
-    lines = (SEED / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-    first = json.loads(lines[0])
-    first["funding"]["annual_total"] = PLANTED
-    lines[0] = json.dumps(first, ensure_ascii=False)
-    path = folder / "seed.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return planted_seed_records(folder, PLANTED)
 
 
 @pytest.fixture
