@@ -18,18 +18,12 @@ TITLE = "财政项目支出绩效目标申报表"
 # Other provinces print the title without 财政; OCR may put spaces anywhere inside it.
 _TITLE_RE = re.compile(r"(?:财\s*政\s*)?" + r"\s*".join(TITLE.removeprefix("财政")))
 _YEAR_RE = re.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年度")
-_FOOTER_RE = re.compile(r"^\s*第\s*\d+\s*页\s*(?:[,，/]?\s*共\s*\d+\s*页)?\s*$")
 _NAME_LABEL = "项目名称"
 
 
 def is_table_line(line: str) -> bool:
     s = line.lstrip()
     return s.startswith("|") or s.lower().startswith(("<table", "<tr", "<td", "</t"))
-
-
-def is_footer(line: str) -> bool:
-    """Page footers such as `第 2 页 共 8 页` that OCR leaves between the parts of a table."""
-    return bool(_FOOTER_RE.match(to_halfwidth(line)))
 
 
 def _title_lines(lines: list[str]) -> list[int]:

@@ -53,9 +53,6 @@ class Grid:
 
     rows: list[list[Cell]] = field(default_factory=list)
 
-    def nonempty(self, row: list[Cell]) -> list[Cell]:
-        return [c for c in row if c.text]
-
 
 # --- the contract (pydantic) ---
 

@@ -8,23 +8,10 @@ from typing import NamedTuple
 
 from .clean import clean_text, to_halfwidth
 
-_OPS = {
-    "=": "=",
-    "≥": "≥",
-    "≤": "≤",
-    ">": ">",
-    "<": "<",
-    "≧": "≥",
-    "≦": "≤",
-    ">=": "≥",
-    "<=": "≤",
-    "=>": "≥",
-    "=<": "≤",
-    "⩾": "≥",
-    "⩽": "≤",
-}
+# clean_target has already turned >=, <= (and => =<) into ≥ and ≤: one character is left.
+_OPS = {"=": "=", "≥": "≥", "≤": "≤", ">": ">", "<": "<", "≧": "≥", "≦": "≤", "⩾": "≥", "⩽": "≤"}
 _QUANT = re.compile(
-    r"^(?P<op>>=|<=|=>|=<|[=≥≤><≧≦⩾⩽])?"
+    r"^(?P<op>[=≥≤><≧≦⩾⩽])?"
     r"(?P<value>\d+(?:\.\d+)?)"
     r"(?:\((?P<punit>[^()\d]{1,8})\)|(?P<unit>[^()\d.,，。;；、\s]{1,6}))?$"
 )
