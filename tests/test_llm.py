@@ -16,24 +16,10 @@ from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, pr
 
 from structurer.llm.backend import LLMBackend
 from structurer.llm.settings import LLMSettings
-from structurer.models import FormRecord
+from structurer.models import GOAL_FIELDS, HEADER_FIELDS, FormRecord
 from structurer.pipeline import Job, extract_documents, load_document, plan_jobs
 
-CONTENT = (
-    "form_index",
-    "year",
-    "project_name",
-    "project_nature",
-    "project_category",
-    "department",
-    "implementing_unit",
-    "start_date",
-    "end_date",
-    "funding",
-    "overall_goal",
-    "annual_goal",
-    "indicators",
-)
+CONTENT = ("form_index", "year", *HEADER_FIELDS, "funding", *GOAL_FIELDS, "indicators")
 
 
 @pytest.fixture(scope="module")
