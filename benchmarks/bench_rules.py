@@ -31,8 +31,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def make_document(n: int, *, damaged: bool = False) -> str:
-    from structurer.damage import DAMAGES, render_document
-    from structurer.robustness import load_gold_cases
+    from structurer.quality.damage import DAMAGES, render_document
+    from structurer.quality.robustness import load_gold_cases
 
     gold = [r for c in load_gold_cases(ROOT / "fixtures") for r in c.gold]
     records = []

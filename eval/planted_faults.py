@@ -23,10 +23,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from structurer.checks import check_document, check_record
-from structurer.grounding import chunk_for
-from structurer.hierarchy import canonical_level, parent_of
+from structurer.checks.grounding import chunk_for
 from structurer.models import Document, Finding, FormRecord
 from structurer.pipeline import load_document
+from structurer.vocab import default_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUND = "grounding.ungrounded"
@@ -126,7 +126,8 @@ def swap_level2(r: FormRecord) -> str | None:
     i = _first(r, lambda i: bool(r.indicators[i].level2))
     if i is None:
         return None
-    own = parent_of(canonical_level(r.indicators[i].level2))
+    vocab = default_vocabulary()
+    own = vocab.parent_of(vocab.canonical_level(r.indicators[i].level2))
     r.indicators[i].level2 = "数量指标" if own != "产出指标" else "社会效益指标"
     return f"indicators[{i}].level2"
 

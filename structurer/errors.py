@@ -4,6 +4,7 @@ StructurerError
  ├── InputError        a file that cannot be read as a document (missing, empty, binary, undecodable)
  ├── NoFormsError      a readable document with no 申报表 title in it
  ├── RecordsError      a records file that is not valid JSON Lines of form records
+ ├── VocabularyError   a template vocabulary file that cannot be read or names unknown fields
  └── LLMError          the LLM backend could not produce a record (carries the form index)
 """
 
@@ -23,7 +24,7 @@ class InputError(StructurerError):
 
 class NoFormsError(StructurerError):
     def __init__(self, path: str) -> None:
-        super().__init__(f"{path}: no 财政项目支出绩效目标申报表 found in this document")
+        super().__init__(f"{path}: no project performance-target form found in this document")
         self.path = path
 
 
@@ -32,6 +33,10 @@ class RecordsError(StructurerError):
         super().__init__(f"{path}:{line}: {reason}")
         self.path = path
         self.line = line
+
+
+class VocabularyError(StructurerError):
+    """A vocabulary TOML file is unreadable, has an unknown key or names an unknown field path."""
 
 
 class LLMError(StructurerError):

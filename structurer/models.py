@@ -78,21 +78,23 @@ class Document(BaseModel):
 class Funding(BaseModel):
     """Amounts as decimal strings in the form's own unit; null for an empty cell (not zero)."""
 
-    unit: str | None = Field(None, description="元 or 万元, from the 项目资金（…） label")
-    project_total: str | None = Field(None, description="项目资金总额")
-    project_fiscal: str | None = Field(None, description="其中：财政资金")
-    project_other: str | None = Field(None, description="其他资金 (whole-project column)")
-    annual_total: str | None = Field(None, description="年度资金申请总额")
-    current_appropriation: str | None = Field(None, description="其中：当年财政拨款")
-    prior_carryover: str | None = Field(None, description="上年结转资金")
-    annual_other: str | None = Field(None, description="其他资金 (year column)")
+    unit: str | None = Field(None, description="元 or 万元, as the funding block's label states")
+    project_total: str | None = Field(None, description="whole-project column: total")
+    project_fiscal: str | None = Field(None, description="whole-project column: fiscal funds")
+    project_other: str | None = Field(None, description="whole-project column: other funds")
+    annual_total: str | None = Field(None, description="year column: total requested")
+    current_appropriation: str | None = Field(
+        None, description="year column: this year's appropriation"
+    )
+    prior_carryover: str | None = Field(None, description="year column: carried over")
+    annual_other: str | None = Field(None, description="year column: other funds")
 
 
 class Indicator(BaseModel):
-    level1: str | None = Field(None, description="一级指标, e.g. 产出指标")
-    level2: str | None = Field(None, description="二级指标, e.g. 数量指标")
-    name: str | None = Field(None, description="三级指标")
-    target: str | None = Field(None, description="年度指标值, cleaned text, e.g. ≥90.00(%)")
+    level1: str | None = Field(None, description="level-1 name in full, as the hierarchy spells it")
+    level2: str | None = Field(None, description="level-2 name in full, under level1")
+    name: str | None = Field(None, description="level-3 indicator name")
+    target: str | None = Field(None, description="this year's target, cleaned, e.g. ≥90.00(%)")
     op: str | None = Field(None, description="=, ≥, ≤, >, < when target is [op]number[unit]")
     value: str | None = Field(None, description="the number of a quantitative target")
     unit: str | None = Field(None, description="the unit of a quantitative target, e.g. %")
@@ -137,8 +139,8 @@ class FormRecord(BaseModel):
     start_date: str | None = Field(None, description="ISO date, e.g. 2024-01-01")
     end_date: str | None = None
     funding: Funding = Field(default_factory=Funding)
-    overall_goal: str | None = Field(None, description="项目总目标 / 项目总体目标")
-    annual_goal: str | None = Field(None, description="年度总体目标")
+    overall_goal: str | None = Field(None, description="the project's overall (multi-year) goal")
+    annual_goal: str | None = Field(None, description="this year's goal")
     indicators: list[Indicator] = Field(default_factory=list)
     backend: str | None = None
     source: SourceRef | None = None

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Protocol
 
 from .checks import check_document, refresh_findings
-from .chunker import split_forms
 from .errors import NoFormsError, StructurerError
 from .io import atomic_write_text, read_text, records_jsonl
 from .models import Chunk, Document, Finding, FormRecord, Grid, SourceRef
-from .tables import read_grid
+from .read.chunker import split_forms
+from .read.layouts.markdown import read_grid
 
 log = logging.getLogger("structurer")
 

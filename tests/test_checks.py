@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from structurer.checks import check_document, check_record, refresh_findings
-from structurer.grounding import chunk_for, ground_record, index_source
+from structurer.checks.grounding import chunk_for, ground_record, index_source
 from structurer.models import Document, Finding, FormRecord, Funding, Indicator
 from structurer.pipeline import load_document
 
@@ -371,9 +371,9 @@ def test_document_checks():
 
 
 def test_amount_printed_as_bare_letter_o_is_grounded_and_flagged_repaired():
-    from structurer.chunker import split_forms
+    from structurer.read.chunker import split_forms
+    from structurer.read.layouts.markdown import read_grid
     from structurer.rules import extract_form
-    from structurer.tables import read_grid
 
     doc = (
         "财政项目支出绩效目标申报表\n| 项目名称 | 甲 | | |\n|---|---|---|---|\n"

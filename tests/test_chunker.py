@@ -4,7 +4,7 @@ import itertools
 
 from variants import HTML_FORM, TITLE_IN_TABLE, WANYUAN_SPLIT
 
-from structurer.chunker import split_forms
+from structurer.read.chunker import split_forms
 
 
 def test_seed_has_13_forms_with_year_and_lines(seed_source) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,8 @@
 
 import pytest
 
-from structurer.clean import clean_text, parse_amount, parse_date, squash
+from structurer.read.clean import clean_text, squash
+from structurer.values import parse_amount, parse_date
 
 
 @pytest.mark.parametrize(

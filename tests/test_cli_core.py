@@ -57,7 +57,7 @@ def test_schema_is_the_record_model() -> None:
         (None, "no such file"),
         (b"", "file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
-        ("# 汇总表\n没有表格\n".encode(), "no 财政项目支出绩效目标申报表"),
+        ("# 汇总表\n没有表格\n".encode(), "no project performance-target form"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

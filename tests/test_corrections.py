@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from structurer.corrections import (
+from structurer.io import read_records, write_records
+from structurer.models import Finding, FormRecord, Funding, Indicator, SourceRef
+from structurer.review.corrections import (
     Correction,
     CorrectionLog,
     CorrectionsError,
@@ -20,8 +22,6 @@ from structurer.corrections import (
     replay,
     set_value,
 )
-from structurer.io import read_records, write_records
-from structurer.models import Finding, FormRecord, Funding, Indicator, SourceRef
 
 
 def form(index: int, name: str | None, annual: str = "100.00", doc: str = "a.md") -> FormRecord:

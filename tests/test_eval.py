@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from structurer.errors import InputError, RecordsError
-from structurer.evaluate import EvalReport, compare_reports, history_line, load_case
 from structurer.models import Finding, FormRecord, Funding, Indicator
-from structurer.scoring import ExpectedFinding, pair_indicators, score_case
+from structurer.quality.evaluate import EvalReport, compare_reports, history_line, load_case
+from structurer.quality.scoring import ExpectedFinding, pair_indicators, score_case
 
 
 def approx(x: float):  # type: ignore[no-untyped-def]
@@ -18,7 +18,7 @@ def approx(x: float):  # type: ignore[no-untyped-def]
 
 
 def ind(name: str, target: str = "≥90.00(%)", level2: str = "数量指标", **kw) -> Indicator:
-    from structurer.targets import parse_target
+    from structurer.values import parse_target
 
     t = parse_target(target)
     level1 = kw.pop("level1", "满意度指标" if "满意度" in level2 else "产出指标")

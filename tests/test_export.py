@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from structurer.export import csv_paths, export_records
 from structurer.models import Finding, FormRecord, SourceRef
+from structurer.store.export import csv_paths, export_records
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "fixtures" / "shanghai-2024" / "gold.jsonl"

@@ -15,6 +15,7 @@ from conftest import SEED_CASE
 from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, prompt_text
 
 from structurer.llm.backend import LLMBackend
+from structurer.llm.prompt import load_prompt
 from structurer.llm.settings import LLMSettings
 from structurer.models import GOAL_FIELDS, HEADER_FIELDS, FormRecord
 from structurer.pipeline import Job, extract_documents, load_document, plan_jobs
@@ -78,7 +79,7 @@ def test_each_mode_reads_the_seed_into_the_gold(mode, gold, jobs) -> None:
         assert "response_format" not in first and "tools" not in first
     meta = records[0].meta["llm"]
     assert meta["calls"] == 1 and meta["prompt_tokens"] > 0 and meta["completion_tokens"] > 0
-    assert meta["model"] == "test-model" and meta["prompt_version"] == "extract-v1"
+    assert meta["model"] == "test-model" and meta["prompt_version"] == load_prompt().version
 
 
 def test_prompt_shows_a_compact_grid_not_the_raw_markdown(gold, jobs) -> None:

@@ -12,8 +12,8 @@ import pytest
 from conftest import planted_seed_records
 from starlette.testclient import TestClient
 
-from structurer.corrections import read_corrections
 from structurer.review.app import create_app
+from structurer.review.corrections import read_corrections
 from structurer.review.server import running
 from structurer.review.session import ReviewSession
 

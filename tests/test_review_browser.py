@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import planted_seed_records
 
-from structurer.corrections import read_corrections
+from structurer.review.corrections import read_corrections
 from structurer.review.server import running
 from structurer.review.session import ReviewSession
 

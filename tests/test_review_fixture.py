@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from structurer.chunker import split_forms
 from structurer.cli import app
-from structurer.evaluate import load_case
+from structurer.quality.evaluate import load_case
+from structurer.read.chunker import split_forms
 from structurer.review.session import ReviewSession
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from structurer.cli import app
 from structurer.io import read_records, write_records
 from structurer.models import FormRecord
 from structurer.pipeline import Job, OnRecord, RulesBackend
-from structurer.robustness import (
+from structurer.quality.robustness import (
     GoldCase,
     damaged_text,
     load_gold_cases,

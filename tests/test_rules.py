@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from variants import HTML_FORM, TITLE_IN_TABLE, WANYUAN_SPLIT
 
-from structurer.chunker import split_forms
 from structurer.models import FormRecord
+from structurer.read.chunker import split_forms
+from structurer.read.layouts.markdown import read_grid
 from structurer.rules import extract_form
-from structurer.tables import read_grid
 
 CONTRACT = {"indicators", "funding", *FormRecord.model_fields} - {
     "backend",

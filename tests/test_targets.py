@@ -2,7 +2,7 @@
 
 import pytest
 
-from structurer.targets import parse_target
+from structurer.values import parse_target
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ import random
 import sys
 from pathlib import Path
 
-from structurer.damage import DAMAGES, apply_damages, build_sheet, sheet_markdown
 from structurer.io import atomic_write_text
 from structurer.pipeline import RulesBackend
-from structurer.robustness import extract_text, load_gold_cases
-from structurer.scoring import CaseScore, score_case
+from structurer.quality.damage import DAMAGES, apply_damages, build_sheet, sheet_markdown
+from structurer.quality.robustness import extract_text, load_gold_cases
+from structurer.quality.scoring import CaseScore, score_case
 
 LAYOUTS = ("seed", "grid8", "nolevel1")
 SCALES = (1.0, 2.0)

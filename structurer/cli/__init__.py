@@ -29,7 +29,8 @@ class _Group(TyperGroup):
 app = typer.Typer(
     name="structurer",
     cls=_Group,
-    help="Turn OCR markdown of 财政项目支出绩效目标申报表 into clean, checked JSON records.",
+    help="Turn the text of Chinese budget performance-target forms (OCR markdown, web pages, "
+    "PDF text) into clean, checked JSON records.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -54,7 +54,7 @@ def check(
 def recheck(records: list[FormRecord], document: Document | None) -> list[Finding]:
     """Refresh every record's findings in place; returns the document-level findings."""
     from ..checks import refresh_findings
-    from ..grounding import chunk_for
+    from ..checks.grounding import chunk_for
 
     for record in records:
         chunk = chunk_for(record, document) if document else None
@@ -158,8 +158,8 @@ def export(
     severity. indicators: one row each, keyed by document, form_index and project_name.
     CSV is UTF-8 with a BOM so that Excel opens it correctly; XLSX stores amounts as numbers.
     """
-    from ..export import export_records
     from ..io import read_records
+    from ..store.export import export_records
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -163,8 +163,8 @@ def _apply_corrections(out: Path, path: Path | None, result: Any) -> Any:
         return None
     if not target.exists():
         raise StructurerError(f"{target}: corrections file not found")
-    from ..corrections import reapply_to_file
     from ..io import read_records
+    from ..review.corrections import reapply_to_file
 
     replay = reapply_to_file(out, target, sources=result.documents)
     result.records = read_records(out)

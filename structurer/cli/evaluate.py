@@ -71,7 +71,7 @@ def evaluate(
 
     Exit code 1 when a score is below --min-f1 / --min-fields (for CI), 2 on bad input.
     """
-    from ..evaluate import (
+    from ..quality.evaluate import (
         EvalReport,
         append_history,
         compare_reports,

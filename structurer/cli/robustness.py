@@ -104,8 +104,8 @@ def robustness(
     """
     from rich.console import Console
 
-    from ..damage import DAMAGES
-    from ..robustness import load_gold_cases, run_suite, shortfalls, write_report
+    from ..quality.damage import DAMAGES
+    from ..quality.robustness import load_gold_cases, run_suite, shortfalls, write_report
 
     unknown = [d for d in damage if d not in DAMAGES]
     if unknown:

@@ -19,6 +19,7 @@ from typing import Any
 
 from ..models import Finding, FormRecord
 from ..pipeline import Job, OnRecord
+from ..vocab import Vocabulary, resolve
 from .cache import ReplyCache, cache_key
 from .client import CallFailed, Outcome, extract, make_client
 from .prompt import load_prompt
@@ -45,8 +46,9 @@ class Result:
 class LLMBackend:
     name = "llm"
 
-    def __init__(self, settings: LLMSettings) -> None:
+    def __init__(self, settings: LLMSettings, vocab: Vocabulary | None = None) -> None:
         self.settings = settings
+        self.vocab = resolve(vocab)
         self.prompt = load_prompt()
         self.usage = Usage(settings)
         self._schema = schema_hash()
@@ -91,7 +93,7 @@ class LLMBackend:
 
     def _key(self, job: Job) -> str:
         s = self.settings
-        prompt = f"{self.prompt.version}:{self.prompt.sha}"
+        prompt = f"{self.prompt.version}:{self.prompt.sha}:{self.vocab.label}"
         return cache_key(
             model=s.model,
             mode=s.mode,
@@ -102,9 +104,11 @@ class LLMBackend:
 
     async def _call(self, job: Job, client: Any) -> Result:
         label = f"form {job.chunk.index}"
-        messages = self.prompt.messages(job.chunk, job.grid)
+        messages = self.prompt.messages(job.chunk, job.grid, self.vocab)
         try:
-            out: Outcome = await extract(client, self.settings, messages, label=label)
+            out: Outcome = await extract(
+                client, self.settings, messages, label=label, context={"vocab": self.vocab}
+            )
         except CallFailed as exc:
             log.warning("%s: %s", label, exc)
             u = exc.usage
@@ -126,7 +130,9 @@ class LLMBackend:
                 Finding(severity="error", code="llm.failed", message=result.error or "failed")
             )
         else:
-            record = to_record(result.draft, form_index=job.chunk.index, year=job.chunk.year)
+            record = to_record(
+                result.draft, form_index=job.chunk.index, year=job.chunk.year, vocab=self.vocab
+            )
             record.findings.extend(_unresolved(result.problems))
             locate_cells(record, job)
         record.backend = self.name

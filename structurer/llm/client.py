@@ -66,15 +66,21 @@ def make_client(settings: LLMSettings) -> tuple[openai.AsyncOpenAI, Any]:
 
 
 async def extract(
-    client: Any, settings: LLMSettings, messages: list[dict[str, str]], *, label: str
+    client: Any,
+    settings: LLMSettings,
+    messages: list[dict[str, str]],
+    *,
+    label: str,
+    context: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Ask for one form; at most one retry for a reply cut off by max_tokens."""
+    """Ask for one form; at most one retry for a reply cut off by max_tokens. `context` reaches
+    the reply model's validators (the vocabulary the checks read levels from)."""
     responses: list[Any] = []  # every completion received, for calls and token usage
     max_tokens = settings.max_tokens
     try:
         for attempt in (1, 2):
             try:
-                return await _ask(client, settings, messages, max_tokens, responses)
+                return await _ask(client, settings, messages, max_tokens, responses, context)
             except IncompleteOutputException:
                 if attempt == 2:
                     raise LLMError(
@@ -94,6 +100,7 @@ async def _ask(
     messages: list[dict[str, str]],
     max_tokens: int,
     responses: list[Any],
+    context: dict[str, Any] | None = None,
 ) -> Outcome:
     hooks = Hooks()
     hooks.on("completion:response", responses.append)
@@ -102,17 +109,18 @@ async def _ask(
             model=settings.model,
             messages=[dict(m) for m in messages],
             response_model=FormExtraction,
+            context=context,
             max_retries=settings.max_reasks,
             max_tokens=max_tokens,
             temperature=0,
             hooks=hooks,
         )
     except InstructorRetryException as exc:
-        return _usage(_keep_last(exc), responses)
+        return _usage(_keep_last(exc, (context or {}).get("vocab")), responses)
     return _usage(Outcome(model), responses)
 
 
-def _keep_last(exc: InstructorRetryException) -> Outcome:
+def _keep_last(exc: InstructorRetryException, vocab: Any = None) -> Outcome:
     """Re-asks ran out: keep the last reply if it parses, with its problems for the findings."""
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, openai.APIError) or exc.last_completion is None:
@@ -123,7 +131,7 @@ def _keep_last(exc: InstructorRetryException) -> Outcome:
         raise LLMError(
             f"no valid reply after {exc.n_attempts} attempts: {_first_line(err)}"
         ) from None
-    return Outcome(draft, problems=fixable_problems(draft))
+    return Outcome(draft, problems=fixable_problems(draft, vocab))
 
 
 def completion_json(completion: Any) -> Any:

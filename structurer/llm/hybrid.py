@@ -12,7 +12,6 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from ..clean import amount_value
 from ..models import (
     AMOUNT_FIELDS,
     GOAL_FIELDS,
@@ -21,6 +20,8 @@ from ..models import (
     FormRecord,
 )
 from ..pipeline import Job, OnRecord
+from ..values import amount_value
+from ..vocab import Vocabulary
 from .backend import LLMBackend, run_coroutine
 from .settings import LLMSettings
 
@@ -31,8 +32,9 @@ INDICATOR_FIELDS = ("level1", "level2", "name", "target")
 class HybridBackend:
     name = "hybrid"
 
-    def __init__(self, settings: LLMSettings) -> None:
-        self.llm = LLMBackend(settings)
+    def __init__(self, settings: LLMSettings, vocab: Vocabulary | None = None) -> None:
+        self.llm = LLMBackend(settings, vocab)
+        self.vocab = self.llm.vocab
 
     def summary(self) -> Any:
         return self.llm.usage.table(self.name)
@@ -40,8 +42,8 @@ class HybridBackend:
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
         pending: dict[str, tuple[FormRecord | None, int]] = {}
         for job in jobs:
-            record = _rules(job)
-            errors = error_count(record, job) if record else 1 << 30
+            record = _rules(job, self.vocab)
+            errors = error_count(record, job, self.vocab) if record else 1 << 30
             if record is not None and errors == 0:
                 self.llm.usage.routed_rules += 1
                 on_record(job, self._stamp(record, "rules", errors, None))
@@ -60,7 +62,7 @@ class HybridBackend:
         self, job: Job, rules: FormRecord | None, rule_errors: int, llm: FormRecord
     ) -> FormRecord:
         failed = any(f.code == "llm.failed" for f in llm.findings)
-        llm_errors = 1 << 30 if failed else error_count(llm, job)
+        llm_errors = 1 << 30 if failed else error_count(llm, job, self.vocab)
         if rules is None or (not failed and llm_errors < rule_errors):
             kept, other, chosen = llm, rules, "llm"
         else:
@@ -85,23 +87,26 @@ class HybridBackend:
         return record
 
 
-def _rules(job: Job) -> FormRecord | None:
+def _rules(job: Job, vocab: Vocabulary) -> FormRecord | None:
     from ..rules import extract_form
 
     try:
-        return extract_form(job.chunk, job.grid)
+        return extract_form(job.chunk, job.grid, vocab)
     except Exception:  # a rules bug on one form: the LLM still gets a go at it
         log.exception("rules failed on form %d", job.chunk.index)
         return None
 
 
-def error_count(record: FormRecord, job: Job) -> int:
+def error_count(record: FormRecord, job: Job, vocab: Vocabulary) -> int:
     """Error findings of a record: its own (extract./llm.) plus what the checker finds."""
     from ..checks import check_record
 
     own = [f for f in record.findings if f.severity == "error"]
     checked = check_record(
-        record.model_copy(deep=True), source_text=job.chunk.text, title=job.document.title
+        record.model_copy(deep=True),
+        source_text=job.chunk.text,
+        title=job.document.title,
+        vocab=vocab,
     )
     return len(own) + sum(f.severity == "error" for f in checked)
 

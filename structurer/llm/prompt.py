@@ -15,9 +15,10 @@ from functools import cache
 from pathlib import Path
 from string import Template
 
-from ..clean import clean_text
 from ..errors import StructurerError
 from ..models import Chunk, Grid
+from ..read.clean import clean_text
+from ..vocab import Vocabulary
 
 
 def _prompts_dir() -> Path:
@@ -30,24 +31,44 @@ def _prompts_dir() -> Path:
 PROMPTS_DIR = _prompts_dir()
 _MARKER = re.compile(r"^<!--\s*(system|user)\s*-->\s*$", re.M)
 _TABLE_LINE = re.compile(r"^\s*(\||<)")
-_SKIP_TEXT = re.compile(
-    r"^(财政项目支出绩效目标申报表|[(（]\s*\d{4}\s*年度?\s*[)）]|第\s*\d+\s*页.*)$"
-)
+# Loose text lines that carry nothing for the model: the year line and page footers (titles are
+# recognised by the vocabulary).
+_SKIP_TEXT = re.compile(r"^([(（]\s*\d{4}\s*年度?\s*[)）]|第\s*\d+\s*页.*)$")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
 
 
 @dataclass(frozen=True)
 class Prompt:
-    version: str  # e.g. extract-v1: part of the cache key and of every record's meta
-    system: str
+    version: str  # e.g. extract-v2: part of the cache key and of every record's meta
+    system: Template  # filled with the vocabulary's labels, titles and hierarchy
     user: Template
     sha: str  # of the template text: an edit without a version bump still misses the cache
 
-    def messages(self, chunk: Chunk, grid: Grid) -> list[dict[str, str]]:
+    def system_text(self, vocab: Vocabulary) -> str:
+        return _system_text(self.system, vocab)
+
+    def messages(self, chunk: Chunk, grid: Grid, vocab: Vocabulary) -> list[dict[str, str]]:
         user = self.user.substitute(
-            index=chunk.index, year=chunk.year or "?", grid=render_form(chunk, grid)
+            index=chunk.index, year=chunk.year or "?", grid=render_form(chunk, grid, vocab)
         )
-        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+        system = self.system_text(vocab)
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+@cache
+def _system_text(template: Template, vocab: Vocabulary) -> str:
+    """The instructions with the vocabulary filled in: the same text for every form of a run, so
+    providers can cache the prefix."""
+    spec = vocab.spec
+    return template.substitute(
+        titles=", ".join(vocab.titles),
+        units=", ".join(vocab.units),
+        labels="\n".join(f"- {path}: {' | '.join(labels)}" for path, labels in spec.fields.items()),
+        columns="; ".join(
+            f"{col}: {' | '.join(labs)}" for col, labs in spec.indicator_columns.items()
+        ),
+        hierarchy="\n".join(f"  {l1}: {', '.join(kids)}" for l1, kids in spec.levels.items()),
+    )
 
 
 @cache
@@ -63,7 +84,8 @@ def load_prompt(name: str = "extract", directory: Path = PROMPTS_DIR) -> Prompt:
     if set(parts) != {"system", "user"}:
         raise StructurerError(f"{entry['file']}: needs <!-- system --> and <!-- user --> parts")
     sha = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return Prompt(entry["version"], parts["system"].strip(), Template(parts["user"].strip()), sha)
+    system, user = Template(parts["system"].strip()), Template(parts["user"].strip())
+    return Prompt(entry["version"], system, user, sha)
 
 
 def render_grid(grid: Grid) -> str:
@@ -76,13 +98,13 @@ def render_grid(grid: Grid) -> str:
     return "\n".join(lines)
 
 
-def render_form(chunk: Chunk, grid: Grid) -> str:
+def render_form(chunk: Chunk, grid: Grid, vocab: Vocabulary) -> str:
     """The grid plus any text outside the tables (a `单位：万元` line, a goal written below)."""
-    extra = [f"text: {t}" for t in _loose_text(chunk.text)]
+    extra = [f"text: {t}" for t in _loose_text(chunk.text, vocab)]
     return "\n".join([*extra, render_grid(grid)])
 
 
-def _loose_text(text: str) -> list[str]:
+def _loose_text(text: str, vocab: Vocabulary) -> list[str]:
     out = []
     in_html = False
     for line in text.split("\n"):
@@ -94,7 +116,9 @@ def _loose_text(text: str) -> list[str]:
             in_html = "</table>" not in low
             continue
         cleaned = _one_line(clean_text(line.lstrip("#").strip()))
-        if cleaned and not _TABLE_LINE.match(line) and not _SKIP_TEXT.match(cleaned):
+        if not cleaned or _TABLE_LINE.match(line) or _SKIP_TEXT.match(cleaned):
+            continue
+        if not vocab.title_pattern.fullmatch(cleaned):
             out.append(cleaned)
     return out
 

@@ -14,14 +14,18 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from ..clean import amount_value, parse_amount, parse_date
-from ..hierarchy import belongs, canonical_level, parent_of
 from ..models import AMOUNT_FIELDS, ANNUAL_AMOUNTS, FormRecord, Funding, Indicator
-from ..targets import clean_target, parse_target
+from ..values import amount_value, clean_target, parse_amount, parse_date, parse_target
+from ..vocab import Vocabulary, default_vocabulary, resolve
 
 _OPERATORS = "=≥≤><"
+
+
+def _labels(path: str) -> str:
+    """A field's description for the model: its label spellings from the vocabulary."""
+    return " / ".join(default_vocabulary().labels(path))
 
 
 def _text(value: Any) -> Any:
@@ -33,14 +37,22 @@ def _text(value: Any) -> Any:
 
 
 class DraftFunding(BaseModel):
-    unit: str | None = Field(None, description="元 or 万元, from the 项目资金(…) label")
-    project_total: str | None = Field(None, description="项目资金总额")
-    project_fiscal: str | None = Field(None, description="其中:财政资金 (project column)")
-    project_other: str | None = Field(None, description="其他资金 (project column)")
-    annual_total: str | None = Field(None, description="年度资金申请总额")
-    current_appropriation: str | None = Field(None, description="其中:当年财政拨款")
-    prior_carryover: str | None = Field(None, description="上年结转资金")
-    annual_other: str | None = Field(None, description="其他资金 (year column)")
+    unit: str | None = Field(None, description="the money unit the funding label states")
+    project_total: str | None = Field(None, description=_labels("funding.project_total"))
+    project_fiscal: str | None = Field(
+        None, description=_labels("funding.project_fiscal") + " (project column)"
+    )
+    project_other: str | None = Field(
+        None, description=_labels("funding.project_other") + " (project column)"
+    )
+    annual_total: str | None = Field(None, description=_labels("funding.annual_total"))
+    current_appropriation: str | None = Field(
+        None, description=_labels("funding.current_appropriation")
+    )
+    prior_carryover: str | None = Field(None, description=_labels("funding.prior_carryover"))
+    annual_other: str | None = Field(
+        None, description=_labels("funding.annual_other") + " (year column)"
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -58,27 +70,27 @@ class DraftFunding(BaseModel):
 
 
 class DraftIndicator(BaseModel):
-    level1: str | None = Field(None, description="一级指标, filled down from the rows above")
-    level2: str | None = Field(None, description="二级指标, filled down from the rows above")
-    name: str | None = Field(None, description="三级指标")
-    target: str | None = Field(None, description="年度指标值 as written, null if empty")
+    level1: str | None = Field(None, description="level 1 name, filled down from the rows above")
+    level2: str | None = Field(None, description="level 2 name, filled down from the rows above")
+    name: str | None = Field(None, description="level 3 indicator name")
+    target: str | None = Field(None, description="the indicator's value as written, null if empty")
 
     _strip = field_validator("*", mode="before")(lambda cls, v: _text(v))
 
 
 class FormDraft(BaseModel):
-    """One 财政项目支出绩效目标申报表."""
+    """One project performance-target form."""
 
-    project_name: str | None = Field(None, description="项目名称")
-    project_nature: str | None = Field(None, description="项目性质")
-    project_category: str | None = Field(None, description="项目类别")
-    department: str | None = Field(None, description="主管部门")
-    implementing_unit: str | None = Field(None, description="实施单位")
-    start_date: str | None = Field(None, description="计划开始日期, ISO yyyy-mm-dd")
-    end_date: str | None = Field(None, description="计划完成日期, ISO yyyy-mm-dd")
+    project_name: str | None = Field(None, description=_labels("project_name"))
+    project_nature: str | None = Field(None, description=_labels("project_nature"))
+    project_category: str | None = Field(None, description=_labels("project_category"))
+    department: str | None = Field(None, description=_labels("department"))
+    implementing_unit: str | None = Field(None, description=_labels("implementing_unit"))
+    start_date: str | None = Field(None, description=_labels("start_date") + ", ISO yyyy-mm-dd")
+    end_date: str | None = Field(None, description=_labels("end_date") + ", ISO yyyy-mm-dd")
     funding: DraftFunding = Field(default_factory=DraftFunding)
-    overall_goal: str | None = Field(None, description="项目总目标 / 项目总体目标")
-    annual_goal: str | None = Field(None, description="年度总体目标")
+    overall_goal: str | None = Field(None, description=_labels("overall_goal"))
+    annual_goal: str | None = Field(None, description=_labels("annual_goal"))
     indicators: list[DraftIndicator] = Field(default_factory=list, description="in table order")
 
     _strip = field_validator(
@@ -107,19 +119,21 @@ class FormExtraction(FormDraft):
     """A draft that passes the checks a model can fix; failing ones become the re-ask message."""
 
     @model_validator(mode="after")
-    def _fixable(self) -> FormExtraction:
-        problems = fixable_problems(self)
+    def _fixable(self, info: ValidationInfo) -> FormExtraction:
+        vocab = (info.context or {}).get("vocab")
+        problems = fixable_problems(self, vocab)
         if problems:
             raise ValueError("re-read the grid and fix:\n" + "\n".join(f"- {p}" for p in problems))
         return self
 
 
-def fixable_problems(draft: FormDraft) -> list[str]:
+def fixable_problems(draft: FormDraft, vocab: Vocabulary | None = None) -> list[str]:
     """Every problem the model can fix by re-reading, each naming the field and the fix."""
+    vocab = resolve(vocab)
     # the identity is only meaningful once every amount is a number
     problems = _amount_problems(draft.funding) or _identity_problems(draft.funding)
     for i, ind in enumerate(draft.indicators):
-        problems += _level_problems(i, ind)
+        problems += _level_problems(i, ind, vocab)
         problems += _target_problems(i, ind)
     return problems
 
@@ -133,26 +147,31 @@ def _amount_problems(funding: DraftFunding) -> list[str]:
     ]
 
 
-def _level_problems(i: int, ind: DraftIndicator) -> list[str]:
+def _level_problems(i: int, ind: DraftIndicator, vocab: Vocabulary) -> list[str]:
     where = f"indicators[{i}]"
     if not ind.level1 or not ind.level2:
         return [
             f"{where} ({ind.name}): level1 and level2 must be filled; blank cells inherit the "
             "labels of the row above (rows before any label take the first label below)"
         ]
-    l1, l2 = canonical_level(ind.level1), canonical_level(ind.level2)
+    l1, l2 = vocab.canonical_level(ind.level1), vocab.canonical_level(ind.level2)
     if l2 is None:
         return [
-            f"{where}.level2 {ind.level2!r} is not a 二级指标 name (e.g. 数量指标, 社会效益指标); "
-            "the name may have landed in the wrong column"
+            f"{where}.level2 {ind.level2!r} is not a level-2 name (the hierarchy lists them, "
+            f"e.g. {', '.join(_examples(vocab))}); the name may have landed in the wrong column"
         ]
-    if l1 is None or not belongs(l1, l2):
-        parent = parent_of(l2)
+    if l1 is None or not vocab.belongs(l1, l2):
+        parent = vocab.parent_of(l2)
         return [
             f"{where}: level2 {ind.level2!r} is not under level1 {ind.level1!r}; by the "
             f"hierarchy its level1 is {parent!r}"
         ]
     return []
+
+
+def _examples(vocab: Vocabulary) -> list[str]:
+    """The first level-2 name under each level 1, for re-ask messages."""
+    return [kids[0] for kids in vocab.hierarchy.values() if kids][:2]
 
 
 def _target_problems(i: int, ind: DraftIndicator) -> list[str]:
@@ -190,21 +209,24 @@ def schema_hash() -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def to_record(draft: FormDraft, *, form_index: int, year: int | None) -> FormRecord:
+def to_record(
+    draft: FormDraft, *, form_index: int, year: int | None, vocab: Vocabulary | None = None
+) -> FormRecord:
     """The contract record: targets split into op/value/unit by code, never by the model."""
+    vocab = resolve(vocab)
     funding = Funding(**draft.funding.model_dump())
-    indicators = [_indicator(ind) for ind in draft.indicators]
+    indicators = [_indicator(ind, vocab) for ind in draft.indicators]
     header = draft.model_dump(exclude={"funding", "indicators"})
     return FormRecord(
         form_index=form_index, year=year, **header, funding=funding, indicators=indicators
     )
 
 
-def _indicator(ind: DraftIndicator) -> Indicator:
+def _indicator(ind: DraftIndicator, vocab: Vocabulary) -> Indicator:
     target = parse_target(ind.target)
     return Indicator(
-        level1=canonical_level(ind.level1) or ind.level1,  # `社会效益` -> `社会效益指标`
-        level2=canonical_level(ind.level2) or ind.level2,
+        level1=vocab.canonical_level(ind.level1) or ind.level1,  # `社会效益` -> `社会效益指标`
+        level2=vocab.canonical_level(ind.level2) or ind.level2,
         name=ind.name,
         target=target.target,
         op=target.op,

@@ -11,9 +11,10 @@ from typing import Any
 
 from rich.table import Table
 
-from ..clean import amount_value, parse_amount, squash
 from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Cell, CellRef, FormRecord, SourceRef
 from ..pipeline import Job
+from ..read.clean import squash
+from ..values import amount_value, parse_amount
 from .settings import LLMSettings
 
 

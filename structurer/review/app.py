@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..corrections import CorrectionsError
+from .corrections import CorrectionsError
 from .session import STATUS_ORDER, Conflict, ReviewSession
 from .view import build_form
 

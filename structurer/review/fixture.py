@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..checks import BACKEND_PREFIXES
-from ..chunker import split_forms
 from ..errors import StructurerError
 from ..io import atomic_write_text, read_text
 from ..models import FormRecord
+from ..read.chunker import split_forms
 from .session import FormState, ReviewSession
 
 _CASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..corrections import (
+from ..errors import StructurerError
+from ..io import read_records
+from ..models import Chunk, Document, FormRecord
+from ..pipeline import load_document
+from .corrections import (
     Correction,
     CorrectionLog,
     CorrectionsError,
@@ -29,10 +33,6 @@ from ..corrections import (
     recheck,
     same_value,
 )
-from ..errors import StructurerError
-from ..io import read_records
-from ..models import Chunk, Document, FormRecord
-from ..pipeline import load_document
 
 Status = Literal["errors", "warnings", "clean", "reviewed"]
 STATUS_ORDER: dict[str, int] = {"errors": 0, "warnings": 1, "clean": 2, "reviewed": 3}

@@ -12,44 +12,27 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clean import amount_value, parse_amount, parse_date, squash
-from ..corrections import INDICATOR_FIELDS
-from ..models import Cell, Finding, FormRecord, Grid
-from ..tables import read_grid
-from ..targets import clean_target
+from ..models import (
+    AMOUNT_FIELDS,
+    ANNUAL_AMOUNTS,
+    GOAL_FIELDS,
+    HEADER_FIELDS,
+    PROJECT_AMOUNTS,
+    Cell,
+    Finding,
+    FormRecord,
+    Grid,
+)
+from ..read.clean import squash
+from ..read.layouts.markdown import read_grid
+from ..values import amount_value, clean_target, parse_amount, parse_date
+from ..vocab import Vocabulary, resolve
+from .corrections import INDICATOR_FIELDS
 from .session import FormState
 
-HEADER = (
-    ("project_name", "项目名称"),
-    ("project_nature", "项目性质"),
-    ("project_category", "项目类别"),
-    ("department", "主管部门"),
-    ("implementing_unit", "实施单位"),
-    ("start_date", "计划开始日期"),
-    ("end_date", "计划完成日期"),
-    ("year", "年度"),
-)
-FUNDING_PROJECT = (
-    ("project_total", "项目资金总额"),
-    ("project_fiscal", "其中：财政资金"),
-    ("project_other", "其他资金"),
-)
-FUNDING_ANNUAL = (
-    ("annual_total", "年度资金申请总额"),
-    ("current_appropriation", "其中：当年财政拨款"),
-    ("prior_carryover", "上年结转资金"),
-    ("annual_other", "其他资金"),
-)
-GOALS = (("overall_goal", "项目总目标"), ("annual_goal", "年度总体目标"))
-IND_LABELS = {"level1": "一级指标", "level2": "二级指标", "name": "三级指标", "target": "指标值"}
-# Text near a value that says which field it is: the label in its row.
-_HINTS = {
-    **{
-        f"funding.{k}": squash(v).removeprefix("其中：")
-        for k, v in FUNDING_PROJECT + FUNDING_ANNUAL
-    },
-    **{k: v for k, v in HEADER},
-}
+HEADER = (*HEADER_FIELDS, "year")
+FUNDING_PROJECT = tuple(f"funding.{f}" for f in PROJECT_AMOUNTS)
+FUNDING_ANNUAL = tuple(f"funding.{f}" for f in ANNUAL_AMOUNTS)
 _DERIVED = re.compile(r"^(indicators\[\d+\])\.(?:op|value|unit)$")
 
 
@@ -89,42 +72,48 @@ class FormView:
     general: list[Finding]  # findings on no shown field
     grid: list[list[Cell | None]]
     width: int
+    columns: list[str]  # the indicator table's column names
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def build_form(state: FormState) -> FormView:
+def build_form(state: FormState, vocab: Vocabulary | None = None) -> FormView:
+    vocab = resolve(vocab)
     record = state.record
     grid = read_grid(state.chunk.text, state.chunk.start_line) if state.chunk else Grid()
-    cells = locate_cells(record, grid)
+    cells = locate_cells(record, grid, vocab)
+    labels = form_labels(grid, vocab)
 
-    def fv(path: str, label: str, value: Any, kind: str = "text") -> FieldView:
-        return FieldView(path, label, _text(value), kind, cells.get(path))
+    def fv(path: str, value: Any, kind: str = "text", label: str | None = None) -> FieldView:
+        shown = label or labels.get(path) or vocab.display(path)
+        return FieldView(path, shown, _text(value), kind, cells.get(path))
 
-    header = [
-        fv(k, lab, getattr(record, k), "date" if k.endswith("_date") else "text")
-        for k, lab in HEADER
-    ]
-    fund = record.funding
-    project = [fv(f"funding.{k}", lab, getattr(fund, k), "amount") for k, lab in FUNDING_PROJECT]
-    annual = [fv(f"funding.{k}", lab, getattr(fund, k), "amount") for k, lab in FUNDING_ANNUAL]
-    goals = [fv(k, lab, getattr(record, k), "long") for k, lab in GOALS]
+    header = [fv(k, getattr(record, k), "date" if k.endswith("_date") else "text") for k in HEADER]
+    project = [fv(p, _get(record, p), "amount") for p in FUNDING_PROJECT]
+    annual = [fv(p, _get(record, p), "amount") for p in FUNDING_ANNUAL]
+    goals = [fv(k, getattr(record, k), "long") for k in GOAL_FIELDS]
     indicators = [
         IndicatorView(
             i,
-            [fv(f"indicators[{i}].{k}", IND_LABELS[k], getattr(ind, k)) for k in INDICATOR_FIELDS],
+            [
+                fv(f"indicators[{i}].{k}", getattr(ind, k), label=vocab.display(k))
+                for k in INDICATOR_FIELDS
+            ],
             " ".join(x for x in (ind.op, ind.value, ind.unit) if x),
         )
         for i, ind in enumerate(record.indicators)
     ]
-    unit = fv("funding.unit", "金额单位", fund.unit)
+    unit = fv("funding.unit", record.funding.unit)
     fields = [*header, unit, *project, *annual, *goals, *(f for r in indicators for f in r.fields)]
     general = _attach(record.findings, fields, indicators)
     width = max((len(r) for r in grid.rows), default=0)
     rows = [[*r, *[None] * (width - len(r))] for r in grid.rows]
-    return FormView(state, header, unit, project, annual, goals, indicators, general, rows, width)
+    columns = [vocab.display(k) for k in INDICATOR_FIELDS]
+    return FormView(
+        state, header, unit, project, annual, goals, indicators, general, rows, width, columns
+    )
 
 
 def _attach(
@@ -155,22 +144,38 @@ def _attach(
 # --- finding the source cell of a field ---
 
 
-def locate_cells(record: FormRecord, grid: Grid) -> dict[str, tuple[int, int]]:
+def _get(record: FormRecord, path: str) -> Any:
+    return getattr(record.funding, path.removeprefix("funding."))
+
+
+def form_labels(grid: Grid, vocab: Vocabulary) -> dict[str, str]:
+    """Each field's label as this form prints it (the first label cell naming the field), so
+    the reviewer sees the form's own words, whichever province's spelling it uses."""
+    found: dict[str, str] = {}
+    for row in grid.rows:
+        for cell in row:
+            for path in vocab.fields_of(cell.text):
+                found.setdefault(path, cell.text.replace("\n", ""))
+    return found
+
+
+def locate_cells(
+    record: FormRecord, grid: Grid, vocab: Vocabulary | None = None
+) -> dict[str, tuple[int, int]]:
+    vocab = resolve(vocab)
     found = {p: (c.line, c.col) for p, c in (record.source.cells if record.source else {}).items()}
     cells = [c for row in grid.rows for c in row if c.text and not c.merged]
     for path, value in _values(record):
         if path not in found and value not in (None, ""):
-            cell = _search(cells, path, value, _hint_lines(cells, record, path))
+            cell = _search(cells, path, value, _hint_lines(cells, record, path, vocab))
             if cell:
                 found[path] = (cell.line, cell.col)
     return found
 
 
 def _values(record: FormRecord) -> list[tuple[str, Any]]:
-    out: list[tuple[str, Any]] = [(k, getattr(record, k)) for k, _ in HEADER + GOALS]
-    out += [
-        (f"funding.{k}", getattr(record.funding, k)) for k, _ in FUNDING_PROJECT + FUNDING_ANNUAL
-    ]
+    out: list[tuple[str, Any]] = [(k, getattr(record, k)) for k in (*HEADER, *GOAL_FIELDS)]
+    out += [(f"funding.{k}", getattr(record.funding, k)) for k in AMOUNT_FIELDS]
     for i, ind in enumerate(record.indicators):
         out += [(f"indicators[{i}].{k}", getattr(ind, k)) for k in INDICATOR_FIELDS]
     return out
@@ -208,12 +213,12 @@ def _search(cells: list[Cell], path: str, value: Any, near: list[int]) -> Cell |
     return hits[0]
 
 
-def _hint_lines(cells: list[Cell], record: FormRecord, path: str) -> list[int]:
+def _hint_lines(cells: list[Cell], record: FormRecord, path: str, vocab: Vocabulary) -> list[int]:
+    """The rows that hold the field's label (for an indicator: its name's row)."""
     m = re.match(r"^indicators\[(\d+)\]\.", path)
     if m:
         return _indicator_lines(cells, record, int(m[1]))
-    hint = _HINTS.get(path)
-    return sorted({c.line for c in cells if hint and hint in squash(c.text)})
+    return sorted({c.line for c in cells if path in vocab.fields_of(c.text)})
 
 
 def _indicator_lines(cells: list[Cell], record: FormRecord, i: int) -> list[int]:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .chunker import split_forms
+from ..io import atomic_write_text, read_records
+from ..models import Document, FormRecord
+from ..pipeline import Backend, extract_documents
+from ..read.chunker import split_forms
 from .damage import DAMAGES, render_document
-from .io import atomic_write_text, read_records
-from .models import Document, FormRecord
-from .pipeline import Backend, extract_documents
 from .scoring import CaseScore, score_case
 
 RATES = (0.0, 0.1, 0.25, 0.5)

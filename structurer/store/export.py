@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .clean import amount_value
-from .io import atomic_write_bytes, atomic_write_text
-from .models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
+from ..io import atomic_write_bytes, atomic_write_text
+from ..models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
+from ..values import amount_value
 
 FORM_KEY = ("document", "form_index", "project_name")
 FORM_COLUMNS = (

@@ -27,10 +27,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .clean import amount_value, parse_amount, parse_date
-from .errors import StructurerError
-from .io import read_records, write_records
-from .models import (
+from ..errors import StructurerError
+from ..io import read_records, write_records
+from ..models import (
     AMOUNT_FIELDS,
     GOAL_FIELDS,
     HEADER_FIELDS,
@@ -39,7 +38,7 @@ from .models import (
     FormRecord,
     Indicator,
 )
-from .targets import parse_target
+from ..values import amount_value, parse_amount, parse_date, parse_target
 
 try:  # POSIX advisory locks; elsewhere appends rely on O_APPEND alone
     import fcntl
@@ -419,7 +418,7 @@ def chunk_for(document: Document, record: FormRecord) -> Chunk | None:
 
 def recheck(record: FormRecord, document: Document | None) -> None:
     """Recompute a record's findings (the checker keeps the backends' own findings)."""
-    from . import checks  # late: the checker is heavier than this module
+    from .. import checks  # late: the checker is heavier than this module
 
     chunk = chunk_for(document, record) if document else None
     if chunk is not None and document is not None:

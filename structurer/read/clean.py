@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”‘’"
@@ -131,53 +130,3 @@ def clean_text(raw: str | None) -> str:
 def squash(text: str | None) -> str:
     """Text with all whitespace removed: for matching labels and grounding values."""
     return "".join((text or "").split())
-
-
-_AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
-_AMOUNT_NOISE = re.compile(r"[\s,，'’_]|万?元$|¥|￥")
-_AMOUNT_O = re.compile(r"[Oo](?=[\d.,Oo]*$)|(?<=[\d.,])[Oo]")
-
-
-def parse_amount(raw: str | None) -> tuple[str | None, list[str]]:
-    """A money cell -> (decimal string as written, repairs). (None, []) for an empty cell.
-
-    Raises ValueError for a non-empty cell that is not a number, so the caller can flag it.
-    """
-    text = to_halfwidth(clean_text(raw), signs=True)
-    text = _AMOUNT_NOISE.sub("", text)
-    if not text:
-        return None, []
-    repairs: list[str] = []
-    if _AMOUNT_O.search(text) and not _AMOUNT.match(text):
-        fixed = _AMOUNT_O.sub("0", text)
-        if _AMOUNT.match(fixed):
-            repairs.append("letter O read as 0")
-            text = fixed
-    if not _AMOUNT.match(text):
-        raise ValueError(f"not an amount: {raw!r}")
-    return text.lstrip("+"), repairs
-
-
-def amount_value(text: str | None) -> Decimal | None:
-    """Decimal of a record's amount string, None when empty or unreadable."""
-    if text is None:
-        return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return None
-
-
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
-
-
-def parse_date(raw: str | None) -> str | None:
-    """`2026/1/1`, `2024-01-01`, `2024年1月1日` -> ISO `2026-01-01`; other text kept cleaned."""
-    text = to_halfwidth(clean_text(raw), signs=True)
-    if not text:
-        return None
-    m = _DATE.search(_AMOUNT_O.sub("0", text) if re.search(r"\d", text) else text)
-    if not m:
-        return text
-    y, mo, d = (int(g) for g in m.groups())
-    return f"{y:04d}-{mo:02d}-{d:02d}"

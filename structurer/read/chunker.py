@@ -1,24 +1,21 @@
 """Split a document into one chunk per 申报表.
 
-A form starts at its title (`财政项目支出绩效目标申报表`, OCR may put spaces inside it, a `#` in front
-or make it the first row of the form's own table) and runs to the next title. Continuation tables
+A form starts at its title (one of the vocabulary's titles; OCR may put spaces inside it, a `#` in
+front or make it the first row of the form's own table) and runs to the next title. Continuation tables
 after a page break carry no title, so they stay with the form before them. A title that repeats
 the one just above it, with no table in between, is the same form. A table row that opens a
-second 项目名称 inside one chunk means the OCR lost a title: the chunk is split there.
+second project-name label inside one chunk means the OCR lost a title: the chunk is split there.
 """
 
 from __future__ import annotations
 
 import re
 
+from ..models import Chunk
+from ..vocab import Vocabulary, resolve
 from .clean import squash, to_halfwidth
-from .models import Chunk
 
-TITLE = "财政项目支出绩效目标申报表"
-# Other provinces print the title without 财政; OCR may put spaces anywhere inside it.
-_TITLE_RE = re.compile(r"(?:财\s*政\s*)?" + r"\s*".join(TITLE.removeprefix("财政")))
 _YEAR_RE = re.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年度")
-_NAME_LABEL = "项目名称"
 
 
 def is_table_line(line: str) -> bool:
@@ -26,7 +23,7 @@ def is_table_line(line: str) -> bool:
     return s.startswith("|") or s.lower().startswith(("<table", "<tr", "<td", "</t"))
 
 
-def _title_lines(lines: list[str]) -> list[int]:
+def _title_lines(lines: list[str], vocab: Vocabulary) -> list[int]:
     """0-based indexes of lines holding a form title, repeats of the same title merged."""
     found: list[int] = []
     table_since_last = True
@@ -35,7 +32,7 @@ def _title_lines(lines: list[str]) -> list[int]:
         low = line.lower()
         if "<table" in low:
             html_open = i
-        if _TITLE_RE.search(line) and "汇总" not in line:
+        if vocab.title_pattern.search(line) and not vocab.is_heading(line):
             if table_since_last:
                 # a title in a row of a multi-line HTML table: the form starts at its <table>
                 found.append(html_open if html_open is not None and html_open > _last(found) else i)
@@ -51,12 +48,14 @@ def _last(found: list[int]) -> int:
     return found[-1] if found else -1
 
 
-def _has_name_label(line: str) -> bool:
-    return is_table_line(line) and _NAME_LABEL in squash(line)
+def _has_name_label(line: str, vocab: Vocabulary) -> bool:
+    return is_table_line(line) and any(
+        label in squash(line) for label in vocab.labels("project_name")
+    )
 
 
-def _lost_title_splits(lines: list[str], start: int, end: int) -> list[int]:
-    """Starts of forms whose title the OCR lost: each 项目名称 row after the first in a chunk."""
+def _lost_title_splits(lines: list[str], start: int, end: int, vocab: Vocabulary) -> list[int]:
+    """Starts of forms whose title the OCR lost: each project-name row after the first."""
     starts = []
     seen_name = False
     previous_row = ""
@@ -64,7 +63,9 @@ def _lost_title_splits(lines: list[str], start: int, end: int) -> list[int]:
         row = squash(lines[i]) if is_table_line(lines[i]) else ""
         if not row.strip("|-: "):
             continue  # separator or empty row: not a row of the form
-        if _has_name_label(lines[i]) and row != previous_row:  # a row printed twice is one row
+        if (
+            _has_name_label(lines[i], vocab) and row != previous_row
+        ):  # a row printed twice is one row
             if seen_name:
                 starts.append(_table_start(lines, i, start))
             seen_name = True
@@ -87,19 +88,20 @@ def find_year(text: str) -> int | None:
     return int(m.group(1) or m.group(2)) if m else None
 
 
-def split_forms(text: str) -> tuple[str | None, list[Chunk]]:
+def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None, list[Chunk]]:
     """Return (document heading, chunks). Lines are 1-based and inclusive in each chunk."""
+    vocab = resolve(vocab)
     lines = text.split("\n")
-    starts = _title_lines(lines)
-    if not starts:  # no title at all: forms start at their 项目名称 rows
-        first = next((i for i, ln in enumerate(lines) if _has_name_label(ln)), None)
+    starts = _title_lines(lines, vocab)
+    if not starts:  # no title at all: forms start at their project-name rows
+        first = next((i for i, ln in enumerate(lines) if _has_name_label(ln, vocab)), None)
         if first is None:
             return _heading(lines, len(lines)), []
         starts = [_table_start(lines, first, -1)]
     bounds = []
     for n, s in enumerate(starts):
         e = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        bounds.extend((a, b) for a, b in _split_lost_titles(lines, s, e))
+        bounds.extend((a, b) for a, b in _split_lost_titles(lines, s, e, vocab))
     chunks = []
     for a, b in bounds:
         b = _trim_end(lines, a, b)
@@ -113,8 +115,10 @@ def split_forms(text: str) -> tuple[str | None, list[Chunk]]:
     return _heading(lines, starts[0]), chunks
 
 
-def _split_lost_titles(lines: list[str], s: int, e: int) -> list[tuple[int, int]]:
-    cuts = [s, *_lost_title_splits(lines, s, e), e]
+def _split_lost_titles(
+    lines: list[str], s: int, e: int, vocab: Vocabulary
+) -> list[tuple[int, int]]:
+    cuts = [s, *_lost_title_splits(lines, s, e, vocab), e]
     return [(cuts[k], cuts[k + 1]) for k in range(len(cuts) - 1)]
 
 

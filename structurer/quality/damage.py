@@ -8,7 +8,7 @@ damages and seed always give the same text. Every operation only does what a car
 undo from the text alone; each one's docstring says the assumption that makes it recoverable.
 
 Layouts: `seed` (the 6-column Shanghai table), `grid8` (8 columns, every value cell spanning two
-columns so one column of each pair is empty) and `nolevel1` (the seed layout with the 一级指标 cells
+columns so one column of each pair is empty) and `nolevel1` (the seed layout with the level-1 cells
 left empty: level 1 follows from level 2 by the hierarchy).
 """
 
@@ -20,12 +20,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from .clean import amount_value
-from .hierarchy import AMBIGUOUS, canonical_level, parent_of
-from .models import FormRecord, Indicator
-from .targets import parse_target
+from ..models import FormRecord, Indicator
+from ..values import amount_value, parse_target
+from ..vocab import default_vocabulary
 
-TITLE = "财政项目支出绩效目标申报表"
+# The forms are printed as the Shanghai template prints them: the vocabulary's first spellings.
+VOCAB = default_vocabulary()
+TITLE = VOCAB.titles[0]
 LAYOUTS = ("seed", "grid8", "nolevel1")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”]")
 
@@ -81,13 +82,17 @@ def format_amount(text: str | None) -> str:
     return sign + f"{int(whole):,}" + (f".{frac}" if frac else "")
 
 
+def _label(path: str, kind: str = "label") -> RCell:
+    return _c(VOCAB.printed(path), kind)
+
+
 def _header_rows(r: FormRecord, spread: Callable[[list[RCell]], list[RCell]]) -> list[Row]:
     rows = [
-        [_c("项目名称", "label"), _c(r.project_name, "value"), _c("项目性质", "label"),
-         _c(r.project_nature, "value"), _c("项目类别", "label"), _c(r.project_category, "value")],
-        [_c("主管部门", "label"), _c(r.department, "value"), _c("实施单位", "label"),
+        [_label("project_name"), _c(r.project_name, "value"), _label("project_nature"),
+         _c(r.project_nature, "value"), _label("project_category"), _c(r.project_category, "value")],
+        [_label("department"), _c(r.department, "value"), _label("implementing_unit"),
          _c(r.implementing_unit, "value")],
-        [_c("计划开始日期", "label"), _c(r.start_date, "date"), _c("计划完成日期", "label"),
+        [_label("start_date"), _c(r.start_date, "date"), _label("end_date"),
          _c(r.end_date, "date")],
     ]  # fmt: skip
     return [Row(spread(cells), "header") for cells in rows]
@@ -95,19 +100,19 @@ def _header_rows(r: FormRecord, spread: Callable[[list[RCell]], list[RCell]]) ->
 
 def _funding_rows(r: FormRecord, spread: Callable[[list[RCell]], list[RCell]]) -> list[Row]:
     f = r.funding
-    block = f"项目资金({f.unit})" if f.unit else "项目资金"
+    block = VOCAB.block_label("funding") + (f"({f.unit})" if f.unit else "")
 
     def amt(v: str | None) -> RCell:
         return _c(format_amount(v), "amount")
 
     rows = [
-        [_c(block, "section"), _c("项目资金总额", "label"), amt(f.project_total),
-         _c("年度资金申请总额", "label"), amt(f.annual_total)],
-        [RCell(), _c("其中：财政资金", "label"), amt(f.project_fiscal),
-         _c("其中：当年财政拨款", "label"), amt(f.current_appropriation)],
-        [RCell(), RCell(), RCell(), _c("上年结转资金", "label"), amt(f.prior_carryover)],
-        [RCell(), _c("其他资金", "label"), amt(f.project_other), _c("其他资金", "label"),
-         amt(f.annual_other)],
+        [_c(block, "section"), _label("funding.project_total"), amt(f.project_total),
+         _label("funding.annual_total"), amt(f.annual_total)],
+        [RCell(), _label("funding.project_fiscal"), amt(f.project_fiscal),
+         _label("funding.current_appropriation"), amt(f.current_appropriation)],
+        [RCell(), RCell(), RCell(), _label("funding.prior_carryover"), amt(f.prior_carryover)],
+        [RCell(), _label("funding.project_other"), amt(f.project_other),
+         _label("funding.annual_other"), amt(f.annual_other)],
     ]  # fmt: skip
     return [Row(spread(cells), "funding") for cells in rows]
 
@@ -118,8 +123,8 @@ def _goal_text(text: str | None) -> str | None:
 
 def _goal_rows(r: FormRecord, spread: Callable[[list[RCell]], list[RCell]]) -> list[Row]:
     rows = [
-        [_c("项目绩效目标", "section"), _c("项目总目标", "label"), RCell(),
-         _c("年度总体目标", "label")],
+        [_c(VOCAB.block_label("goals"), "section"), _label("overall_goal"), RCell(),
+         _label("annual_goal")],
         [RCell(), _c(_goal_text(r.overall_goal), "goal"), RCell(),
          _c(_goal_text(r.annual_goal), "goal")],
     ]  # fmt: skip
@@ -129,15 +134,14 @@ def _goal_rows(r: FormRecord, spread: Callable[[list[RCell]], list[RCell]]) -> l
 def _indicator_rows(
     indicators: list[Indicator], spread: Callable[[list[RCell]], list[RCell]], *, level1: bool
 ) -> list[Row]:
-    head = [RCell(), _c("一级指标", "label"), _c("二级指标", "label"), _c("三级指标", "label"),
-            _c("年度(/项目)指标值", "label")]  # fmt: skip
+    head = [RCell(), *(_label(col) for col in ("level1", "level2", "name", "target"))]
     rows = [Row(spread(head), "indicators")]
     prev: tuple[str | None, str | None] = ("\0", "\0")
     for n, ind in enumerate(indicators):
         new1 = ind.level1 != prev[0]
         new2 = new1 or ind.level2 != prev[1]
         cells = [
-            _c("绩效指标" if n == 0 else None, "section"),
+            _c(VOCAB.block_label("indicators") if n == 0 else None, "section"),
             _c(ind.level1 if new1 and level1 else None, "level1"),
             _c(ind.level2 if new2 else None, "level2"),
             _c(ind.name, "name"),
@@ -237,7 +241,7 @@ def shift_cells(sheet: Sheet, rng: random.Random, rate: float) -> None:
     with a level name that is both a level 1 and a level 2 (成本指标, 满意度指标) stay put: only
     their column tells which level they are."""
     for row in sheet.rows():
-        if not _hit(rng, rate) or any(c.text in AMBIGUOUS for c in row.cells):
+        if not _hit(rng, rate) or any(c.text in VOCAB.ambiguous_levels for c in row.cells):
             continue
         cells = row.cells
         left = rng.random() < 0.5
@@ -251,12 +255,12 @@ def shift_cells(sheet: Sheet, rng: random.Random, rate: float) -> None:
 
 def blank_merged(sheet: Sheet, rng: random.Random, rate: float) -> None:
     """Per merged cell: the section labels (项目绩效目标, 绩效指标, 项目资金 when it names no unit)
-    and the 一级指标 of a row whose 二级指标 implies it are left empty. Recoverable: the sections
+    and the level 1 of a row whose level 2 implies it are left empty. Recoverable: the sections
     are known by their labels, and level 1 follows from level 2 by the hierarchy (only blanked
     where it does). `项目资金(元)` is kept: the unit is written nowhere else."""
     for row in sheet.rows():
         level2 = next((c.text for c in row.cells if c.kind == "level2" and c.text), None)
-        implied = parent_of(canonical_level(level2))
+        implied = VOCAB.parent_of(VOCAB.canonical_level(level2))
         for cell in row.cells:
             mergeable = (cell.kind == "section" and "(" not in cell.text) or (
                 cell.kind == "level1" and cell.text == implied
@@ -318,7 +322,7 @@ def split_pages(sheet: Sheet, rng: random.Random, rate: float) -> None:
 
 
 def split_pages_header(sheet: Sheet, rng: random.Random, rate: float) -> None:
-    """As split_pages, but a break inside the indicators repeats the 一级指标… header row on the
+    """As split_pages, but a break inside the indicators repeats the indicator header row on the
     new page. Recoverable: a header row is not an indicator."""
     _split(sheet, rng, rate, header=True)
 

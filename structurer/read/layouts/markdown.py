@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from .clean import clean_text
-from .models import Cell, Grid
+from ...models import Cell, Grid
+from ..clean import clean_text
 
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 

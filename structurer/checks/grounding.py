@@ -13,16 +13,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-from .clean import (
-    amount_value,
-    collapse_repeats,
-    latex_to_text,
-    parse_date,
-    strip_html,
-    to_halfwidth,
-)
-from .hierarchy import canonical_level, parent_of
-from .models import (
+from ..models import (
     AMOUNT_FIELDS,
     GOAL_FIELDS,
     HEADER_FIELDS,
@@ -32,6 +23,9 @@ from .models import (
     FormRecord,
     Indicator,
 )
+from ..read.clean import collapse_repeats, latex_to_text, strip_html, to_halfwidth
+from ..values import amount_value, parse_date
+from ..vocab import Vocabulary, resolve
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
 _SIGNS = (
@@ -55,13 +49,6 @@ _NUMBER = re.compile(r"[\dOo][\dOo.,，'’]*")
 _DATE_LIKE = re.compile(r"\d{4}[-/.年]")
 _BARE_O = re.compile(r"[Oo](?:[.,][Oo]+)?")
 _NUMBER_NOISE = re.compile(r"[,，'’\s]")
-# The label on an amount's row, to tell which cell a number came from.
-_AMOUNT_LABELS = {
-    "funding.project_total": "项目资金总额",
-    "funding.annual_total": "年度资金申请总额",
-    "funding.current_appropriation": "当年财政拨款",
-    "funding.prior_carryover": "上年结转",
-}
 # A long value may be found in up to this many pieces (text wrapped onto extra rows or split by a
 # page break), each at least _MIN_PIECE characters, so that an invented sentence is not "found"
 # by stitching single characters together.
@@ -116,23 +103,24 @@ class SourceIndex:
             return True
         return len(needle) >= 2 * _MIN_PIECE and _in_pieces(needle, self.text)
 
-    def has_unit(self, unit: str) -> bool:
+    def has_unit(self, unit: str, units: tuple[str, ...]) -> bool:
         """元 vs 万元 is a factor of 10,000: ground it by the funding label, e.g. 项目资金(万元)."""
-        labelled = [u for u in ("万元", "元") if f"({u})" in self.text or f"单位:{u}" in self.text]
+        labelled = [u for u in units if f"({u})" in self.text or f"单位:{u}" in self.text]
         return unit in labelled if labelled else self.has_text(unit)
 
     def has_amount(self, value: str) -> bool:
         number = amount_value(value)
         return number is not None and (number in self.numbers or number in self.repaired)
 
-    def repaired_raw(self, value: str, label: str | None = None) -> str | None:
+    def repaired_raw(self, value: str, labels: tuple[str, ...] = ()) -> str | None:
         """The OCR text of an amount the source has with letter O for 0 (1,2OO,OOO.OO): when the
-        number is nowhere else, or when it is on the row of the field's label."""
+        number is nowhere else, or when it is on the row of one of the field's labels."""
         number = amount_value(value)
         raw = self.repaired.get(number) if number is not None else None
         if raw is None or number not in self.numbers:
             return raw
-        on_row = label and any(label in row and raw in row for row in self.rows)
+        keys = [normalize(label) for label in labels]
+        on_row = any(raw in row and any(k in row for k in keys) for row in self.rows)
         return raw if on_row else None
 
 
@@ -218,8 +206,11 @@ def _longest_prefix(needle: str, hay: str) -> int:
     return lo
 
 
-def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
+def ground_record(
+    record: FormRecord, source_text: str, vocab: Vocabulary | None = None
+) -> list[Finding]:
     """One grounding.ungrounded error per value of `record` not found in `source_text`."""
+    vocab = resolve(vocab)
     src = index_source(source_text)
     missing: list[tuple[str, str]] = []
     for path, value in _texts(record):
@@ -228,15 +219,15 @@ def ground_record(record: FormRecord, source_text: str) -> list[Finding]:
     for path, value in _amounts(record):
         if not src.has_amount(value):
             missing.append((path, value))
-    repairs = _repaired_amounts(record, src)
+    repairs = _repaired_amounts(record, src, vocab)
     for path in ("start_date", "end_date"):
         value = getattr(record, path)
         if value and value not in src.dates and not src.has_text(value):
             missing.append((path, value))
     unit = record.funding.unit
-    if unit and not src.has_unit(unit):
+    if unit and not src.has_unit(unit, vocab.units):
         missing.append(("funding.unit", unit))
-    missing.extend(_ungrounded_levels(record, src))
+    missing.extend(_ungrounded_levels(record, src, vocab))
     found = [_finding(path, value) for path, value in missing]
     return found + repairs + _misplaced_targets(record, src, {p for p, _ in missing})
 
@@ -257,14 +248,14 @@ def _parts_on_row(ind: Indicator, row: str) -> bool:
     return unit_ok and normalize(ind.value) in cells
 
 
-def _repaired_amounts(record: FormRecord, src: SourceIndex) -> list[Finding]:
+def _repaired_amounts(record: FormRecord, src: SourceIndex, vocab: Vocabulary) -> list[Finding]:
     """Amounts the source only has with letter O for 0: a warning, unless the backend already
     reported the repair in meta["repairs"] (the checker turns those into the same warning)."""
     repairs = record.meta.get("repairs")
     reported = {str(r.get("path")) for r in repairs or [] if isinstance(r, dict)}
     out = []
     for path, value in _amounts(record):
-        raw = src.repaired_raw(value, _AMOUNT_LABELS.get(path))
+        raw = src.repaired_raw(value, vocab.labels(path))
         if raw and path not in reported:
             out.append(
                 Finding(
@@ -323,29 +314,31 @@ def _amounts(record: FormRecord) -> list[tuple[str, str]]:
     return [(f"funding.{f}", v) for f, v in fields if v is not None and amount_value(v) is not None]
 
 
-def _ungrounded_levels(record: FormRecord, src: SourceIndex) -> list[tuple[str, str]]:
+def _ungrounded_levels(
+    record: FormRecord, src: SourceIndex, vocab: Vocabulary
+) -> list[tuple[str, str]]:
     """A level name is grounded by its own spelling, its suffix-less form, or (level 1) by a
     grounded level 2 that implies it: OCR often lost the merged level-1 cell."""
     out = []
     for i, ind in enumerate(record.indicators):
-        level2_ok = ind.level2 is None or _level_in(ind.level2, src)
+        level2_ok = ind.level2 is None or _level_in(ind.level2, src, vocab)
         if not level2_ok:
             out.append((f"indicators[{i}].level2", ind.level2 or ""))
-        if ind.level1 and not _level_in(ind.level1, src):
-            implied = parent_of(canonical_level(ind.level2))
-            if not (level2_ok and implied == canonical_level(ind.level1)):
+        if ind.level1 and not _level_in(ind.level1, src, vocab):
+            implied = vocab.parent_of(vocab.canonical_level(ind.level2))
+            if not (level2_ok and implied == vocab.canonical_level(ind.level1)):
                 out.append((f"indicators[{i}].level1", ind.level1))
     return out
 
 
-@lru_cache(maxsize=256)
-def _level_forms(name: str) -> tuple[str, ...]:
-    canon = canonical_level(name) or name
-    return tuple({name, canon, canon.removesuffix("指标"), name.removesuffix("指标")} - {""})
+def _level_forms(name: str, vocab: Vocabulary) -> set[str]:
+    canon = vocab.canonical_level(name) or name
+    suffix = vocab.spec.level_suffix or ""
+    return {name, canon, canon.removesuffix(suffix), name.removesuffix(suffix)} - {""}
 
 
-def _level_in(name: str, src: SourceIndex) -> bool:
-    return any(src.has_text(form) for form in _level_forms(name))
+def _level_in(name: str, src: SourceIndex, vocab: Vocabulary) -> bool:
+    return any(src.has_text(form) for form in _level_forms(name, vocab))
 
 
 def _finding(path: str, value: str) -> Finding:

@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import InputError, RecordsError
-from .io import atomic_write_text, read_text
-from .models import FormRecord
+from ..errors import InputError, RecordsError
+from ..io import atomic_write_text, read_text
+from ..models import FormRecord
 from .scoring import CaseScore, ExpectedFinding, score_case
 
 HEADLINE = (
@@ -109,7 +109,7 @@ def discover_cases(root: str | Path = "fixtures") -> list[Path]:
 
 def run_case(case: Case, backend: Any) -> CaseScore:
     """Extract the case's source with `backend` (no journal) and score it against the gold."""
-    from .pipeline import extract_documents, load_document
+    from ..pipeline import extract_documents, load_document
 
     started = time.perf_counter()
     document = load_document(case.source_path)

@@ -22,9 +22,9 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from .clean import clean_text, parse_date, squash
-from .models import AMOUNT_FIELDS, HEADER_FIELDS, Finding, FormRecord, Indicator
-from .targets import clean_target, parse_target
+from ..models import AMOUNT_FIELDS, HEADER_FIELDS, Finding, FormRecord, Indicator
+from ..read.clean import clean_text, squash
+from ..values import clean_target, parse_date, parse_target
 
 SCORED_HEADER = ("year", *HEADER_FIELDS)
 SCORED_FUNDING = ("unit", *AMOUNT_FIELDS)

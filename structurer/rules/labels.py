@@ -1,0 +1,74 @@
+"""Finding a label's value in the grid, and the trace of what the extractor learnt.
+
+Everything is anchored on labels, never on positions: OCR shifts cells between columns, so a
+label's value is the next non-empty, non-label cell to its right, wherever it landed; in layouts
+with a row of labels over a row of values it is the cell below.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..models import Cell, CellRef
+from ..values import parse_amount
+from ..vocab import Vocabulary
+
+
+@dataclass
+class Trace:
+    """What the extractor learnt besides values: source cells, repairs, unreadable cells."""
+
+    cells: dict[str, CellRef] = field(default_factory=dict)
+    repairs: list[dict[str, str]] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+    def ref(self, path: str, cell: Cell) -> None:
+        self.cells[path] = CellRef(line=cell.line, col=cell.col)
+
+
+def value_right_of(
+    row: list[Cell], i: int, vocab: Vocabulary, *, skip_copies: bool = True
+) -> Cell | None:
+    """The value of the label at row[i]: the next non-empty cell to its right, unless a label.
+    Copies of the label right beside it (one merged cell the OCR spread over columns) are
+    stepped over."""
+    j = i + 1
+    while skip_copies and j < len(row) and row[j].text == row[i].text:
+        j += 1
+    for cell in row[j:]:
+        if cell.text and not cell.merged:
+            return None if vocab.is_label(cell.text) else cell
+    return None
+
+
+def is_copy(row: list[Cell], i: int) -> bool:
+    """Whether row[i] repeats the cell just before it (one merged cell spread over two)."""
+    return i > 0 and row[i - 1].text == row[i].text
+
+
+_INLINE = re.compile(r"^\s*([^:：]{2,10})\s*[:：]\s*(.+)$", re.S)
+
+
+def inline_value(text: str) -> tuple[str, str] | None:
+    """`<label>：<value>` written in one cell -> (label, value)."""
+    m = _INLINE.match(text)
+    return (m.group(1), m.group(2).strip()) if m else None
+
+
+def text_below(rows: list[list[Cell]], r: int, col: int, vocab: Vocabulary) -> Cell | None:
+    """Layouts with a row of labels over a row of values: the cell right below, unless a label
+    (in the usual layout a label without a value has another label below it)."""
+    if r + 1 >= len(rows):
+        return None
+    below = next((c for c in rows[r + 1] if c.col == col and c.text and not c.merged), None)
+    return None if below is None or vocab.is_label(below.text) else below
+
+
+def amount_below(rows: list[list[Cell]], r: int, col: int, vocab: Vocabulary) -> Cell | None:
+    """Like `text_below`, for an amount: only a number counts."""
+    below = text_below(rows, r, col, vocab)
+    try:
+        return below if below and parse_amount(below.text)[0] is not None else None
+    except ValueError:
+        return None

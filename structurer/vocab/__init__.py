@@ -1,0 +1,384 @@
+"""The template vocabulary: labels, synonyms, titles and level names, loaded from TOML data.
+
+`base.toml` holds what every template shares; a family file beside it (or a user's file given
+with `--vocab`) says `extends = "base"` and adds spellings. `load_vocabulary()` merges them into
+one frozen `Vocabulary` whose `sha` goes into every record's meta and the LLM cache key, so a
+change of vocabulary is visible in the output and never served from a stale cache.
+
+Every stage asks the vocabulary instead of spelling a label itself: `fields_of(cell_text)` -> the
+field paths that label names, `canonical_level(cell_text)` -> the level name in full,
+`title_pattern`, and so on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..errors import VocabularyError
+from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS
+
+VOCAB_DIR = Path(__file__).resolve().parent
+# Field paths a label may name: the contract's own fields.
+FIELD_PATHS = (*HEADER_FIELDS, *GOAL_FIELDS, *(f"funding.{f}" for f in AMOUNT_FIELDS))
+INDICATOR_COLUMNS = ("level1", "level2", "name", "target")
+BLOCKS = ("funding", "goals", "indicators")
+
+_FULLWIDTH_SIGNS = {ord(c): ord(c) - 0xFEE0 for c in "（）：／"}
+_QUALIFIER = re.compile(r"\([^()]*\)$")
+
+
+# --- the files' shape (validated; unknown keys are errors) ---
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Titles(_Spec):
+    forms: list[str] = []
+    headings: list[str] = []
+
+
+class _Targets(_Spec):
+    qualitative: list[str] = []
+    qualitative_prefixes: list[str] = []
+    kind_marks: list[str] = []
+    word_operators: dict[str, str] = {}
+
+
+class _Periods(_Spec):
+    labels: list[str] = []
+
+
+class _Units(_Spec):
+    amount: list[str] = []
+
+
+class VocabFile(_Spec):
+    """One TOML file as written."""
+
+    name: str
+    extends: str | None = None
+    level_suffix: str | None = None
+    titles: _Titles = _Titles()
+    fields: dict[str, list[str]] = {}
+    blocks: dict[str, list[str]] = {}
+    periods: _Periods = _Periods()
+    units: _Units = _Units()
+    indicator_columns: dict[str, list[str]] = {}
+    levels: dict[str, list[str]] = {}
+    targets: _Targets = _Targets()
+    display: dict[str, str] = {}
+
+
+def label_key(text: str | None) -> str:
+    """A cell's text as labels are matched: no whitespace, plain brackets and colons, no leading
+    其中 (`其中：财政资金` is the 财政资金 label)."""
+    key = "".join((text or "").split()).translate(_FULLWIDTH_SIGNS)
+    return key.removeprefix("其中").strip(":")
+
+
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The merged vocabulary, with the look-ups every stage uses. Immutable and picklable."""
+
+    names: tuple[str, ...]  # the files merged, base first
+    spec: VocabFile = field(compare=False)  # equal vocabularies have equal content hashes
+    sha: str
+
+    # --- labels ---
+
+    @cached_property
+    def _field_of_label(self) -> dict[str, tuple[str, ...]]:
+        out: dict[str, tuple[str, ...]] = {}
+        for path, labels in self.spec.fields.items():
+            for label in labels:
+                key = label_key(label)
+                out[key] = _unique((*out.get(key, ()), path))
+        return out
+
+    @cached_property
+    def _block_of_label(self) -> dict[str, str]:
+        return {label_key(lab): b for b, labels in self.spec.blocks.items() for lab in labels}
+
+    @cached_property
+    def _column_of_label(self) -> dict[str, str]:
+        cols = self.spec.indicator_columns.items()
+        return {label_key(lab): col for col, labels in cols for lab in labels}
+
+    @cached_property
+    def _period_of_label(self) -> dict[str, str]:
+        return {label_key(lab): "period" for lab in self.spec.periods.labels}
+
+    def _lookup(self, table: dict[str, Any], text: str | None) -> Any:
+        key = label_key(text)
+        if key in table:
+            return table[key]
+        bare = _QUALIFIER.sub("", key)  # 项目资金(元) is the 项目资金 label
+        return table.get(bare) if bare != key else None
+
+    def fields_of(self, text: str | None) -> tuple[str, ...]:
+        """The field paths a label names: () for no label, two for one printed in both funding
+        columns (其他资金)."""
+        return self._lookup(self._field_of_label, text) or ()
+
+    def block_of(self, text: str | None) -> str | None:
+        """funding / goals / indicators for a block's row label (项目资金(元), 绩效指标)."""
+        return self._lookup(self._block_of_label, text)
+
+    def column_of(self, text: str | None) -> str | None:
+        """level1 / level2 / name / target for a header cell of the indicator table."""
+        return self._lookup(self._column_of_label, text)
+
+    def is_period(self, text: str | None) -> bool:
+        return bool(self._lookup(self._period_of_label, text))
+
+    def labels(self, path: str) -> tuple[str, ...]:
+        """Every spelling of a field's label, the printed one first."""
+        return tuple(self.spec.fields.get(path, ()))
+
+    def printed(self, path: str) -> str:
+        """The label as the Shanghai template prints it (review view, damage generator)."""
+        labels = self.spec.fields.get(path) or self.spec.indicator_columns.get(path)
+        if not labels:
+            raise KeyError(path)
+        return labels[0]
+
+    def display(self, path: str) -> str:
+        """How the review view names a field: its printed label, or its [display] name for
+        fields no label names (year, the unit) and for indicator columns."""
+        if path in self.spec.display:
+            return self.spec.display[path]
+        return self.printed(path)
+
+    def block_label(self, block: str) -> str:
+        return self.spec.blocks[block][0]
+
+    def is_label(self, text: str | None) -> bool:
+        """Any label, block or header the form prints: not a value."""
+        return bool(
+            self.fields_of(text)
+            or self.block_of(text)
+            or self.column_of(text)
+            or self.is_period(text)
+        )
+
+    # --- titles and units ---
+
+    @cached_property
+    def title_pattern(self) -> re.Pattern[str]:
+        """A form title, with spaces tolerated between its characters (OCR)."""
+        spaced = (r"\s*".join(map(re.escape, t)) for t in self._longest_first(self.titles))
+        return re.compile("|".join(spaced))
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        return tuple(self.spec.titles.forms)
+
+    def is_heading(self, line: str) -> bool:
+        """A title line that names a summary table (汇总表), not one form."""
+        return any(word in line for word in self.spec.titles.headings)
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return tuple(self.spec.units.amount)
+
+    @cached_property
+    def unit_pattern(self) -> re.Pattern[str]:
+        """The money unit a funding label states: 项目资金（元）, 项目资金(单位:万元), 金额单位：万元."""
+        units = "|".join(map(re.escape, self._longest_first(self.units)))
+        return re.compile(rf"(?:资金|单位)(?:情况)?[(（]?(?:单位)?[:：]?({units})[)）]?")
+
+    @cached_property
+    def goal_part_pattern(self) -> re.Pattern[str]:
+        """A goal label written inside a goal text (`总体目标：…`), which starts a new part."""
+        labels = [*self.labels("overall_goal"), *self.labels("annual_goal")]
+        alts = "|".join(map(re.escape, self._longest_first(labels)))
+        return re.compile(rf"(?:^|\n)\s*({alts})\s*[:：]")
+
+    @staticmethod
+    def _longest_first(words: Iterable[str]) -> list[str]:
+        return sorted(set(words), key=len, reverse=True)
+
+    # --- indicator levels ---
+
+    @property
+    def hierarchy(self) -> dict[str, tuple[str, ...]]:
+        return {l1: tuple(kids) for l1, kids in self.spec.levels.items()}
+
+    @cached_property
+    def ambiguous_levels(self) -> frozenset[str]:
+        """Names that are a level 1 and also a level 2 somewhere (成本指标, 满意度指标)."""
+        kids = {k for ks in self.spec.levels.values() for k in ks}
+        return frozenset(n for n in self.spec.levels if n in kids)
+
+    @cached_property
+    def _parent(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for parent, kids in self.spec.levels.items():
+            for kid in kids:
+                out.setdefault(kid, parent)
+        return out
+
+    @cached_property
+    def _level_names(self) -> dict[str, str]:
+        suffix = self.spec.level_suffix or ""
+        out: dict[str, str] = {}
+        for name in (*self.spec.levels, *self._parent):
+            out[name] = name
+            if suffix:
+                out.setdefault(name.removesuffix(suffix), name)  # 社会效益 -> 社会效益指标
+        return out
+
+    def canonical_level(self, text: str | None) -> str | None:
+        """The canonical level name a cell spells, or None if it is not a level name."""
+        if not text:
+            return None
+        return self._level_names.get("".join(text.split()).strip(":："))
+
+    def is_level1(self, name: str | None) -> bool:
+        return name in self.spec.levels
+
+    def is_level2(self, name: str | None) -> bool:
+        return name in self._parent
+
+    def parent_of(self, level2: str | None) -> str | None:
+        """Level 1 implied by a (canonical) level 2 name, None if unknown."""
+        return self._parent.get(level2) if level2 else None
+
+    def belongs(self, level1: str | None, level2: str | None) -> bool:
+        return bool(level1 and level2 and level2 in self.spec.levels.get(level1, ()))
+
+    # --- targets ---
+
+    @cached_property
+    def qualitative_pattern(self) -> re.Pattern[str]:
+        t = self.spec.targets
+        words = "|".join(map(re.escape, t.qualitative))
+        prefixes = "|".join(map(re.escape, t.qualitative_prefixes))
+        return re.compile(rf"^(?:{words})$|^(?:{prefixes})")
+
+    @property
+    def kind_marks(self) -> frozenset[str]:
+        return frozenset(self.spec.targets.kind_marks)
+
+    @property
+    def word_operators(self) -> dict[str, str]:
+        return dict(self.spec.targets.word_operators)
+
+    @property
+    def label(self) -> str:
+        """How records and caches name this vocabulary: files merged and content hash."""
+        return f"{'+'.join(self.names)}:{self.sha}"
+
+
+# --- loading ---
+
+
+def _read(path: Path) -> VocabFile:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise VocabularyError(f"{path}: cannot read vocabulary: {exc}") from None
+    try:
+        spec = VocabFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise VocabularyError(f"{path}: {where}: {err['msg']}") from None
+    _validate(spec, path)
+    return spec
+
+
+def _validate(spec: VocabFile, path: Path) -> None:
+    for key, known in (
+        ("fields", FIELD_PATHS),
+        ("blocks", BLOCKS),
+        ("indicator_columns", INDICATOR_COLUMNS),
+    ):
+        unknown = sorted(set(getattr(spec, key)) - set(known))
+        if unknown:
+            raise VocabularyError(
+                f"{path}: [{key}] has unknown {'field path' if key == 'fields' else 'name'} "
+                f"{unknown[0]!r}; known: {', '.join(known)}"
+            )
+
+
+def _merge(base: VocabFile, extra: VocabFile) -> VocabFile:
+    """`extra` adds to `base`: lists are extended (duplicates dropped), tables merged."""
+
+    def lists(a: Sequence[str], b: Sequence[str]) -> list[str]:
+        return list(_unique([*a, *b]))
+
+    def tables(a: dict[str, list[str]], b: dict[str, list[str]]) -> dict[str, list[str]]:
+        out = {k: list(v) for k, v in a.items()}
+        for k, v in b.items():
+            out[k] = lists(out.get(k, []), v)
+        return out
+
+    t, et = base.targets, extra.targets
+    return VocabFile(
+        name=base.name,
+        level_suffix=extra.level_suffix or base.level_suffix,
+        titles=_Titles(
+            forms=lists(base.titles.forms, extra.titles.forms),
+            headings=lists(base.titles.headings, extra.titles.headings),
+        ),
+        fields=tables(base.fields, extra.fields),
+        blocks=tables(base.blocks, extra.blocks),
+        periods=_Periods(labels=lists(base.periods.labels, extra.periods.labels)),
+        units=_Units(amount=lists(base.units.amount, extra.units.amount)),
+        indicator_columns=tables(base.indicator_columns, extra.indicator_columns),
+        levels=tables(base.levels, extra.levels),
+        display={**base.display, **extra.display},
+        targets=_Targets(
+            qualitative=lists(t.qualitative, et.qualitative),
+            qualitative_prefixes=lists(t.qualitative_prefixes, et.qualitative_prefixes),
+            kind_marks=lists(t.kind_marks, et.kind_marks),
+            word_operators={**t.word_operators, **et.word_operators},
+        ),
+    )
+
+
+def load_vocabulary(extra: Sequence[str | Path] = (), *, directory: Path = VOCAB_DIR) -> Vocabulary:
+    """base.toml, every family file beside it, then the `extra` files, merged in that order.
+
+    Every file but base must say `extends = "base"`; a file that cannot be read, has an unknown
+    key or names an unknown field path raises VocabularyError saying which and where.
+    """
+    base = _read(directory / "base.toml")
+    families = sorted(p for p in directory.glob("*.toml") if p.name != "base.toml")
+    merged, names = base, [base.name]
+    for path in [*families, *map(Path, extra)]:
+        spec = _read(path)
+        if spec.extends != base.name:
+            raise VocabularyError(f'{path}: a vocabulary file must say extends = "{base.name}"')
+        merged, names = _merge(merged, spec), [*names, spec.name]
+    text = json.dumps(merged.model_dump(), ensure_ascii=False, sort_keys=True)
+    sha = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Vocabulary(names=tuple(names), spec=merged, sha=sha)
+
+
+@cache
+def default_vocabulary() -> Vocabulary:
+    """The bundled vocabulary (base plus every family file), loaded once per process."""
+    return load_vocabulary()
+
+
+def resolve(vocab: Vocabulary | None) -> Vocabulary:
+    """A stage's `vocab` argument: the given vocabulary, else the bundled one."""
+    return vocab if vocab is not None else default_vocabulary()
