@@ -49,8 +49,9 @@ def _maxrss_mib() -> float:
 
 
 def run_one(n: int, damaged: bool, trace: bool) -> dict:
-    from structurer.pipeline import RulesBackend, extract_to_file, load_document, plan_jobs
-    from structurer.rules import extract_form
+    from structurer.pipeline import extract_to_file, plan_jobs
+    from structurer.read import load_document
+    from structurer.rules import RulesBackend, extract_form
 
     text = make_document(n, damaged=damaged)
     base_rss = _maxrss_mib()

@@ -23,7 +23,8 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main() -> None:
     from structurer.llm.prompt import estimate_tokens, load_prompt, render_form
-    from structurer.pipeline import load_document, plan_jobs
+    from structurer.pipeline import plan_jobs
+    from structurer.read import load_document
 
     prompt = load_prompt()
     system = estimate_tokens(prompt.system)

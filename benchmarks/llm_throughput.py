@@ -31,7 +31,9 @@ from machine import describe  # noqa: E402
 
 from structurer.llm.backend import LLMBackend  # noqa: E402
 from structurer.llm.settings import LLMSettings  # noqa: E402
-from structurer.pipeline import Job, load_document, plan_jobs  # noqa: E402
+from structurer.models import Job  # noqa: E402
+from structurer.pipeline import plan_jobs  # noqa: E402
+from structurer.read import load_document  # noqa: E402
 
 SEED = ROOT / "fixtures" / "shanghai-2024"
 

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from structurer.checks import check_document, check_record
-from structurer.checks.grounding import chunk_for
+from structurer.checks import check_document, check_record, chunk_for
 from structurer.models import Document, Finding, FormRecord
-from structurer.pipeline import load_document
+from structurer.read import load_document
 from structurer.vocab import default_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent

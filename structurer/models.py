@@ -3,13 +3,16 @@
 This module imports nothing else from the package; every stage imports it. The pydantic models
 are the single source of the output format (`structurer schema` prints their JSON Schema).
 
-Flow: source text -> Chunk (one per form) -> Grid of Cells -> FormRecord -> Findings -> scores.
+Flow: file -> SourceText -> Chunk (one per form) -> Grid of Cells -> FormRecord -> Findings ->
+scores. A Job is one form on its way through a Backend.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +55,31 @@ class Grid:
     """All table rows of one form, in source order; continuation tables appended."""
 
     rows: list[list[Cell]] = field(default_factory=list)
+    layout: str = "markdown"  # the layout reader that built it (read.layouts)
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a line (or a cell) of a SourceText came from in its file, where the format knows."""
+
+    page: int | None = None  # 1-based page of a PDF or an OCR JSON
+    sheet: str | None = None  # spreadsheet sheet name
+    row: int | None = None  # 1-based sheet row
+    block: int | None = None  # block index in an OCR JSON
+    bbox: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in page points
+
+
+@dataclass(slots=True)
+class SourceText:
+    """A file read as text by an input format (read.formats): what the chunker and the layout
+    readers see. Lines are what every later stage points at; `lines` and `cells` say where each
+    came from in the file (empty for plain text: a line is the file's own line)."""
+
+    text: str
+    format: str  # the format reader's name: "text", ...
+    encoding: str | None = None
+    lines: dict[int, Origin] = field(default_factory=dict)  # 1-based line -> origin
+    cells: dict[tuple[int, int], Origin] = field(default_factory=dict)  # (line, col) -> origin
 
 
 # --- the contract (pydantic) ---
@@ -70,6 +98,7 @@ class Chunk(BaseModel):
 class Document(BaseModel):
     path: str
     encoding: str
+    format: str = Field("text", description="the input format reader that read the file")
     sha256: str = Field("", description="of the decoded text: identifies the source across runs")
     title: str | None = Field(None, description="document heading above the first form, if any")
     chunks: list[Chunk]
@@ -154,3 +183,36 @@ class FormRecord(BaseModel):
 
 def record_schema() -> dict[str, Any]:
     return FormRecord.model_json_schema()
+
+
+# --- a form on its way through a backend ---
+
+
+@dataclass
+class Job:
+    """One form to extract: its document, its chunk and the chunk's cell grid."""
+
+    document: Document
+    chunk: Chunk
+    grid: Grid
+
+    @property
+    def key(self) -> str:
+        """Identifies this form's input across runs (journal, cache)."""
+        digest = hashlib.sha256(self.chunk.text.encode()).hexdigest()[:16]
+        return f"{self.document.sha256[:16]}:{self.chunk.index}:{digest}"
+
+
+OnRecord = Callable[[Job, FormRecord], None]
+
+
+class Backend(Protocol):
+    """Turns jobs into records. Must call `on_record` once per job, in any order, and must not
+    raise for a single bad form: a form that fails becomes a record with an error finding.
+    `vocab` is the template vocabulary its records are read and checked with (a backend without
+    one gets the bundled vocabulary)."""
+
+    name: str
+    vocab: Any  # structurer.vocab.Vocabulary (typed loosely: models imports nothing else)
+
+    def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None: ...

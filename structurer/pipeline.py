@@ -1,4 +1,4 @@
-"""Run the stages: document -> chunks -> grids -> records (by a backend) -> checked records.
+"""Run the stages: documents -> jobs (chunk + grid) -> records (by a backend) -> checked records.
 
 A backend turns jobs (one per form) into records and reports each as it finishes, so the caller
 can show progress and journal it: `extract_to_file` appends every finished record to
@@ -8,107 +8,54 @@ The final file is written atomically in document order; the journal is then remo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from .checks import check_document, refresh_findings
-from .errors import NoFormsError, StructurerError
-from .io import atomic_write_text, read_text, records_jsonl
-from .models import Chunk, Document, Finding, FormRecord, Grid, SourceRef
-from .read.chunker import split_forms
-from .read.layouts.markdown import read_grid
+from .io import atomic_write_text, records_jsonl
+from .models import Backend, Document, Finding, FormRecord, Job, OnRecord, SourceRef
+from .read.layouts import read_grid
+from .vocab import Vocabulary, resolve
+
+__all__ = ["RunResult", "extract_documents", "extract_to_file", "plan_jobs", "safe_run"]
 
 log = logging.getLogger("structurer")
 
 
-@dataclass
-class Job:
-    """One form to extract: its document, its chunk and the chunk's cell grid."""
-
-    document: Document
-    chunk: Chunk
-    grid: Grid
-
-    @property
-    def key(self) -> str:
-        """Identifies this form's input across runs (journal, cache)."""
-        digest = hashlib.sha256(self.chunk.text.encode()).hexdigest()[:16]
-        return f"{self.document.sha256[:16]}:{self.chunk.index}:{digest}"
-
-
-OnRecord = Callable[[Job, FormRecord], None]
-
-
-class Backend(Protocol):
-    """Turns jobs into records. Must call `on_record` once per job, in any order, and must not
-    raise for a single bad form: a form that fails becomes a record with an error finding."""
-
-    name: str
-
-    def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None: ...
-
-
-class RulesBackend:
-    """The deterministic extractor: offline, no network, the default."""
-
-    name = "rules"
-
-    def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
-        from .rules import extract_form
-
-        for job in jobs:
-            on_record(job, extract_form(job.chunk, job.grid))
-
-
-def load_document(path: str | Path) -> Document:
-    """Read and chunk one document; raises InputError / NoFormsError with the reason."""
-    text, encoding = read_text(path)
-    heading, chunks = split_forms(text)
-    if not chunks:
-        raise NoFormsError(str(path))
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    return Document(path=str(path), encoding=encoding, title=heading, sha256=sha, chunks=chunks)
-
-
-def load_documents(paths: Sequence[str | Path]) -> tuple[list[Document], list[StructurerError]]:
-    """Load every readable document; the others come back as errors, so one bad file among many
-    does not stop the run (the caller decides what to do when none is readable)."""
-    docs: list[Document] = []
-    errors: list[StructurerError] = []
-    for p in paths:
-        try:
-            docs.append(load_document(p))
-        except StructurerError as exc:
-            errors.append(exc)
-    return docs, errors
-
-
-def plan_jobs(documents: Iterable[Document]) -> list[Job]:
+def plan_jobs(documents: Iterable[Document], vocab: Vocabulary | None = None) -> list[Job]:
+    """One job per form: its chunk read into a cell grid by the layout it is printed in."""
+    vocab = resolve(vocab)
     return [
-        Job(doc, chunk, read_grid(chunk.text, chunk.start_line))
+        Job(doc, chunk, read_grid(chunk.text, chunk.start_line, vocab=vocab))
         for doc in documents
         for chunk in doc.chunks
     ]
 
 
-def finish_record(job: Job, record: FormRecord, backend: str) -> FormRecord:
+def vocab_of(backend: Backend) -> Vocabulary:
+    """The vocabulary a backend reads with; the bundled one for a backend that names none."""
+    return resolve(getattr(backend, "vocab", None))
+
+
+def finish_record(job: Job, record: FormRecord, backend: Backend) -> FormRecord:
     """Stamp where a record came from and run the checks on it."""
     record.form_index = job.chunk.index
     if record.year is None:
         record.year = job.chunk.year
-    record.backend = record.backend or backend
+    record.backend = record.backend or backend.name
     source = record.source or SourceRef(
         start_line=job.chunk.start_line, end_line=job.chunk.end_line
     )
     source.document = Path(job.document.path).name
     record.source = source
     record.meta["job"] = job.key
-    refresh_findings(record, source_text=job.chunk.text, title=job.document.title)
+    record.meta["layout"] = job.grid.layout
+    vocab = vocab_of(backend)
+    record.meta["vocabulary"] = vocab.label
+    refresh_findings(record, source_text=job.chunk.text, title=job.document.title, vocab=vocab)
     return record
 
 
@@ -118,7 +65,7 @@ def safe_run(backend: Backend, jobs: Sequence[Job], on_record: OnRecord) -> None
 
     def collect(job: Job, record: FormRecord) -> None:
         done.add(job.key)
-        on_record(job, finish_record(job, record, backend.name))
+        on_record(job, finish_record(job, record, backend))
 
     try:
         backend.run(jobs, collect)
@@ -152,7 +99,7 @@ def extract_documents(
     journal: Path | None = None,
 ) -> RunResult:
     """Extract every form of `documents`; records come back in document order."""
-    jobs = plan_jobs(documents)
+    jobs = plan_jobs(documents, vocab_of(backend))
     by_key: dict[str, FormRecord] = _read_journal(journal, backend.name) if journal else {}
     todo = [j for j in jobs if j.key not in by_key]
     resumed = len(jobs) - len(todo)

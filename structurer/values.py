@@ -1,4 +1,4 @@
-"""What a cell's text means as a value: an amount, a date, or a target (年度指标值) split into
+"""What a cell's text means as a value: an amount, a date, or an indicator's target split into
 op/value/unit. Text cleaning itself is `read.clean`; nothing here corrects a fact."""
 
 from __future__ import annotations

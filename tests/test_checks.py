@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from structurer.checks import check_document, check_record, refresh_findings
-from structurer.checks.grounding import chunk_for, ground_record, index_source
+from structurer.checks import check_document, check_record, chunk_for, refresh_findings
+from structurer.checks.grounding import ground_record, index_source
 from structurer.models import Document, Finding, FormRecord, Funding, Indicator
-from structurer.pipeline import load_document
+from structurer.read import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "fixtures" / "shanghai-2024"
@@ -372,7 +372,7 @@ def test_document_checks():
 
 def test_amount_printed_as_bare_letter_o_is_grounded_and_flagged_repaired():
     from structurer.read.chunker import split_forms
-    from structurer.read.layouts.markdown import read_grid
+    from structurer.read.layouts import read_grid
     from structurer.rules import extract_form
 
     doc = (

@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 from structurer import pipeline
 from structurer.cli import app
 from structurer.models import FormRecord
+from structurer.read import load_document
+from structurer.rules import RulesBackend
 
 runner = CliRunner()
 
@@ -107,7 +109,7 @@ class _Flaky:
 
 
 def test_one_broken_form_loses_nothing_else(seed_source: Path, tmp_path: Path) -> None:
-    doc = pipeline.load_document(seed_source)
+    doc = load_document(seed_source)
     out = tmp_path / "out.jsonl"
     result = pipeline.extract_to_file([doc], out, _Flaky())
     assert len(result.records) == 13
@@ -119,7 +121,7 @@ def test_one_broken_form_loses_nothing_else(seed_source: Path, tmp_path: Path) -
 
 
 def test_interrupted_run_resumes_from_journal(seed_source: Path, tmp_path: Path) -> None:
-    doc = pipeline.load_document(seed_source)
+    doc = load_document(seed_source)
     out = tmp_path / "out.jsonl"
     seen: list[int] = []
 
@@ -129,13 +131,13 @@ def test_interrupted_run_resumes_from_journal(seed_source: Path, tmp_path: Path)
             raise KeyboardInterrupt  # Ctrl-C mid-run
 
     with pytest.raises(KeyboardInterrupt):
-        pipeline.extract_to_file([doc], out, pipeline.RulesBackend(), on_record=stop_after_five)
+        pipeline.extract_to_file([doc], out, RulesBackend(), on_record=stop_after_five)
     assert not out.exists()  # never a half-written output
     assert len((tmp_path / "out.jsonl.partial").read_text().splitlines()) == 5
 
     again: list[int] = []
     result = pipeline.extract_to_file(
-        [doc], out, pipeline.RulesBackend(), on_record=lambda j, r: again.append(j.chunk.index)
+        [doc], out, RulesBackend(), on_record=lambda j, r: again.append(j.chunk.index)
     )
     assert result.resumed == 5
     assert again == list(range(6, 14))

@@ -8,9 +8,10 @@ import pytest
 
 from structurer.io import read_records
 from structurer.models import Document, FormRecord
-from structurer.pipeline import RulesBackend, extract_documents
+from structurer.pipeline import extract_documents
 from structurer.quality.damage import DAMAGES, LAYOUTS, build_sheet, format_amount, render_document
 from structurer.read.chunker import split_forms
+from structurer.rules import RulesBackend
 
 GOLD = Path(__file__).parent.parent / "fixtures" / "shanghai-2024" / "gold.jsonl"
 FIELDS = ("year", "project_name", "project_nature", "project_category", "department")

@@ -17,8 +17,9 @@ from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, pr
 from structurer.llm.backend import LLMBackend
 from structurer.llm.prompt import load_prompt
 from structurer.llm.settings import LLMSettings
-from structurer.models import GOAL_FIELDS, HEADER_FIELDS, FormRecord
-from structurer.pipeline import Job, extract_documents, load_document, plan_jobs
+from structurer.models import GOAL_FIELDS, HEADER_FIELDS, FormRecord, Job
+from structurer.pipeline import extract_documents, plan_jobs
+from structurer.read import load_document
 
 CONTENT = ("form_index", "year", *HEADER_FIELDS, "funding", *GOAL_FIELDS, "indicators")
 
@@ -251,7 +252,7 @@ LIVE_ENV = {k: v for k, v in os.environ.items() if k.startswith(("STRUCTURER_", 
 def test_live_endpoint_reads_the_first_seed_form(jobs, monkeypatch) -> None:
     """STRUCTURER_LIVE=1 STRUCTURER_BASE_URL=... STRUCTURER_MODEL=... STRUCTURER_API_KEY=...
     [STRUCTURER_LIVE_MODE=json] pytest -m live"""
-    from structurer.llm import make_backend
+    from structurer.backends import make_backend
 
     for name, value in LIVE_ENV.items():
         monkeypatch.setenv(name, value)

@@ -13,12 +13,13 @@ from test_llm import CONTENT, content
 from typer.testing import CliRunner
 
 from structurer import checks
+from structurer.backends import make_backend
 from structurer.cli import app
 from structurer.errors import StructurerError
-from structurer.llm import make_backend
 from structurer.llm.hybrid import disagreements
 from structurer.models import Finding, FormRecord
-from structurer.pipeline import extract_to_file, load_document
+from structurer.pipeline import extract_to_file
+from structurer.read import load_document
 
 SECRET = "sk-test-DO-NOT-STORE-4f1c9a"
 runner = CliRunner()
@@ -134,7 +135,8 @@ def flag_rules_records(names: set[str]):  # type: ignore[no-untyped-def]
 
 
 def run_hybrid(url: str, jobs_records: dict[int, FormRecord] | None = None) -> list[FormRecord]:
-    from structurer.pipeline import load_document, plan_jobs
+    from structurer.pipeline import plan_jobs
+    from structurer.read import load_document
 
     jobs = plan_jobs([load_document(SEED_CASE / "source.md")])[:4]
     done: dict[int, FormRecord] = {}

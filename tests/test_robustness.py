@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from structurer.cli import app
 from structurer.io import read_records, write_records
-from structurer.models import FormRecord
-from structurer.pipeline import Job, OnRecord, RulesBackend
+from structurer.models import FormRecord, Job, OnRecord
 from structurer.quality.robustness import (
     GoldCase,
     damaged_text,
@@ -20,6 +19,7 @@ from structurer.quality.robustness import (
     shortfalls,
     write_report,
 )
+from structurer.rules import RulesBackend
 
 GOLD = Path(__file__).parent.parent / "fixtures" / "shanghai-2024" / "gold.jsonl"
 

@@ -7,7 +7,7 @@ from variants import HTML_FORM, TITLE_IN_TABLE, WANYUAN_SPLIT
 
 from structurer.models import FormRecord
 from structurer.read.chunker import split_forms
-from structurer.read.layouts.markdown import read_grid
+from structurer.read.layouts import read_grid
 from structurer.rules import extract_form
 
 CONTRACT = {"indicators", "funding", *FormRecord.model_fields} - {

@@ -2,7 +2,7 @@
 
 from variants import HTML_FORM
 
-from structurer.read.layouts.markdown import read_grid
+from structurer.read.layouts import read_grid
 
 
 def texts(grid):  # type: ignore[no-untyped-def]

@@ -15,9 +15,11 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from structurer.io import write_records
-from structurer.pipeline import RulesBackend, extract_documents, load_document
+from structurer.pipeline import extract_documents
+from structurer.read import load_document
 from structurer.review.server import running
 from structurer.review.session import ReviewSession
+from structurer.rules import RulesBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(__file__).resolve().parent

@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 from structurer.io import atomic_write_text
-from structurer.pipeline import RulesBackend
 from structurer.quality.damage import DAMAGES, apply_damages, build_sheet, sheet_markdown
 from structurer.quality.robustness import extract_text, load_gold_cases
 from structurer.quality.scoring import CaseScore, score_case
+from structurer.rules import RulesBackend
 
 LAYOUTS = ("seed", "grid8", "nolevel1")
 SCALES = (1.0, 2.0)

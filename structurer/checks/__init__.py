@@ -8,7 +8,9 @@ One module per area: funding, indicators, header, grounding (values against the 
 
 from __future__ import annotations
 
-from ..models import Finding, FormRecord
+from pathlib import Path
+
+from ..models import Chunk, Document, Finding, FormRecord
 from ..vocab import Vocabulary, resolve
 from .document import check_document
 from .funding import check_funding
@@ -16,11 +18,21 @@ from .grounding import ground_record
 from .header import check_header
 from .indicators import check_indicators
 
-__all__ = ["BACKEND_PREFIXES", "check_document", "check_record", "refresh_findings"]
+__all__ = [
+    "BACKEND_PREFIXES",
+    "check_document",
+    "check_record",
+    "chunk_for",
+    "recheck",
+    "refresh_findings",
+]
 
 # Findings with these code prefixes come from the backends, not from the checker: re-checking a
 # record keeps them and recomputes the rest.
 BACKEND_PREFIXES = ("extract.", "llm.", "hybrid.")
+# Findings only the source document can produce: kept as they were when a record is re-checked
+# without it.
+NEEDS_SOURCE = ("grounding.", "funding.amount_repaired", "header.unit_differs_from_title")
 
 
 def check_record(
@@ -49,4 +61,32 @@ def refresh_findings(
 ) -> FormRecord:
     kept = [f for f in record.findings if f.code.startswith(BACKEND_PREFIXES)]
     record.findings = kept + check_record(record, source_text=source_text, title=title, vocab=vocab)
+    return record
+
+
+def chunk_for(record: FormRecord, document: Document) -> Chunk | None:
+    """The chunk `record` was read from: by its source lines, else by its form index; None when
+    the record names another document."""
+    src = record.source
+    if src and src.document and src.document != Path(document.path).name:
+        return None
+    if src:
+        for chunk in document.chunks:
+            if (chunk.start_line, chunk.end_line) == (src.start_line, src.end_line):
+                return chunk
+    return next((c for c in document.chunks if c.index == record.form_index), None)
+
+
+def recheck(
+    record: FormRecord, document: Document | None, *, vocab: Vocabulary | None = None
+) -> FormRecord:
+    """Refresh a record's findings: against its chunk when `document` holds it; without the
+    source, the findings only the source can produce are kept as they were."""
+    chunk = chunk_for(record, document) if document else None
+    if chunk is not None and document is not None:
+        return refresh_findings(record, source_text=chunk.text, title=document.title, vocab=vocab)
+    kept = [f for f in record.findings if f.code.startswith(NEEDS_SOURCE)]
+    refresh_findings(record, vocab=vocab)
+    seen = {(f.code, tuple(f.paths)) for f in record.findings}
+    record.findings += [f for f in kept if (f.code, tuple(f.paths)) not in seen]
     return record

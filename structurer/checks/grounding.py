@@ -11,14 +11,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
-from pathlib import Path
 
 from ..models import (
     AMOUNT_FIELDS,
     GOAL_FIELDS,
     HEADER_FIELDS,
-    Chunk,
-    Document,
     Finding,
     FormRecord,
     Indicator,
@@ -350,16 +347,3 @@ def _finding(path: str, value: str) -> Finding:
         paths=[path],
         values={"value": value},
     )
-
-
-def chunk_for(record: FormRecord, document: Document) -> Chunk | None:
-    """The chunk `record` was read from: by its source lines, else by its form index; None when
-    the record names another document."""
-    src = record.source
-    if src and src.document and src.document != Path(document.path).name:
-        return None
-    if src:
-        for chunk in document.chunks:
-            if (chunk.start_line, chunk.end_line) == (src.start_line, src.end_line):
-                return chunk
-    return next((c for c in document.chunks if c.index == record.form_index), None)

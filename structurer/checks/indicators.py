@@ -80,7 +80,7 @@ def _name_and_target(i: int, ind: Indicator) -> list[Finding]:
             finding(
                 "error",
                 "indicator.missing_name",
-                f"indicator #{i + 1} has no 三级指标 name",
+                f"indicator #{i + 1} has no level-3 name",
                 [path],
             )
         )

@@ -5,18 +5,20 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..models import SEVERITY_ORDER, Document, Finding, FormRecord
 from . import app
+from .options import VocabFiles, vocabulary
+
+if TYPE_CHECKING:  # the models load pydantic: only the commands that run import them
+    from ..models import Document, Finding, FormRecord
 
 out_console = Console(soft_wrap=True)  # one finding per line, for grep
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-# Findings that need the source document: kept from the records file when no --source is given.
-_NEEDS_SOURCE = ("grounding.", "header.unit_differs_from_title")
 
 
 @app.command()
@@ -32,17 +34,19 @@ def check(
         "(grounding) and compare implementing units with its title.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON instead."),
+    vocab: VocabFiles = None,
 ) -> None:
     """Re-run the deterministic checks on RECORDS_FILE and print the findings per form.
 
     Exit code 1 when any finding is an error, else 0.
     """
     from ..io import read_records
-    from ..pipeline import load_document
+    from ..read import load_document
 
+    words = vocabulary(vocab)
     records = read_records(records_file)
-    document = load_document(source) if source else None
-    doc_findings = recheck(records, document)
+    document = load_document(source, words) if source else None
+    doc_findings = recheck(records, document, words)
     if as_json:
         _print_json(records, doc_findings)
     else:
@@ -51,19 +55,14 @@ def check(
         raise typer.Exit(1)
 
 
-def recheck(records: list[FormRecord], document: Document | None) -> list[Finding]:
+def recheck(
+    records: list[FormRecord], document: Document | None, vocab: Any = None
+) -> list[Finding]:
     """Refresh every record's findings in place; returns the document-level findings."""
-    from ..checks import refresh_findings
-    from ..checks.grounding import chunk_for
+    from ..checks import recheck as recheck_record
 
     for record in records:
-        chunk = chunk_for(record, document) if document else None
-        if chunk is None:
-            kept = [f for f in record.findings if f.code.startswith(_NEEDS_SOURCE)]
-            refresh_findings(record)
-            record.findings += kept
-        else:
-            refresh_findings(record, source_text=chunk.text, title=document.title)  # type: ignore[union-attr]
+        recheck_record(record, document, vocab=vocab)
     return _document_findings(records, document)
 
 
@@ -88,6 +87,8 @@ def _all(records: list[FormRecord], doc_findings: list[Finding]) -> list[Finding
 
 
 def _sorted(findings: list[Finding]) -> list[Finding]:
+    from ..models import SEVERITY_ORDER
+
     return sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity])
 
 
@@ -107,6 +108,8 @@ def _print_json(records: list[FormRecord], doc_findings: list[Finding]) -> None:
 
 def _print_report(records: list[FormRecord], doc_findings: list[Finding]) -> None:
     # Forms with errors first, then warnings, then the rest; document order within each group.
+    from ..models import SEVERITY_ORDER
+
     def rank(r: FormRecord) -> int:
         return min((SEVERITY_ORDER[f.severity] for f in r.findings), default=3)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from ..errors import StructurerError
-from ..models import Document
 from . import app
 from .options import (
+    BackendName,
     BaseUrl,
     CacheDir,
     Concurrency,
@@ -26,10 +26,14 @@ from .options import (
     PriceIn,
     PriceOut,
     Timeout,
-    choose_backend,
+    VocabFiles,
+    backend_from_options,
     llm_settings,
-    make_backend,
+    vocabulary,
 )
+
+if TYPE_CHECKING:  # the models load pydantic: only the commands that run import them
+    from ..models import Document
 
 console = Console(stderr=True)
 out_console = Console()
@@ -39,16 +43,23 @@ out_console = Console()
 def split(
     file: Path = typer.Argument(..., help="OCR markdown document (UTF-8 or GBK/GB18030)."),
     as_json: bool = typer.Option(False, "--json", help="Print the chunks as JSON instead."),
+    vocab: VocabFiles = None,
 ) -> None:
     """List the forms found in a document: index, project, year and source lines."""
-    from ..pipeline import load_document, plan_jobs
+    from ..pipeline import plan_jobs
+    from ..read import load_document
     from ..rules import project_name_of
 
-    doc = load_document(file)
-    jobs = plan_jobs([doc])
+    words = vocabulary(vocab)
+    doc = load_document(file, words)
+    jobs = plan_jobs([doc], words)
     if as_json:
         rows = [
-            {**j.chunk.model_dump(exclude={"text"}), "project_name": project_name_of(j.grid)}
+            {
+                **j.chunk.model_dump(exclude={"text"}),
+                "project_name": project_name_of(j.grid, words),
+                "layout": j.grid.layout,
+            }
             for j in jobs
         ]
         out_console.print_json(json.dumps(rows, ensure_ascii=False))
@@ -62,7 +73,7 @@ def split(
         c = j.chunk
         table.add_row(
             str(c.index),
-            project_name_of(j.grid) or "?",
+            project_name_of(j.grid, words) or "?",
             str(c.year or "?"),
             f"{c.start_line}-{c.end_line}",
         )
@@ -81,13 +92,8 @@ def schema() -> None:
 def extract(
     files: list[Path] = typer.Argument(..., help="One or more OCR markdown documents."),
     out: Path = typer.Option(..., "--out", "-o", help="Output JSON Lines: one record per form."),
-    backend: str = typer.Option(
-        "auto",
-        "--backend",
-        "-b",
-        help="rules (offline, deterministic), llm, hybrid (rules first, LLM only for forms with "
-        "errors) or auto: hybrid when a model is configured, else rules.",
-    ),
+    backend: BackendName = "auto",
+    vocab: VocabFiles = None,
     base_url: BaseUrl = None,
     model: Model = None,
     mode: Mode = "tools",
@@ -108,9 +114,9 @@ def extract(
     The API key comes from STRUCTURER_API_KEY or OPENAI_API_KEY. An interrupted run restarted
     with the same arguments only extracts the forms not yet done.
     """
-    settings = llm_settings(locals())
-    impl = make_backend(choose_backend(backend, settings), settings)
-    documents = _load_or_fail(files)
+    words = vocabulary(vocab)
+    impl = backend_from_options(backend, llm_settings(locals()), words)
+    documents = _load_or_fail(files, words)
     result = _run_with_progress(documents, out, impl)
     applied = _apply_corrections(out, corrections, result)
     _print_summary(result, impl, applied)
@@ -119,11 +125,11 @@ def extract(
         raise typer.Exit(1)
 
 
-def _load_or_fail(files: list[Path]) -> list[Document]:
+def _load_or_fail(files: list[Path], vocab: Any) -> list[Document]:
     """Unreadable files are reported and skipped; if none is readable, that is the error."""
-    from ..pipeline import load_documents
+    from ..read import load_documents
 
-    documents, errors = load_documents(files)
+    documents, errors = load_documents(files, vocab)
     if not documents:
         if len(errors) == 1:
             raise errors[0]

@@ -23,6 +23,7 @@ from .options import (
     PriceIn,
     PriceOut,
     Timeout,
+    VocabFiles,
 )
 
 console = Console(stderr=True)
@@ -41,6 +42,7 @@ def evaluate(
         None, help="Case folders (source.* + gold.jsonl). Default: every case under fixtures/."
     ),
     backend: str = typer.Option("rules", "--backend", "-b", help="rules | llm | hybrid."),
+    vocab: VocabFiles = None,
     report: Path = typer.Option(DEFAULT_REPORT, "--report", help="Folder for report.json/.md."),
     compare: Path | None = typer.Option(
         None, "--compare", help="A previous report.json: list what got better and worse."
@@ -81,12 +83,12 @@ def evaluate(
         run_case,
         write_reports,
     )
-    from .options import choose_backend, llm_settings, make_backend
+    from .options import backend_from_options, llm_settings, vocabulary
 
     settings = llm_settings(locals())
     if backend == "auto":
         raise typer.BadParameter("eval needs an explicit backend: rules, llm or hybrid")
-    impl = make_backend(choose_backend(backend, settings), settings)
+    impl = backend_from_options(backend, settings, vocabulary(vocab))
     folders = list(cases or discover_cases(DEFAULT_FIXTURES))
     if not folders:
         raise StructurerError(

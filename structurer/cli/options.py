@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import typer
 
-BACKENDS = ("auto", "rules", "llm", "hybrid")
 LLM_KEYS = ("base_url", "model", "mode", "max_reasks", "concurrency", "cache_dir", "no_cache",
             "timeout", "max_tokens", "price_in", "price_out")  # fmt: skip
 
@@ -38,6 +37,23 @@ Timeout = Annotated[float, typer.Option(help="Seconds per LLM request.")]
 MaxTokens = Annotated[int, typer.Option(help="Completion token limit per LLM request.")]
 PriceIn = Annotated[float | None, typer.Option(help="Price per million prompt tokens.")]
 PriceOut = Annotated[float | None, typer.Option(help="Price per million completion tokens.")]
+BackendName = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        "-b",
+        help="rules (offline, deterministic), llm, hybrid (rules first, the LLM only for forms "
+        "the rules could not read) or auto: hybrid when a model is configured, else rules.",
+    ),
+]
+VocabFiles = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--vocab",
+        help='A template vocabulary TOML file (extends = "base") adding label spellings, '
+        "titles or level names; repeatable.",
+    ),
+]
 
 
 def llm_settings(args: dict[str, Any]) -> dict[str, Any]:
@@ -53,21 +69,15 @@ def llm_settings(args: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def choose_backend(backend: str, settings: dict[str, Any]) -> str:
-    """`auto` is hybrid once a model is configured (rules first, the LLM only where needed),
-    else rules: the tool works offline by default."""
-    if backend not in BACKENDS:
-        raise typer.BadParameter(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
-    if backend == "auto":
-        return "hybrid" if settings["model"] else "rules"
-    return backend
+def backend_from_options(name: str, settings: dict[str, Any], vocab: Any = None) -> Any:
+    """The backend a command's --backend and LLM options (`llm_settings`) ask for."""
+    from ..backends import make_backend
+
+    return make_backend(name, vocab=vocab, **settings)
 
 
-def make_backend(name: str, settings: dict[str, Any]):  # type: ignore[no-untyped-def]
-    if name == "rules":
-        from ..pipeline import RulesBackend
+def vocabulary(files: list[Path] | None) -> Any:
+    """The bundled template vocabulary, extended by the --vocab files."""
+    from ..vocab import load_vocabulary
 
-        return RulesBackend()
-    from ..llm import make_backend as make_llm_backend  # lazily: openai/instructor load here
-
-    return make_llm_backend(name, **settings)
+    return load_vocabulary(files or ())

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from . import app
+from .options import VocabFiles, vocabulary
 
 console = Console(stderr=True)
 fixture_app = typer.Typer(help="Make eval fixtures from reviewed records.", no_args_is_help=True)
@@ -28,6 +29,7 @@ def review(
         None, help="Corrections log. Default: RECORDS' .corrections.jsonl beside it."
     ),
     reviewer: str | None = typer.Option(None, help="Name recorded with each correction."),
+    vocab: VocabFiles = None,
 ) -> None:
     """Review records beside their source in the browser; every fix is saved to a corrections log.
 
@@ -38,7 +40,11 @@ def review(
     from ..review.session import ReviewSession
 
     session = ReviewSession(
-        records, source, corrections_path=corrections, reviewer=reviewer or _user()
+        records,
+        source,
+        corrections_path=corrections,
+        reviewer=reviewer or _user(),
+        vocab=vocabulary(vocab),
     )
     token = secrets.token_urlsafe(24)
     try:

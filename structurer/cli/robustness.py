@@ -48,16 +48,17 @@ def _rates(text: str) -> list[float]:
 
 
 def _backends(names: list[str], llm_args: dict[str, Any]) -> list[Any]:
-    from .options import llm_settings, make_backend
+    from ..backends import BACKENDS
+    from .options import backend_from_options, llm_settings
 
     settings = llm_settings(llm_args)
     backends = []
     for name in names:
-        if name not in ("rules", "llm", "hybrid"):
-            raise typer.BadParameter(f"unknown backend {name!r}; choose rules, llm or hybrid")
+        if name not in BACKENDS:
+            raise typer.BadParameter(f"unknown backend {name!r}; choose {', '.join(BACKENDS)}")
         if name != "rules" and not settings["model"]:
             raise typer.BadParameter(f"backend {name} needs a model: --model or STRUCTURER_MODEL")
-        backends.append(make_backend(name, settings))
+        backends.append(backend_from_options(name, settings))
     return backends
 
 

@@ -17,8 +17,7 @@ from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Finding, FormRecord
-from ..pipeline import Job, OnRecord
+from ..models import Finding, FormRecord, Job, OnRecord
 from ..vocab import Vocabulary, resolve
 from .cache import ReplyCache, cache_key
 from .client import CallFailed, Outcome, extract, make_client

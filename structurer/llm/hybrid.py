@@ -18,8 +18,9 @@ from ..models import (
     HEADER_FIELDS,
     Finding,
     FormRecord,
+    Job,
+    OnRecord,
 )
-from ..pipeline import Job, OnRecord
 from ..values import amount_value
 from ..vocab import Vocabulary
 from .backend import LLMBackend, run_coroutine

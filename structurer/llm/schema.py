@@ -225,7 +225,8 @@ def to_record(
 def _indicator(ind: DraftIndicator, vocab: Vocabulary) -> Indicator:
     target = parse_target(ind.target)
     return Indicator(
-        level1=vocab.canonical_level(ind.level1) or ind.level1,  # `社会效益` -> `社会效益指标`
+        level1=vocab.canonical_level(ind.level1)
+        or ind.level1,  # a level without its suffix, in full
         level2=vocab.canonical_level(ind.level2) or ind.level2,
         name=ind.name,
         target=target.target,

@@ -11,8 +11,16 @@ from typing import Any
 
 from rich.table import Table
 
-from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Cell, CellRef, FormRecord, SourceRef
-from ..pipeline import Job
+from ..models import (
+    AMOUNT_FIELDS,
+    GOAL_FIELDS,
+    HEADER_FIELDS,
+    Cell,
+    CellRef,
+    FormRecord,
+    Job,
+    SourceRef,
+)
 from ..read.clean import squash
 from ..values import amount_value, parse_amount
 from .settings import LLMSettings

@@ -238,7 +238,7 @@ def shift_cells(sheet: Sheet, rng: random.Random, rate: float) -> None:
     """Per row: the row's cells move one column left (dropping an empty first cell) or right
     (dropping an empty last cell). Recoverable: the order of the non-empty cells is kept, and
     labels, levels, names and values are told apart by what they say, not where they are. Rows
-    with a level name that is both a level 1 and a level 2 (成本指标, 满意度指标) stay put: only
+    with a level name that is both a level 1 and a level 2 (the cost and satisfaction levels) stay put: only
     their column tells which level they are."""
     for row in sheet.rows():
         if not _hit(rng, rate) or any(c.text in VOCAB.ambiguous_levels for c in row.cells):

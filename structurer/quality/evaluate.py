@@ -109,7 +109,8 @@ def discover_cases(root: str | Path = "fixtures") -> list[Path]:
 
 def run_case(case: Case, backend: Any) -> CaseScore:
     """Extract the case's source with `backend` (no journal) and score it against the gold."""
-    from ..pipeline import extract_documents, load_document
+    from ..pipeline import extract_documents
+    from ..read import load_document
 
     started = time.perf_counter()
     document = load_document(case.source_path)

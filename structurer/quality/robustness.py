@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..io import atomic_write_text, read_records
-from ..models import Document, FormRecord
-from ..pipeline import Backend, extract_documents
+from ..models import Backend, Document, FormRecord
+from ..pipeline import extract_documents
 from ..read.chunker import split_forms
 from .damage import DAMAGES, render_document
 from .scoring import CaseScore, score_case

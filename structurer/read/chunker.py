@@ -14,13 +14,9 @@ import re
 from ..models import Chunk
 from ..vocab import Vocabulary, resolve
 from .clean import squash, to_halfwidth
+from .layouts.markdown import is_table_line
 
 _YEAR_RE = re.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年度")
-
-
-def is_table_line(line: str) -> bool:
-    s = line.lstrip()
-    return s.startswith("|") or s.lower().startswith(("<table", "<tr", "<td", "</t"))
 
 
 def _title_lines(lines: list[str], vocab: Vocabulary) -> list[int]:

@@ -110,12 +110,12 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
         number = _number(request, session)
         prev, nxt = session.neighbours(number)
         total = len(session.base)
-        view = build_form(session.state(number))
+        view = build_form(session.state(number), session.vocab)
         return page(request, "form.html", v=view, prev=prev, next=nxt, total=total)
 
     def pane(request: Request, number: int, status: int = 200) -> Response:
         prev, nxt = session.neighbours(number)
-        view = build_form(session.state(number))
+        view = build_form(session.state(number), session.vocab)
         return page(request, "_pane.html", status, v=view, prev=prev, next=nxt)
 
     def get_pane(request: Request) -> Response:

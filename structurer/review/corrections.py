@@ -27,13 +27,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from ..checks import recheck
 from ..errors import StructurerError
 from ..io import read_records, write_records
 from ..models import (
     AMOUNT_FIELDS,
     GOAL_FIELDS,
     HEADER_FIELDS,
-    Chunk,
     Document,
     FormRecord,
     Indicator,
@@ -400,31 +400,7 @@ def reapply_to_file(
     result = replay(records, read_corrections(corrections_path), strict=True)
     docs = {Path(d.path).name: d for d in sources or []}
     for i in sorted(result.touched):
-        recheck(
-            records[i], docs.get(records[i].source.document or "") if records[i].source else None
-        )
+        source = records[i].source
+        recheck(records[i], docs.get(source.document or "") if source else None)
     write_records(records_path, records)
     return result
-
-
-def chunk_for(document: Document, record: FormRecord) -> Chunk | None:
-    """The chunk a record was read from: by its first source line, else by its form index."""
-    if record.source:
-        for c in document.chunks:
-            if c.start_line == record.source.start_line:
-                return c
-    return next((c for c in document.chunks if c.index == record.form_index), None)
-
-
-def recheck(record: FormRecord, document: Document | None) -> None:
-    """Recompute a record's findings (the checker keeps the backends' own findings)."""
-    from .. import checks  # late: the checker is heavier than this module
-
-    chunk = chunk_for(document, record) if document else None
-    if chunk is not None and document is not None:
-        checks.refresh_findings(record, source_text=chunk.text, title=document.title)
-        return
-    grounded = [f for f in record.findings if f.code.startswith("grounding.")]
-    checks.refresh_findings(record)
-    seen = {(f.code, tuple(f.paths)) for f in record.findings}
-    record.findings += [f for f in grounded if (f.code, tuple(f.paths)) not in seen]

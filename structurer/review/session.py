@@ -13,24 +13,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ..checks import chunk_for, recheck
 from ..errors import StructurerError
 from ..io import read_records
 from ..models import Chunk, Document, FormRecord
-from ..pipeline import load_document
+from ..read import load_document
+from ..vocab import Vocabulary, resolve
 from .corrections import (
     Correction,
     CorrectionLog,
     CorrectionsError,
     FormKey,
     apply,
-    chunk_for,
     corrections_path_for,
     find_form,
     get_value,
     is_reviewed,
     normalize,
     now_utc,
-    recheck,
     same_value,
 )
 
@@ -97,15 +97,17 @@ class ReviewSession:
         *,
         corrections_path: str | Path | None = None,
         reviewer: str = "",
+        vocab: Vocabulary | None = None,
     ) -> None:
         self.records_path = Path(records_path)
-        self.document = load_document(source_path)
+        self.vocab = resolve(vocab)
+        self.document = load_document(source_path, self.vocab)
         self.base = select_records(read_records(records_path), self.document)
         if not self.base:
             raise StructurerError(f"{records_path}: no records to review")
-        self.chunks = [chunk_for(self.document, r) for r in self.base]
+        self.chunks = [chunk_for(r, self.document) for r in self.base]
         for r, chunk in zip(self.base, self.chunks, strict=True):
-            recheck(r, self.document if chunk else None)
+            recheck(r, self.document if chunk else None, vocab=self.vocab)
         self.log = CorrectionLog(corrections_path or corrections_path_for(records_path))
         self.reviewer = reviewer
         self._cache: tuple[Any, list[FormState]] | None = None
@@ -153,7 +155,7 @@ class ReviewSession:
                 states[i].stale.append((c, why))
         for s in states:
             if s.corrections:
-                recheck(s.record, self.document if s.chunk else None)
+                recheck(s.record, self.document if s.chunk else None, vocab=self.vocab)
         return states
 
     def neighbours(self, number: int) -> tuple[int | None, int | None]:

@@ -24,7 +24,7 @@ from ..models import (
     Grid,
 )
 from ..read.clean import squash
-from ..read.layouts.markdown import read_grid
+from ..read.layouts import read_grid
 from ..values import amount_value, clean_target, parse_amount, parse_date
 from ..vocab import Vocabulary, resolve
 from .corrections import INDICATOR_FIELDS
@@ -82,7 +82,8 @@ def _text(value: Any) -> str:
 def build_form(state: FormState, vocab: Vocabulary | None = None) -> FormView:
     vocab = resolve(vocab)
     record = state.record
-    grid = read_grid(state.chunk.text, state.chunk.start_line) if state.chunk else Grid()
+    chunk = state.chunk
+    grid = read_grid(chunk.text, chunk.start_line, vocab=vocab) if chunk else Grid()
     cells = locate_cells(record, grid, vocab)
     labels = form_labels(grid, vocab)
 

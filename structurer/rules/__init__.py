@@ -7,7 +7,9 @@ come from the template vocabulary; how a label finds its value is `labels.py`.
 
 from __future__ import annotations
 
-from ..models import Cell, Chunk, FormRecord, Grid, SourceRef
+from collections.abc import Sequence
+
+from ..models import Cell, Chunk, FormRecord, Grid, Job, OnRecord, SourceRef
 from ..vocab import Vocabulary, resolve
 from .funding import read_funding
 from .goals import read_goals
@@ -15,7 +17,7 @@ from .header import project_name_of, read_header
 from .indicators import IndicatorTable, starts_indicators
 from .labels import Trace
 
-__all__ = ["extract_form", "project_name_of"]
+__all__ = ["RulesBackend", "extract_form", "project_name_of"]
 
 
 def _indicator_start(rows: list[list[Cell]], vocab: Vocabulary) -> int:
@@ -46,3 +48,16 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     if unplaced:
         record.meta["unplaced"] = unplaced
     return record
+
+
+class RulesBackend:
+    """The deterministic extractor as a backend: offline, no network, the default."""
+
+    name = "rules"
+
+    def __init__(self, vocab: Vocabulary | None = None) -> None:
+        self.vocab = resolve(vocab)
+
+    def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
+        for job in jobs:
+            on_record(job, extract_form(job.chunk, job.grid, self.vocab))

@@ -10,7 +10,7 @@ from .labels import Trace, amount_below, is_copy, value_right_of
 
 def funding_fields(text: str, vocab: Vocabulary) -> tuple[str, ...]:
     """The funding fields (without the `funding.` prefix) a label names; two for a label printed
-    in both columns (其他资金)."""
+    in both columns (the other-funds label)."""
     return tuple(
         f.removeprefix("funding.") for f in vocab.fields_of(text) if f.startswith("funding.")
     )
@@ -44,10 +44,9 @@ def read_funding(
 def _place_shared(
     shared: list[tuple[tuple[str, ...], Cell, Cell | None]], cols: dict[str, list[int]]
 ) -> list[tuple[str, Cell | None]]:
-    """A label printed in both columns (其他资金). Several on one row split in halves, (project,
-    annual), each half's value right of its last label: `其他资金 | 其他资金 | 0` (an empty column
-    dropped) and a doubled grid's `其他资金 | 其他资金 | 0 | 其他资金 | 其他资金 | 0` both read
-    right. A lone one goes to the column whose other labels stand nearest to it."""
+    """A label printed in both columns (other funds, `X`). Several on one row split in halves,
+    (project, annual), each half's value right of its last label: `X | X | 0` (an empty column
+    dropped) and a doubled grid's `X | X | 0 | X | X | 0` both read right. A lone one goes to the column whose other labels stand nearest to it."""
     placed: list[tuple[str, Cell | None]] = []
     by_line: dict[int, list[tuple[tuple[str, ...], Cell, Cell | None]]] = {}
     for item in shared:

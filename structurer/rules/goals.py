@@ -68,7 +68,7 @@ def _nearest_goal(col: int, label_cols: dict[str, int]) -> str:
 
 
 def _split_goal(text: str, home: str, vocab: Vocabulary) -> list[tuple[str, str]]:
-    """Split a goal cell at `总体目标：` / `年度总体目标：` labels; text before any label stays home."""
+    """Split a goal cell at `<goal label>：` parts; text before any label stays home."""
     out: list[tuple[str, str]] = []
     pos, fld = 0, home
     for m in vocab.goal_part_pattern.finditer(text):

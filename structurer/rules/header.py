@@ -42,7 +42,7 @@ def read_header(
 
 
 def _set_period(record: FormRecord, value: str, src: Cell, trace: Trace) -> None:
-    """`项目期限 | 2023年1月1日-2023年12月31日`: one cell holding both planned dates. Only full
+    """`<period label> | 2023年1月1日-2023年12月31日`: one cell holding both planned dates. Only full
     dates are taken; a month range (2023年1月-12月) is left for the reviewer, not guessed."""
     parts = _PERIOD_SPLIT.split(value)
     dates = [parse_date(p) for p in parts] if len(parts) == 2 else []

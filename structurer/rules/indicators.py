@@ -53,7 +53,7 @@ class IndicatorTable:
 
     vocab: Vocabulary
     columns: dict[str, set[int]] = field(
-        default_factory=lambda: {"level1": set(), "level2": set(), "二级指标": set()}
+        default_factory=lambda: {"level1": set(), "level2": set(), "header_level2": set()}
     )
     out: list[_Row] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
@@ -66,7 +66,7 @@ class IndicatorTable:
         seen_level = False
         for row in rows:
             if is_header_row(row, self.vocab):
-                self.columns["二级指标"] = {
+                self.columns["header_level2"] = {
                     c.col for c in row if self.vocab.column_of(c.text) == "level2"
                 }
                 continue
@@ -87,8 +87,9 @@ class IndicatorTable:
         return _finish(self.out, refs, repairs), self.unplaced
 
     def _levels_in(self, cells: list[Cell]) -> tuple[str | None, str | None]:
-        """(level1, level2) named on one row, resolving 成本指标/满意度指标 by what stands beside,
-        else by the column: where this table's level-2 names (or its 二级指标 header) stand."""
+        """(level1, level2) named on one row, resolving a name that is both a level 1 and a level 2 by what stands
+        beside,
+        else by the column: where this table's level-2 names (or its level-2 header) stand."""
         vocab = self.vocab
         names = [vocab.canonical_level(c.text) for c in cells]
         hierarchy = vocab.hierarchy
@@ -113,13 +114,13 @@ class IndicatorTable:
 
     def _in_level2_column(self, col: int) -> bool:
         """Level names seen so far vote first (headers shift with the OCR as well); the header's
-        二级指标 column decides when they don't."""
+        level-2 column decides when they don't."""
         columns = self.columns
         if col in columns["level2"] and col not in columns["level1"]:
             return True
         if col in columns["level1"] and col not in columns["level2"]:
             return False
-        return col in columns["二级指标"]
+        return col in columns["header_level2"]
 
     def _remember_columns(self, cells: list[Cell]) -> None:
         for c in cells:

@@ -83,7 +83,7 @@ class VocabFile(_Spec):
 
 def label_key(text: str | None) -> str:
     """A cell's text as labels are matched: no whitespace, plain brackets and colons, no leading
-    其中 (`其中：财政资金` is the 财政资金 label)."""
+    其中 (the `其中：` form of a label is the label)."""
     key = "".join((text or "").split()).translate(_FULLWIDTH_SIGNS)
     return key.removeprefix("其中").strip(":")
 
@@ -133,7 +133,7 @@ class Vocabulary:
 
     def fields_of(self, text: str | None) -> tuple[str, ...]:
         """The field paths a label names: () for no label, two for one printed in both funding
-        columns (其他资金)."""
+        columns (the other-funds label)."""
         return self._lookup(self._field_of_label, text) or ()
 
     def block_of(self, text: str | None) -> str | None:
@@ -205,7 +205,7 @@ class Vocabulary:
 
     @cached_property
     def goal_part_pattern(self) -> re.Pattern[str]:
-        """A goal label written inside a goal text (`总体目标：…`), which starts a new part."""
+        """A goal label written inside a goal text (`<goal label>：…`), which starts a new part."""
         labels = [*self.labels("overall_goal"), *self.labels("annual_goal")]
         alts = "|".join(map(re.escape, self._longest_first(labels)))
         return re.compile(rf"(?:^|\n)\s*({alts})\s*[:：]")
@@ -222,7 +222,7 @@ class Vocabulary:
 
     @cached_property
     def ambiguous_levels(self) -> frozenset[str]:
-        """Names that are a level 1 and also a level 2 somewhere (成本指标, 满意度指标)."""
+        """Names that are a level 1 and also a level 2 somewhere (the cost and satisfaction levels)."""
         kids = {k for ks in self.spec.levels.values() for k in ks}
         return frozenset(n for n in self.spec.levels if n in kids)
 
@@ -241,7 +241,7 @@ class Vocabulary:
         for name in (*self.spec.levels, *self._parent):
             out[name] = name
             if suffix:
-                out.setdefault(name.removesuffix(suffix), name)  # 社会效益 -> 社会效益指标
+                out.setdefault(name.removesuffix(suffix), name)  # a level named without its suffix
         return out
 
     def canonical_level(self, text: str | None) -> str | None:

@@ -10,18 +10,38 @@ Empty rows, separator rows and rows repeated verbatim are dropped; footers are n
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from html.parser import HTMLParser
 
 from ...models import Cell, Grid
+from ...vocab import Vocabulary
 from ..clean import clean_text
 
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 
-def read_grid(text: str, first_line: int = 1) -> Grid:
-    """All table rows of `text` (a chunk), in order; `first_line` is the chunk's first line."""
+def is_table_line(line: str) -> bool:
+    s = line.lstrip()
+    return s.startswith("|") or s.lower().startswith(("<table", "<tr", "<td", "</t"))
+
+
+class Markdown:
+    """Pipe tables and HTML tables: what MinerU, Marker, PaddleOCR and Docling write."""
+
+    name = "markdown"
+
+    def score(self, lines: Sequence[str]) -> float:
+        """The share of non-blank lines that are table lines."""
+        text = [ln for ln in lines if ln.strip()]
+        return sum(map(is_table_line, text)) / len(text) if text else 0.0
+
+    def read(self, lines: Sequence[str], *, first_line: int, vocab: Vocabulary) -> Grid:
+        return Grid(rows=read_rows(lines, first_line), layout=self.name)
+
+
+def read_rows(lines: Sequence[str], first_line: int = 1) -> list[list[Cell]]:
+    """All table rows of `lines` (a chunk), in order; `first_line` is the chunk's first line."""
     rows: list[list[Cell]] = []
-    lines = text.split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]
@@ -33,7 +53,7 @@ def read_grid(text: str, first_line: int = 1) -> Grid:
         if line.lstrip().startswith("|") and not _SEPARATOR.match(line.strip()):
             rows.append(_markdown_row(line, first_line + i))
         i += 1
-    return Grid(rows=_drop_noise(rows))
+    return _drop_noise(rows)
 
 
 def _markdown_row(line: str, lineno: int) -> list[Cell]:
@@ -59,7 +79,7 @@ def _drop_noise(rows: list[list[Cell]]) -> list[list[Cell]]:
     return kept
 
 
-def _html_end(lines: list[str], start: int) -> int:
+def _html_end(lines: Sequence[str], start: int) -> int:
     for j in range(start, len(lines)):
         if "</table>" in lines[j].lower():
             return j
