@@ -317,3 +317,46 @@ def test_compare_tells_apart_several_findings_of_one_form() -> None:
         (True, "ok", "missed []"),
         (False, "missed []", "ok"),
     ]
+
+
+def _error(code: str = "grounding.wrong_label") -> Finding:
+    return Finding(severity="error", code=code, message="x")
+
+
+def test_silent_errors_are_wrong_forms_without_an_error_finding():
+    gold = [form(1, "甲"), form(2, "乙"), form(3, "丙")]
+    wrong_silent = form(1, "甲", project_category="错的类别")
+    wrong_flagged = form(2, "乙", project_category="错的类别")
+    wrong_flagged.findings.append(_error())
+    right_flagged = form(3, "丙")
+    right_flagged.findings.append(_error())
+    extra_silent = form(9, "多出来的")
+    score = score_case("c", gold, [wrong_silent, wrong_flagged, right_flagged, extra_silent])
+    m = score.metrics()
+    assert m["forms_wrong"] == 3  # 甲, 乙, the extra form
+    assert m["silent_errors"] == 2  # 甲 and the extra form
+    assert m["silent_error_rate"] == approx(2 / 4)
+    assert m["false_alarms"] == 1  # 丙 is right but flagged
+    assert score.field_errors()["project_category"] == 2
+
+
+def test_a_missing_form_is_a_silent_error():
+    m = score_case("c", [form(1, "甲"), form(2, "丁")], [form(1, "甲")]).metrics()
+    assert (m["forms_wrong"], m["silent_errors"]) == (1, 1)
+
+
+def test_a_warning_does_not_make_a_wrong_form_flagged():
+    got = form(1, "甲", project_category="错的类别")
+    got.findings.append(Finding(severity="warning", code="header.missing_field", message="x"))
+    assert score_case("c", [form(1, "甲")], [got]).metrics()["silent_errors"] == 1
+
+
+def test_report_groups_real_and_synthetic_cases_and_layouts():
+    real = score_case("r", [form(1, "甲")], [form(1, "甲", project_category="错")])
+    real.kind, real.layout = "real", "pdf-text"
+    synthetic = score_case("s", [form(1, "乙")], [form(1, "乙")])
+    synthetic.kind, synthetic.layout = "synthetic", "pipe"
+    groups = EvalReport("rules", None, [real, synthetic]).to_dict()["groups"]
+    assert groups["real"]["silent_errors"] == 1 and groups["synthetic"]["silent_errors"] == 0
+    assert groups["layout:pdf-text"]["forms_wrong"] == 1
+    assert groups["layout:pipe"]["field_accuracy"] == 1.0

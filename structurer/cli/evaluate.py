@@ -122,22 +122,27 @@ def _print_table(data: dict[str, Any]) -> None:
         title=f"eval: {data['backend']}" + (f" ({data['model']})" if data["model"] else "")
     )
     columns = ("case", "forms", "extra", "fields", "goals mean/worst", "ind P/R/F1",
-               "L1/L2/target", "findings", "unexp. err", "s")  # fmt: skip
+               "L1/L2/target", "findings", "unexp. err", "wrong/silent", "s")  # fmt: skip
     for col in columns:
         table.add_column(col, justify="left" if col == "case" else "right")
     llm = "calls" in data["overall"]
     if llm:
         table.add_column("calls/tokens/cache", justify="right")
     rows = [(c["name"], c["metrics"]) for c in data["cases"]]
-    for n, (name, m) in enumerate([*rows, ("overall", data["overall"])]):
-        table.add_row(*_row(name, m, llm), end_section=n == len(rows) - 1)
+    groups = list(data.get("groups", {}).items())
+    ends = {len(rows) - 1, len(rows)}
+    for n, (name, m) in enumerate([*rows, ("overall", data["overall"]), *groups]):
+        table.add_row(*_row(name, m, llm), end_section=n in ends)
     out_console.print(table)
-    o = data["overall"]
-    out_console.print(
-        f"overall: forms {o['forms_found']}/{o['forms_expected']} · fields "
-        f"{_pct(o['field_accuracy'])} · goals {_pct(o['goal_mean'])} · indicator F1 "
-        f"{_pct(o['indicator_f1'])} · findings {o['findings_raised']}/{o['findings_expected']}"
-    )
+    for name, o in [("overall", data["overall"]), *groups]:
+        if name.startswith("layout:"):
+            continue
+        out_console.print(
+            f"{name}: forms {o['forms_found']}/{o['forms_expected']} · fields "
+            f"{_pct(o['field_accuracy'])} · goals {_pct(o['goal_mean'])} · indicator F1 "
+            f"{_pct(o['indicator_f1'])} · findings {o['findings_raised']}/{o['findings_expected']}"
+            f" · silent errors {o['silent_errors']} ({_pct(o['silent_error_rate'])})"
+        )
 
 
 def _row(name: str, m: dict[str, Any], llm: bool) -> list[str]:
@@ -151,6 +156,7 @@ def _row(name: str, m: dict[str, Any], llm: bool) -> list[str]:
         "/".join(_pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
         f"{m['findings_raised']}/{m['findings_expected']}",
         str(m["unexpected_errors"]),
+        f"{m['forms_wrong']}/{m['silent_errors']}",
         f"{m['seconds']:.1f}",
     ]
     if llm:

@@ -1,8 +1,10 @@
 """Evaluate a backend on labelled cases: load fixtures, extract, score, report, compare, record.
 
 A case is a folder holding `source.*` (an OCR document) and `gold.jsonl` (one hand-labelled record
-per form, optionally with `expected_findings: [{"code": ..., "paths": [...]}]`). Scoring itself is
-in `scoring.py`; this module does the I/O around it.
+per form, optionally with `expected_findings: [{"code": ..., "paths": [...]}]`), and optionally
+`case.toml` saying what the case is (`kind = "real" | "synthetic"`, `layout`, `region`): the report
+scores real and synthetic cases separately and per layout. Scoring itself is in `scoring.py`; this
+module does the I/O around it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InputError, RecordsError
+from ..errors import InputError, NoFormsError, RecordsError
 from ..io import atomic_write_text, read_text
 from ..models import FormRecord
 from .scoring import CaseScore, ExpectedFinding, score_case
@@ -39,10 +42,32 @@ HEADLINE = (
     "findings_raised",
     "findings_expected",
     "unexpected_errors",
+    "forms_wrong",
+    "silent_errors",
+    "silent_error_rate",
+)
+# Per group (real / synthetic) in the history line.
+GROUP_HEADLINE = (
+    "forms_found",
+    "forms_expected",
+    "field_accuracy",
+    "indicator_f1",
+    "silent_errors",
+    "silent_error_rate",
 )
 # Metrics where a rise is a regression; every other numeric metric is better when higher.
 LOWER_IS_BETTER = frozenset(
-    {"forms_extra", "findings_missed", "unexpected_errors", "seconds", "llm_seconds_per_form"}
+    {
+        "forms_extra",
+        "findings_missed",
+        "unexpected_errors",
+        "seconds",
+        "llm_seconds_per_form",
+        "forms_wrong",
+        "silent_errors",
+        "silent_error_rate",
+        "false_alarms",
+    }
 )
 # Counts that describe the run rather than its quality: reported, never called better or worse.
 NEUTRAL = frozenset(
@@ -67,6 +92,8 @@ class Case:
     source_path: Path
     gold: list[FormRecord]
     expected_findings: list[list[ExpectedFinding]]
+    kind: str = "real"  # real (found in public, labelled by hand) or synthetic (written by us)
+    layout: str = "?"  # how the document prints its tables: pipe, cell-per-line, pdf-text...
 
 
 def load_case(directory: str | Path) -> Case:
@@ -79,7 +106,19 @@ def load_case(directory: str | Path) -> Case:
     if not sources:
         raise InputError(str(folder), "no source.* document next to gold.jsonl")
     gold, expected = _read_gold(gold_path)
-    return Case(folder.name, sources[0], gold, expected)
+    info = _case_info(folder)
+    kind = str(info.get("kind") or ("synthetic" if folder.name.startswith("synthetic") else "real"))
+    return Case(folder.name, sources[0], gold, expected, kind, str(info.get("layout", "?")))
+
+
+def _case_info(folder: Path) -> dict[str, Any]:
+    path = folder / "case.toml"
+    if not path.is_file():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(str(path), f"not a case description: {exc}") from None
 
 
 def _read_gold(path: Path) -> tuple[list[FormRecord], list[list[ExpectedFinding]]]:
@@ -109,20 +148,26 @@ def discover_cases(root: str | Path = "fixtures") -> list[Path]:
 
 def run_case(case: Case, backend: Any) -> CaseScore:
     """Extract the case's source with `backend` (no journal) and score it against the gold."""
-    from ..pipeline import extract_documents
+    from ..pipeline import extract_documents, vocab_of
     from ..read import load_document
 
     started = time.perf_counter()
-    document = load_document(case.source_path)
-    result = extract_documents([document], backend)
+    try:
+        document = load_document(case.source_path, vocab_of(backend))
+    except NoFormsError:  # every gold form is missing: scored, not a crash of the eval
+        records, doc_findings = [], []
+    else:
+        result = extract_documents([document], backend)
+        records, doc_findings = result.records, result.document_findings.get(document.path, [])
     score = score_case(
         case.name,
         case.gold,
-        result.records,
+        records,
         expected=case.expected_findings,
-        document_findings=result.document_findings.get(document.path, []),
+        document_findings=doc_findings,
     )
     score.seconds = time.perf_counter() - started
+    score.kind, score.layout = case.kind, case.layout
     return score
 
 
@@ -135,8 +180,22 @@ class EvalReport:
     commit: str | None = field(default_factory=lambda: git_commit())
 
     def overall(self) -> CaseScore:
-        total = CaseScore("overall")
-        for case in self.cases:
+        return self._total("overall", self.cases)
+
+    def groups(self) -> dict[str, CaseScore]:
+        """Real and synthetic cases apart, then each layout: `real`, `synthetic`, `layout:pdf-text`."""
+        keys = sorted({c.kind for c in self.cases}) + sorted(
+            f"layout:{c.layout}" for c in self.cases
+        )
+        return {
+            key: self._total(key, [c for c in self.cases if key in (c.kind, f"layout:{c.layout}")])
+            for key in dict.fromkeys(keys)
+        }
+
+    @staticmethod
+    def _total(name: str, cases: list[CaseScore]) -> CaseScore:
+        total = CaseScore(name)
+        for case in cases:
             total.add(case)
         return total
 
@@ -147,6 +206,8 @@ class EvalReport:
             "backend": self.backend,
             "model": self.model,
             "overall": self.overall().metrics(),
+            "groups": {k: g.metrics() for k, g in self.groups().items()},
+            "field_errors": self.overall().field_errors(),
             "cases": [c.to_dict() for c in self.cases],
         }
 
@@ -276,6 +337,10 @@ def history_line(report: EvalReport) -> dict[str, Any]:
     line["model"] = report.model
     line["cases"] = len(report.cases)
     line.update({k: overall.get(k) for k in HEADLINE})
+    for key, group in report.groups().items():
+        if not key.startswith("layout:"):
+            metrics = group.metrics()
+            line[key] = {k: metrics.get(k) for k in GROUP_HEADLINE}
     for key in ("calls", "prompt_tokens", "completion_tokens", "cache_hits"):
         if key in overall:
             line[key] = overall[key]
@@ -305,7 +370,9 @@ _MD_COLUMNS = (
     ),
     ("findings", lambda m: f"{m['findings_raised']}/{m['findings_expected']}"),
     ("unexpected errors", lambda m: str(m["unexpected_errors"])),
+    ("wrong / silent", lambda m: f"{m.get('forms_wrong', 0)} / {m.get('silent_errors', 0)}"),
 )
+MAX_MD_FIELD_ERRORS = 25
 MAX_MD_MISMATCHES = 60  # per case: report.json keeps them all
 
 
@@ -324,8 +391,15 @@ def render_markdown(data: dict[str, Any]) -> str:
         "|---" * (len(_MD_COLUMNS) + 1) + "|",
     ]
     rows = [(c["name"], c["metrics"]) for c in data["cases"]] + [("**overall**", data["overall"])]
+    rows += [(f"**{k}**", m) for k, m in data.get("groups", {}).items()]
     for name, metrics in rows:
         lines.append(f"| {name} | " + " | ".join(f(metrics) for _, f in _MD_COLUMNS) + " |")
+    lines += [
+        "",
+        "A form is *wrong* when any field, goal or indicator is (a missing or extra form too); "
+        "*silent* when its record carries no error finding, so nobody would look at it.",
+    ]
+    lines += _md_field_errors(data.get("field_errors") or {})
     if "calls" in data["overall"]:
         o = data["overall"]
         lines += [
@@ -338,6 +412,14 @@ def render_markdown(data: dict[str, Any]) -> str:
     for case in data["cases"]:
         lines += _md_mismatches(case)
     return "\n".join(lines) + "\n"
+
+
+def _md_field_errors(errors: dict[str, int]) -> list[str]:
+    if not errors:
+        return []
+    out = ["", "## Wrong fields by path (all cases)", "", "| field | wrong |", "|---|---|"]
+    out += [f"| {path} | {n} |" for path, n in list(errors.items())[:MAX_MD_FIELD_ERRORS]]
+    return out
 
 
 def _md_changes(changes: list[dict[str, Any]] | None) -> list[str]:

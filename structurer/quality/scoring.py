@@ -12,10 +12,16 @@ One case (a source document and its gold) is scored in three layers:
   part over the paired ones.
 
 Every wrong field is kept as a Mismatch (case, form, field, gold, got) for the report.
+
+A form is *wrong* when any of its fields, goals or indicators is (a missing form is wrong, and so
+is an extra one); a wrong form is *silent* when its record carries no error finding, so neither
+the hybrid backend nor a reviewer would ever look at it: the worst thing the tool can produce.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -37,8 +43,11 @@ NAME_MATCH = 0.8  # tolerates one or two OCR-damaged characters in a ten-charact
 _COUNTS = (
     "forms_expected", "forms_found", "forms_extra", "fields_total", "fields_correct", "ind_gold",
     "ind_got", "ind_matched", "ind_correct", "findings_expected", "findings_raised",
-    "unexpected_errors", "seconds",
+    "unexpected_errors", "seconds", "forms_wrong", "forms_silent", "forms_false_alarm",
 )  # fmt: skip
+# Mismatch fields that say the record is wrong (not a finding the checker raised or missed).
+_NOT_READING = ("finding",)
+_INDEX = re.compile(r"\[\d+\]|\+\d+")
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,8 @@ class CaseScore:
     """Counts for one case; rates are derived so that cases can be summed."""
 
     name: str
+    kind: str = ""  # real | synthetic (of a case; empty for a total)
+    layout: str = ""
     forms_expected: int = 0
     forms_found: int = 0
     forms_extra: int = 0
@@ -78,6 +89,9 @@ class CaseScore:
     findings_expected: int = 0
     findings_raised: int = 0
     unexpected_errors: int = 0
+    forms_wrong: int = 0  # forms with any wrong field, goal or indicator (missing/extra included)
+    forms_silent: int = 0  # ... whose record carries no error finding
+    forms_false_alarm: int = 0  # right forms whose record carries an error finding
     llm: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -92,6 +106,14 @@ class CaseScore:
         for key, n in other.llm.items():
             self.llm[key] = self.llm.get(key, 0) + n
         self.mismatches += other.mismatches
+
+    def field_errors(self) -> dict[str, int]:
+        """How often each field path is wrong (indicator positions folded: indicators[].target),
+        most frequent first."""
+        paths = Counter(
+            _INDEX.sub("[]", m.field) for m in self.mismatches if m.field not in _NOT_READING
+        )
+        return dict(paths.most_common())
 
     def metrics(self) -> dict[str, float | int | None]:
         """The headline numbers; None where there is nothing to measure."""
@@ -117,6 +139,11 @@ class CaseScore:
         out["findings_raised"] = self.findings_raised
         out["findings_missed"] = self.findings_expected - self.findings_raised
         out["unexpected_errors"] = self.unexpected_errors
+        forms = self.forms_expected + self.forms_extra
+        out["forms_wrong"] = self.forms_wrong
+        out["silent_errors"] = self.forms_silent
+        out["silent_error_rate"] = _rate(self.forms_silent, forms)
+        out["false_alarms"] = self.forms_false_alarm
         out["seconds"] = round(self.seconds, 3)
         out.update(_llm_metrics(self.llm, self.forms_found + self.forms_extra))
         return out
@@ -124,7 +151,10 @@ class CaseScore:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
+            "kind": self.kind,
+            "layout": self.layout,
             "metrics": self.metrics(),
+            "field_errors": self.field_errors(),
             "mismatches": [asdict(m) for m in self.mismatches],
         }
 
@@ -302,18 +332,33 @@ def score_case(
     score.forms_found = len(pairs)
     score.forms_extra = len(extra)
     for gi, oi in pairs:
+        before = len(score.mismatches)
         _score_form(score, gold[gi], got[oi], expected[gi], doc_findings)
+        wrong = any(m.field not in _NOT_READING for m in score.mismatches[before:])
+        _count_silence(score, wrong=wrong, flagged=_has_error(got[oi].findings + doc_findings))
     for gi in missing:
         _score_missing_form(score, gold[gi], expected[gi])
+        _count_silence(score, wrong=True, flagged=False)  # no record: nothing to route anywhere
     for oi in extra:
         score.ind_got += len(got[oi].indicators)
         score.unexpected_errors += _count_errors(got[oi].findings, [])
         score.mismatches.append(
             Mismatch(name, got[oi].key(), "form", None, got[oi].key(), "extra form")
         )
+        _count_silence(score, wrong=True, flagged=_has_error(got[oi].findings))
     for record in got:
         _add_usage(score.llm, record.meta.get("llm"))
     return score
+
+
+def _has_error(findings: list[Finding]) -> bool:
+    return any(f.severity == "error" for f in findings)
+
+
+def _count_silence(score: CaseScore, *, wrong: bool, flagged: bool) -> None:
+    score.forms_wrong += wrong
+    score.forms_silent += wrong and not flagged
+    score.forms_false_alarm += flagged and not wrong
 
 
 def _score_form(
