@@ -93,6 +93,11 @@ class Chunk(BaseModel):
     start_line: int
     end_line: int
     text: str
+    lines: list[int] | None = Field(
+        None,
+        description="source line of each line of text, when the chunk gathers lines that are "
+        "not adjacent (a list table's header with one project's rows); else start_line onwards",
+    )
 
 
 class Document(BaseModel):

@@ -1,10 +1,17 @@
-"""Split a document into one chunk per 申报表.
+"""Split a document into one chunk per form, whatever its layout.
 
-A form starts at its title (one of the vocabulary's titles; OCR may put spaces inside it, a `#` in
-front or make it the first row of the form's own table) and runs to the next title. Continuation tables
-after a page break carry no title, so they stay with the form before them. A title that repeats
-the one just above it, with no table in between, is the same form. A table row that opens a
-second project-name label inside one chunk means the OCR lost a title: the chunk is split there.
+A form starts at its title: a line that ends with one of the vocabulary's titles (a project name
+or a year may stand in front, a bracketed qualifier after; OCR may put spaces inside, a `#` in
+front, or make it the first row of the form's own table). Titles with no form content between
+them are one form: a title printed again (as the table's first row) repeats the form's start; a
+different one (a page or document heading above the form's own title) gives way to it. A chunk runs to the next form's title; continuation tables after a
+page break carry no title, so they stay with the form before them. A chunk holding no form
+content at all (a narrative sentence naming the table) is no form. A second project-name row
+inside one chunk means the OCR lost a title: the chunk is split there. A document with no title
+at all starts its forms at their project-name rows.
+
+The form's year comes from its title or the lines just under it, else from the page heading
+above it (a page heading `2018年<project><title>` over the bare title).
 """
 
 from __future__ import annotations
@@ -12,60 +19,113 @@ from __future__ import annotations
 import re
 
 from ..models import Chunk
-from ..vocab import Vocabulary, resolve
-from .clean import squash, to_halfwidth
+from ..vocab import Vocabulary, label_key, resolve
+from .clean import squash, strip_html, to_halfwidth
 from .layouts.markdown import is_table_line
 
-_YEAR_RE = re.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]|(\d{4})\s*年度")
+_YEAR_PATTERNS = (
+    re.compile(r"[(（]\s*(\d{4})\s*年\s*度?\s*[)）]"),  # (2024年度)  （2026 年度）  (2023年)
+    re.compile(r"(\d{4})\s*年度"),  # 2020年度) with its bracket lost, 2024年度项目...
+    re.compile(r"^(\d{4})\s*年(?!\s*\d{1,2}\s*月)"),  # a title that starts with its year
+)
+_QUALIFIERS = re.compile(r"(?:[(（][^()（）]{0,20}[)）])+$")
+_CELL_SPLIT = re.compile(r"\s*\|\s*|\s{2,}|(?<=\S)\s(?=\S)")
+_MAX_TITLE_PREFIX = 60  # characters before the title word: a project name, a year, a unit
+_HEAD_LINES = 4  # lines of a chunk searched for the form's year: the title and the lines under it
 
 
-def _title_lines(lines: list[str], vocab: Vocabulary) -> list[int]:
-    """0-based indexes of lines holding a form title, repeats of the same title merged."""
-    found: list[int] = []
-    table_since_last = True
+def title_text(line: str) -> str:
+    """A line as a title would read: no tags, no table borders, no spaces, plain brackets."""
+    text = strip_html(line).replace("#", " ")
+    cells = [c for c in re.split(r"\|", text) if c.strip()]
+    text = cells[0] if len(cells) == 1 else text  # a title row alone in its table
+    return to_halfwidth(squash(text), signs=True)
+
+
+def is_title(line: str, vocab: Vocabulary) -> bool:
+    """A line that ends with a form title (after any bracketed qualifiers), not a summary table's."""
+    text = title_text(line)
+    if not text or len(text) > _MAX_TITLE_PREFIX + 20 or vocab.is_heading(text):
+        return False
+    bare = _QUALIFIERS.sub("", text)
+    return any(bare.endswith(t) and len(bare) - len(t) <= _MAX_TITLE_PREFIX for t in vocab.titles)
+
+
+def is_content(line: str, vocab: Vocabulary) -> bool:
+    """A line that belongs to a form's body: a table row with text, or a line holding a label, a
+    level name or an indicator column header of the vocabulary."""
+    if is_table_line(line) and squash(line.replace("|", "")):
+        return True
+    cells = [c for c in _CELL_SPLIT.split(strip_html(line).strip()) if c]
+    return any(
+        vocab.is_label(c)
+        or vocab.canonical_level(c)
+        or vocab.is_label(c.split(":")[0].split("：")[0])
+        for c in cells[:6]
+    )
+
+
+def find_year(text: str) -> int | None:
+    """The form year a title or heading line states, None if it states none."""
+    plain = to_halfwidth(text.strip().lstrip("#|").strip(), signs=True)
+    for pattern in _YEAR_PATTERNS:
+        if m := pattern.search(plain):
+            return int(m.group(1))
+    return None
+
+
+def _title_starts(lines: list[str], vocab: Vocabulary) -> list[int]:
+    """0-based lines where forms start: the last title of each run of titles with no content
+    between them (a title in a row of a multi-line HTML table: the table's <table> line)."""
+    starts: list[int] = []
+    content_since = True  # content seen since the last title
+    last_title = ""
     html_open: int | None = None  # line of an HTML <table> not yet closed
     for i, line in enumerate(lines):
         low = line.lower()
         if "<table" in low:
             html_open = i
-        if vocab.title_pattern.search(line) and not vocab.is_heading(line):
-            if table_since_last:
-                # a title in a row of a multi-line HTML table: the form starts at its <table>
-                found.append(html_open if html_open is not None and html_open > _last(found) else i)
-            table_since_last = False
-        elif is_table_line(line) and squash(line.replace("|", "")):
-            table_since_last = True
+        if is_title(line, vocab):
+            start = html_open if html_open is not None and html_open > _last(starts) else i
+            title = _QUALIFIERS.sub("", title_text(line))
+            if content_since:
+                starts.append(start)
+            elif title != last_title:  # a page heading above the form's own title: start here
+                starts[-1] = start
+            # else the title printed again (as the table's first row): the form started above
+            content_since, last_title = False, title
+        elif is_content(line, vocab):
+            content_since = True
         if "</table>" in low:
             html_open = None
-    return found
+    return starts
 
 
 def _last(found: list[int]) -> int:
     return found[-1] if found else -1
 
 
-def _has_name_label(line: str, vocab: Vocabulary) -> bool:
-    return is_table_line(line) and any(
-        label in squash(line) for label in vocab.labels("project_name")
-    )
+def _name_row(line: str, vocab: Vocabulary) -> str | None:
+    """The row's text when a cell of it is a project-name label (the start of a form's body)."""
+    cells = [c for c in _CELL_SPLIT.split(strip_html(line).strip()) if c]
+    names = set(vocab.labels("project_name"))
+    if any(label_key(c).split(":")[0] in names for c in cells[:3]):
+        return squash(line).strip("|")
+    return None
 
 
 def _lost_title_splits(lines: list[str], start: int, end: int, vocab: Vocabulary) -> list[int]:
-    """Starts of forms whose title the OCR lost: each project-name row after the first."""
+    """Starts of forms whose title the OCR lost: each new project-name row after the first (a
+    row printed again, such as a list table's header repeated on the next page, is no new form)."""
     starts = []
-    seen_name = False
-    previous_row = ""
+    seen: set[str] = set()
     for i in range(start, end):
-        row = squash(lines[i]) if is_table_line(lines[i]) else ""
-        if not row.strip("|-: "):
-            continue  # separator or empty row: not a row of the form
-        if (
-            _has_name_label(lines[i], vocab) and row != previous_row
-        ):  # a row printed twice is one row
-            if seen_name:
-                starts.append(_table_start(lines, i, start))
-            seen_name = True
-        previous_row = row
+        row = _name_row(lines[i], vocab)
+        if row is None:
+            continue
+        if seen and row not in seen:
+            starts.append(_table_start(lines, i, start))
+        seen.add(row)
     return starts
 
 
@@ -79,36 +139,90 @@ def _table_start(lines: list[str], i: int, floor: int) -> int:
     return j
 
 
-def find_year(text: str) -> int | None:
-    m = _YEAR_RE.search(to_halfwidth(text))
-    return int(m.group(1) or m.group(2)) if m else None
-
-
 def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None, list[Chunk]]:
     """Return (document heading, chunks). Lines are 1-based and inclusive in each chunk."""
     vocab = resolve(vocab)
     lines = text.split("\n")
-    starts = _title_lines(lines, vocab)
+    starts = _title_starts(lines, vocab)
     if not starts:  # no title at all: forms start at their project-name rows
-        first = next((i for i, ln in enumerate(lines) if _has_name_label(ln, vocab)), None)
+        first = next((i for i, ln in enumerate(lines) if _name_row(ln, vocab)), None)
         if first is None:
             return _heading(lines, len(lines)), []
         starts = [_table_start(lines, first, -1)]
     bounds = []
     for n, s in enumerate(starts):
         e = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        bounds.extend((a, b) for a, b in _split_lost_titles(lines, s, e, vocab))
-    chunks = []
+        bounds.extend(_split_lost_titles(lines, s, e, vocab))
+    bounds = _join_repeated_pages(lines, bounds, vocab)
+    chunks: list[Chunk] = []
+    previous_end = 0
     for a, b in bounds:
         b = _trim_end(lines, a, b)
-        body = "\n".join(lines[a:b])
-        head = "\n".join(lines[a : min(b, a + 4)])
+        if not any(is_content(line, vocab) for line in lines[a:b]):
+            continue  # a title with no form after it (a sentence naming the table)
+        year = _form_year(lines, a, b, previous_end, vocab)
         chunks.append(
             Chunk(
-                index=len(chunks) + 1, year=find_year(head), start_line=a + 1, end_line=b, text=body
+                index=len(chunks) + 1,
+                year=year,
+                start_line=a + 1,
+                end_line=b,
+                text="\n".join(lines[a:b]),
             )
         )
+        previous_end = b
     return _heading(lines, starts[0]), chunks
+
+
+def _join_repeated_pages(
+    lines: list[str], bounds: list[tuple[int, int]], vocab: Vocabulary
+) -> list[tuple[int, int]]:
+    """A page that repeats the previous page's title and table header (a list table printed over
+    several pages) continues that form: its first lines are the same, not a new project's."""
+    out: list[tuple[int, int]] = []
+    for a, b in bounds:
+        head = _head(lines, a, b, vocab)
+        if out and head is not None and _head(lines, *out[-1], vocab) == head:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+_PAGE_HEAD = 4  # lines compared: title, unit line, header rows
+
+
+def _head(lines: list[str], a: int, b: int, vocab: Vocabulary) -> tuple[str, ...] | None:
+    """The first lines of a chunk, squashed; None when they hold a project name (a new form)."""
+    head = tuple(squash(ln) for ln in lines[a:b] if ln.strip())[:_PAGE_HEAD]
+    if len(head) < _PAGE_HEAD or any(
+        _name_row(ln, vocab) and _named(ln, vocab) for ln in lines[a : a + 8]
+    ):
+        return None
+    return head
+
+
+def _named(line: str, vocab: Vocabulary) -> bool:
+    """A project-name row that also holds a name (not a header that only names the column)."""
+    cells = [c for c in _CELL_SPLIT.split(strip_html(line).strip()) if c]
+    return len(cells) >= 2 and not all(vocab.is_label(c) for c in cells)
+
+
+def _form_year(
+    lines: list[str], a: int, b: int, previous_end: int, vocab: Vocabulary
+) -> int | None:
+    """From the title and the lines under it, else the nearest heading above the form."""
+    for line in lines[a : min(b, a + _HEAD_LINES)]:
+        if (year := find_year(line)) is not None:
+            return year
+    for line in reversed(lines[previous_end:a]):
+        if (is_title(line, vocab) or _is_year_line(line)) and (year := find_year(line)):
+            return year
+    return None
+
+
+def _is_year_line(line: str) -> bool:
+    return bool(_YEAR_PATTERNS[0].fullmatch(to_halfwidth(squash(line), signs=True)))
 
 
 def _split_lost_titles(
@@ -125,7 +239,7 @@ def _trim_end(lines: list[str], a: int, b: int) -> int:
 
 
 def _heading(lines: list[str], before: int) -> str | None:
-    """The document's own heading (e.g. a unit's 项目绩效目标汇总表) above the first form."""
+    """The document's own heading (e.g. a unit's summary table title) above the first form."""
     for line in lines[:before]:
         s = line.strip().lstrip("#").strip()
         if s and not is_table_line(s):

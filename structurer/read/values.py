@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import NamedTuple
 
-from .read.clean import clean_text, to_halfwidth
+from .clean import clean_text, to_halfwidth
 
 # clean_target has already turned >=, <= (and => =<) into ≥ and ≤: one character is left.
 _OPS = {"=": "=", "≥": "≥", "≤": "≤", ">": ">", "<": "<", "≧": "≥", "≦": "≤", "⩾": "≥", "⩽": "≤"}
@@ -48,14 +48,23 @@ def parse_target(text: str | None) -> Target:
         repaired = _LETTER_O.sub(lambda o: "0" * len(o.group(0)), target)
         if m := _QUANT.match(repaired):
             target = repaired  # a target that only parses with O read as 0 was an OCR slip
-    if not m:
+    if not m or (m["unit"] and _DEADLINE.search(m["unit"])):
         return Target(target, None, None, None)
     op = _OPS[m["op"]] if m["op"] else None
     return Target(target, op, m["value"], m["punit"] or m["unit"])
 
 
+# Words after a number that make it a deadline, not a quantity: `11月底之前`, `12月前`, `30天内`.
+_DEADLINE = re.compile(r"(?:前|后|内|底)$")
+
+
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
-_AMOUNT_NOISE = re.compile(r"[\s,，'’_]|万?元$|¥|￥")
+_AMOUNT_NOISE = re.compile(r"[\s,，'’_]|万?元$|万$|¥|￥")
+# A number, its unit, then a remark in brackets: `854万(高标准农田400万元,…)` is 854 (万元).
+_REMARKED = re.compile(r"^([-+]?[\dOo][\dOo,，.\s]*)(万元|万|元)?\s*[(（].*[)）]$", re.S)
+_UNIT_AFTER = re.compile(r"\d\s*(万元|万|元)\s*(?:[(（].*)?$", re.S)
+# A cell that says "nothing here" rather than a number.
+_NO_AMOUNT = frozenset({"-", "--", "—", "－", "/", "／"})
 _AMOUNT_O = re.compile(r"[Oo](?=[\d.,Oo]*$)|(?<=[\d.,])[Oo]")
 
 
@@ -65,6 +74,10 @@ def parse_amount(raw: str | None) -> tuple[str | None, list[str]]:
     Raises ValueError for a non-empty cell that is not a number, so the caller can flag it.
     """
     text = to_halfwidth(clean_text(raw), signs=True)
+    if text.strip() in _NO_AMOUNT:
+        return None, []
+    if m := _REMARKED.match(text):
+        text = m.group(1)
     text = _AMOUNT_NOISE.sub("", text)
     if not text:
         return None, []
@@ -77,6 +90,30 @@ def parse_amount(raw: str | None) -> tuple[str | None, list[str]]:
     if not _AMOUNT.match(text):
         raise ValueError(f"not an amount: {raw!r}")
     return text.lstrip("+"), repairs
+
+
+def amount_unit(raw: str | None) -> str | None:
+    """The money unit a cell writes after its number (`164万元`, `250万`): 万元 or 元."""
+    m = _UNIT_AFTER.search(to_halfwidth(clean_text(raw), signs=True))
+    if not m:
+        return None
+    return "万元" if m.group(1).startswith("万") else "元"
+
+
+# A budget code printed with a unit's name: `[610001]X`, `820001-X`, `315_X`, `X 308001`.
+_CODE_BEFORE = re.compile(
+    r"^\s*(?:\[\s*\d{2,9}\s*\]|\d{2,9}\s*[-_—－、]|(?:\d{6}|\d{3})(?![年月日号])(?=[\u4e00-\u9fff]))\s*"
+)
+_CODE_AFTER = re.compile(r"\s+\[?\d{3,9}\]?\s*$|(?<=[\u4e00-\u9fff])\d{6}$")
+
+
+def strip_code(text: str | None) -> str | None:
+    """A unit's or category's name without the budget code printed with it: the code is
+    another datum, and the labelling convention keeps the name alone."""
+    if not text:
+        return text
+    bare = _CODE_AFTER.sub("", _CODE_BEFORE.sub("", text))
+    return bare or text
 
 
 def amount_value(text: str | None) -> Decimal | None:

@@ -18,7 +18,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,26 @@ from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS
 VOCAB_DIR = Path(__file__).resolve().parent
 # Field paths a label may name: the contract's own fields.
 FIELD_PATHS = (*HEADER_FIELDS, *GOAL_FIELDS, *(f"funding.{f}" for f in AMOUNT_FIELDS))
-INDICATOR_COLUMNS = ("level1", "level2", "name", "target")
+INDICATOR_COLUMNS = (
+    "level1",
+    "level2",
+    "name",
+    "target",
+    "kind",
+    "direction",
+    "unit",
+    "weight",
+    "note",
+)
+# The columns a record keeps; the others are read only to be set aside.
+RECORD_COLUMNS = ("level1", "level2", "name", "target")
 BLOCKS = ("funding", "goals", "indicators")
 
+_MEMO_SIZE = 20_000  # cell texts remembered per look-up table
 _FULLWIDTH_SIGNS = {ord(c): ord(c) - 0xFEE0 for c in "（）：／"}
-_QUALIFIER = re.compile(r"\([^()]*\)$")
+_QUALIFIER = re.compile(r"\(([^()]*)\)$")
+# A list number in front of a label: `一、<label>`, `1.<label>`, `(2)<label>`.
+_ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\d{1,2}[、.](?!\d)|\(\d{1,2}\))")
 
 
 # --- the files' shape (validated; unknown keys are errors) ---
@@ -60,6 +75,16 @@ class _Periods(_Spec):
     labels: list[str] = []
 
 
+class _Ignored(_Spec):
+    labels: list[str] = []
+    trailers: list[str] = []
+
+
+class _IndicatorPeriods(_Spec):
+    long: list[str] = []
+    annual: list[str] = []
+
+
 class _Units(_Spec):
     amount: list[str] = []
 
@@ -74,17 +99,21 @@ class VocabFile(_Spec):
     fields: dict[str, list[str]] = {}
     blocks: dict[str, list[str]] = {}
     periods: _Periods = _Periods()
+    ignored: _Ignored = _Ignored()
     units: _Units = _Units()
     indicator_columns: dict[str, list[str]] = {}
+    indicator_periods: _IndicatorPeriods = _IndicatorPeriods()
     levels: dict[str, list[str]] = {}
     targets: _Targets = _Targets()
     display: dict[str, str] = {}
 
 
+@lru_cache(maxsize=65536)  # forms repeat their labels: each text is keyed once
 def label_key(text: str | None) -> str:
     """A cell's text as labels are matched: no whitespace, plain brackets and colons, no leading
     其中 (the `其中：` form of a label is the label)."""
     key = "".join((text or "").split()).translate(_FULLWIDTH_SIGNS)
+    key = _ENUMERATOR.sub("", key.strip(":"))
     return key.removeprefix("其中").strip(":")
 
 
@@ -124,7 +153,29 @@ class Vocabulary:
     def _period_of_label(self) -> dict[str, str]:
         return {label_key(lab): "period" for lab in self.spec.periods.labels}
 
+    @cached_property
+    def _ignored_labels(self) -> dict[str, str]:
+        return {label_key(lab): "ignored" for lab in self.spec.ignored.labels}
+
     def _lookup(self, table: dict[str, Any], text: str | None) -> Any:
+        memo = self._memo_for(id(table))
+        if text in memo:
+            return memo[text]
+        memo[text] = found = self._find(table, text)
+        return found
+
+    def _memo_for(self, key: int) -> dict[str | None, Any]:
+        memo = self._memo.setdefault(key, {})
+        if len(memo) > _MEMO_SIZE:  # a corpus has many distinct cells: keep memory flat
+            memo.clear()
+        return memo
+
+    @cached_property
+    def _memo(self) -> dict[int, dict[str | None, Any]]:
+        """Look-ups already made, per table: a form asks about the same cells many times."""
+        return {}
+
+    def _find(self, table: dict[str, Any], text: str | None) -> Any:
         key = label_key(text)
         if key in table:
             return table[key]
@@ -146,6 +197,26 @@ class Vocabulary:
 
     def is_period(self, text: str | None) -> bool:
         return bool(self._lookup(self._period_of_label, text))
+
+    def is_ignored(self, text: str | None) -> bool:
+        """A label of something the record does not keep (项目负责人, 备注...)."""
+        return bool(self._lookup(self._ignored_labels, text))
+
+    def is_trailer(self, text: str | None) -> bool:
+        """An approval or signature row after the indicators (审核意见, 盖章, 填表人)."""
+        key = label_key(text)
+        return bool(key) and any(label_key(t) in key for t in self.spec.ignored.trailers)
+
+    def column_period(self, text: str | None) -> str | None:
+        """long / annual for a column header qualified as such (`<header>(长期)`), else None."""
+        m = _QUALIFIER.search(label_key(text))
+        if not m:
+            return None
+        periods = self.spec.indicator_periods
+        for period, words in (("long", periods.long), ("annual", periods.annual)):
+            if m.group(1) in words:
+                return period
+        return None
 
     def labels(self, path: str) -> tuple[str, ...]:
         """Every spelling of a field's label, the printed one first."""
@@ -175,6 +246,7 @@ class Vocabulary:
             or self.block_of(text)
             or self.column_of(text)
             or self.is_period(text)
+            or self.is_ignored(text)
         )
 
     # --- titles and units ---
@@ -202,6 +274,12 @@ class Vocabulary:
         """The money unit a funding label states: 项目资金（元）, 项目资金(单位:万元), 金额单位：万元."""
         units = "|".join(map(re.escape, self._longest_first(self.units)))
         return re.compile(rf"(?:资金|单位)(?:情况)?[(（]?(?:单位)?[:：]?({units})[)）]?")
+
+    @cached_property
+    def bracket_unit_pattern(self) -> re.Pattern[str]:
+        """The money unit in a funding label's brackets: `项目资金申请(万元)`, `(单位:元)`."""
+        units = "|".join(map(re.escape, self._longest_first(self.units)))
+        return re.compile(rf"[(（]\s*(?:单位\s*[:：]\s*)?({units})\s*[)）]")
 
     @cached_property
     def goal_part_pattern(self) -> re.Pattern[str]:
@@ -248,7 +326,17 @@ class Vocabulary:
         """The canonical level name a cell spells, or None if it is not a level name."""
         if not text:
             return None
-        return self._level_names.get("".join(text.split()).strip(":："))
+        memo = self._memo_for(0)
+        if text not in memo:
+            memo[text] = self._canonical_level(text)
+        return memo[text]
+
+    def _canonical_level(self, text: str) -> str | None:
+        key = "".join(text.split()).strip(":：").translate(_FULLWIDTH_SIGNS)
+        name = self._level_names.get(key)
+        if name is None and (m := _QUALIFIER.search(key)):  # `<level>(10分)`: a score beside it
+            name = self._level_names.get(key[: m.start()])
+        return name
 
     def is_level1(self, name: str | None) -> bool:
         return name in self.spec.levels
@@ -341,6 +429,14 @@ def _merge(base: VocabFile, extra: VocabFile) -> VocabFile:
         fields=tables(base.fields, extra.fields),
         blocks=tables(base.blocks, extra.blocks),
         periods=_Periods(labels=lists(base.periods.labels, extra.periods.labels)),
+        ignored=_Ignored(
+            labels=lists(base.ignored.labels, extra.ignored.labels),
+            trailers=lists(base.ignored.trailers, extra.ignored.trailers),
+        ),
+        indicator_periods=_IndicatorPeriods(
+            long=lists(base.indicator_periods.long, extra.indicator_periods.long),
+            annual=lists(base.indicator_periods.annual, extra.indicator_periods.annual),
+        ),
         units=_Units(amount=lists(base.units.amount, extra.units.amount)),
         indicator_columns=tables(base.indicator_columns, extra.indicator_columns),
         levels=tables(base.levels, extra.levels),

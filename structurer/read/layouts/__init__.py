@@ -1,7 +1,8 @@
 """Layouts: one chunk's text lines -> the cell grid every later stage reads.
 
-Each layout family (pipe/HTML tables today) has a reader that scores how much of a chunk is in
-its layout; the best score reads the chunk (ties go to the earlier reader). Every reader keeps
+Each layout family has a reader that scores how much of a chunk is in its layout; the best score
+reads the chunk (ties go to the earlier reader): pipe and HTML tables (`markdown`), rows printed as
+lines of words (`text-rows`: web pages, PDF text layers), one cell per line (`cell-per-line`). Every reader keeps
 each cell's source line and column, so grounding and the review highlight work on any layout.
 """
 
@@ -11,9 +12,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ...errors import StructurerError
-from ...models import Grid
+from ...models import Chunk, Grid
 from ...vocab import Vocabulary, resolve
+from .cellstream import CellPerLine
 from .markdown import Markdown
+from .textrows import TextRows
 
 
 class LayoutReader(Protocol):
@@ -21,10 +24,11 @@ class LayoutReader(Protocol):
 
     def score(self, lines: Sequence[str]) -> float: ...
 
-    def read(self, lines: Sequence[str], *, first_line: int, vocab: Vocabulary) -> Grid: ...
+    def read(self, lines: Sequence[str], *, numbers: Sequence[int], vocab: Vocabulary) -> Grid: ...
 
 
-LAYOUTS: tuple[LayoutReader, ...] = (Markdown(),)
+# Tried in this order; the best score reads the chunk, the earlier reader on a tie.
+LAYOUTS: tuple[LayoutReader, ...] = (Markdown(), TextRows(), CellPerLine())
 
 
 def by_name(name: str) -> LayoutReader:
@@ -46,8 +50,17 @@ def read_grid(
     *,
     vocab: Vocabulary | None = None,
     layout: str | None = None,
+    numbers: Sequence[int] | None = None,
 ) -> Grid:
-    """The grid of one chunk; `first_line` is the chunk's first line in its document."""
+    """The grid of one chunk; `first_line` is the chunk's first line in its document, or
+    `numbers` the source line of each of its lines (a chunk gathering lines that are not
+    adjacent: a list table's header with one project's rows)."""
     lines = text.split("\n")
+    numbers = numbers or range(first_line, first_line + len(lines))
     reader = by_name(layout) if layout else choose_layout(lines)
-    return reader.read(lines, first_line=first_line, vocab=resolve(vocab))
+    return reader.read(lines, numbers=numbers, vocab=resolve(vocab))
+
+
+def chunk_grid(chunk: Chunk, vocab: Vocabulary | None = None) -> Grid:
+    """The grid of a chunk, its cells at their source lines."""
+    return read_grid(chunk.text, chunk.start_line, vocab=vocab, numbers=chunk.lines)

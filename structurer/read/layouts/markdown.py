@@ -18,6 +18,7 @@ from ...vocab import Vocabulary
 from ..clean import clean_text
 
 _SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def is_table_line(line: str) -> bool:
@@ -25,33 +26,53 @@ def is_table_line(line: str) -> bool:
     return s.startswith("|") or s.lower().startswith(("<table", "<tr", "<td", "</t"))
 
 
+def is_pipe_row(line: str) -> bool:
+    """A table row written with pipes: two or more cells with text (`a | b`, `| a | b |`); a
+    single cell followed by a pipe (`a |`) is the one-cell-per-line layout's, not a row."""
+    return "|" in line and sum(1 for part in _PIPE.split(line) if part.strip()) >= 2
+
+
 class Markdown:
-    """Pipe tables and HTML tables: what MinerU, Marker, PaddleOCR and Docling write."""
+    """Pipe tables and HTML tables: what MinerU, Marker, PaddleOCR and Docling write, and web
+    pages' tables flattened to pipe rows (`label | value | ||||`)."""
 
     name = "markdown"
 
     def score(self, lines: Sequence[str]) -> float:
-        """The share of non-blank lines that are table lines."""
-        text = [ln for ln in lines if ln.strip()]
-        return sum(map(is_table_line, text)) / len(text) if text else 0.0
+        """The share of the text on table rows (or separators, or HTML table lines)."""
+        from .cells import share  # cells imports this module
 
-    def read(self, lines: Sequence[str], *, first_line: int, vocab: Vocabulary) -> Grid:
-        return Grid(rows=read_rows(lines, first_line), layout=self.name)
+        return share(
+            lines,
+            lambda ln: bool(is_pipe_row(ln) or _SEPARATOR.match(ln.strip()) or _is_html_line(ln)),
+        )
+
+    def read(self, lines: Sequence[str], *, numbers: Sequence[int], vocab: Vocabulary) -> Grid:
+        return Grid(rows=read_rows(lines, numbers), layout=self.name)
 
 
-def read_rows(lines: Sequence[str], first_line: int = 1) -> list[list[Cell]]:
-    """All table rows of `lines` (a chunk), in order; `first_line` is the chunk's first line."""
+def _is_html_line(line: str) -> bool:
+    return line.lstrip().lower().startswith(("<table", "<tr", "<td", "</t"))
+
+
+def read_rows(lines: Sequence[str], numbers: Sequence[int] | None = None) -> list[list[Cell]]:
+    """All table rows of `lines` (a chunk), in order; `numbers[i]` is the source line of
+    `lines[i]` (default: 1, 2, 3...)."""
+    numbers = numbers or range(1, len(lines) + 1)
     rows: list[list[Cell]] = []
     i = 0
     while i < len(lines):
         line = lines[i]
         if "<table" in line.lower():
             end = _html_end(lines, i)
-            rows.extend(_html_rows("\n".join(lines[i : end + 1]), first_line + i))
+            html = "\n".join(lines[i : end + 1])
+            rows.extend(_html_rows(html, numbers[i : end + 1]))
             i = end + 1
             continue
-        if line.lstrip().startswith("|") and not _SEPARATOR.match(line.strip()):
-            rows.append(_markdown_row(line, first_line + i))
+        if (line.lstrip().startswith("|") or is_pipe_row(line)) and not _SEPARATOR.match(
+            line.strip()
+        ):
+            rows.append(_markdown_row(line, numbers[i]))
         i += 1
     return _drop_noise(rows)
 
@@ -149,7 +170,7 @@ def _fill_pending(
     return col
 
 
-def _html_rows(html: str, first_line: int) -> list[list[Cell]]:
+def _html_rows(html: str, numbers: Sequence[int]) -> list[list[Cell]]:
     parser = _TableParser()
     parser.feed(html)
     parser.close()
@@ -160,7 +181,7 @@ def _html_rows(html: str, first_line: int) -> list[list[Cell]]:
         col = 0
         for raw, rowspan, colspan, line in raw_row:
             col = _fill_pending(row, pending, col)
-            cell = Cell(clean_text(raw), raw.strip(), first_line + line - 1, col)
+            cell = Cell(clean_text(raw), raw.strip(), numbers[min(line, len(numbers)) - 1], col)
             row[col] = cell
             if rowspan > 1:
                 pending[col] = (cell, rowspan - 1)
@@ -169,5 +190,5 @@ def _html_rows(html: str, first_line: int) -> list[list[Cell]]:
             col += colspan
         _fill_pending(row, pending, col, rest=True)
         width = max(row, default=-1) + 1
-        grid.append([row.get(c, Cell("", "", first_line, c)) for c in range(width)])
+        grid.append([row.get(c, Cell("", "", numbers[0], c)) for c in range(width)])
     return grid

@@ -1,0 +1,179 @@
+"""The parts of a form's grid: the rows above the indicator table (header, funding and goal
+blocks) and the indicator table itself, or a department list table (one row per indicator,
+project columns beside them). Shared by the rules (which read the parts), the reader (which splits
+a list table per project) and the checks (which bind each value to the label governing it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..models import Cell
+from ..vocab import Vocabulary, label_key
+from .values import parse_amount, strip_code
+
+
+def is_header_row(row: list[Cell], vocab: Vocabulary) -> bool:
+    """The indicator table's header row: two or more of the vocabulary's column headers."""
+    return sum(bool(vocab.column_of(c.text)) for c in row if c.text) >= 2
+
+
+def starts_indicators(row: list[Cell], vocab: Vocabulary) -> bool:
+    """The indicator table begins at its header row, or failing that at the first level name."""
+    return is_header_row(row, vocab) or any(vocab.canonical_level(c.text) for c in row if c.text)
+
+
+def indicator_start(rows: list[list[Cell]], vocab: Vocabulary) -> int:
+    """Index of the first row of the indicator table (len(rows) when there is none)."""
+    return next((n for n, row in enumerate(rows) if starts_indicators(row, vocab)), len(rows))
+
+
+# --- department list tables: one row per indicator, several projects in one table ---
+
+# Project columns: what the record takes from the first row of each project.
+_PROJECT_FIELDS = (
+    "project_name",
+    "implementing_unit",
+    "department",
+    "project_category",
+    "funding.annual_total",
+    "funding.current_appropriation",
+    "annual_goal",
+    "overall_goal",
+)
+_INDICATOR_ROLES = ("level1", "level2", "name")
+
+
+@dataclass
+class ListTable:
+    """A table whose header names project columns and indicator columns side by side, each data
+    row one indicator. `rows` are re-aligned to the header's columns: a row that omits the merged
+    project cells starts at the indicator column its first cell belongs to, and a cell wrapped
+    onto a line of its own is put back into the row it belongs to. A department's subtotal row
+    (`820-<department> | 8,827,620.53`) names the department of the projects after it."""
+
+    header: list[Cell]
+    roles: dict[int, str]  # header column -> field path (project columns) or column role
+    rows: list[list[Cell]]  # data rows, cells at the header's columns
+    first: int  # the column where the indicator columns begin
+    departments: dict[int, Cell] = field(default_factory=dict)  # project row -> its department
+
+    def role(self, cell: Cell) -> str:
+        return self.roles.get(cell.col, "")
+
+    def starts_project(self, row: list[Cell]) -> bool:
+        """A row filling the project-name column: the first row of a project."""
+        return any(c.text and self.role(c) == "project_name" for c in row)
+
+    def projects(self) -> list[tuple[Cell | None, list[list[Cell]]]]:
+        """(department cell, data rows) per project."""
+        out: list[tuple[Cell | None, list[list[Cell]]]] = []
+        for n, row in enumerate(self.rows):
+            if self.starts_project(row) or not out:
+                out.append((self.departments.get(n), [row]))
+            else:
+                out[-1][1].append(row)
+        return out
+
+
+def list_table(rows: list[list[Cell]], vocab: Vocabulary) -> ListTable | None:
+    """The grid's department list table, None when the form is not one."""
+    names = set(vocab.labels("project_name"))
+    for n, row in enumerate(rows):
+        if not any(c.text and label_key(c.text) in names for c in row):
+            continue  # a list's header names the project column
+        roles = _list_roles(row, vocab)
+        if roles is None:
+            continue
+        first = min(c for c, r in roles.items() if r in _INDICATOR_ROLES)
+        table = ListTable(row, roles, [], first)
+        _align(rows[n + 1 :], table, vocab)
+        return table
+    return None
+
+
+def _list_roles(row: list[Cell], vocab: Vocabulary) -> dict[int, str] | None:
+    roles: dict[int, str] = {}
+    for c in row:
+        if not c.text:
+            continue
+        fields = vocab.fields_of(c.text)
+        field_path = next((f for f in fields if f in _PROJECT_FIELDS), None)
+        if field_path is None and vocab.block_of(c.text) == "goals":
+            field_path = "annual_goal"  # a list's goal column names the year's goal
+        if len(fields) == 2 and "funding.annual_total" in fields:
+            field_path = "funding.annual_total"  # one amount per project: the year's
+        column = vocab.column_of(c.text)
+        roles[c.col] = field_path or column or ("ignored" if vocab.is_label(c.text) else "")
+    indicator_columns = sum(r in _INDICATOR_ROLES for r in roles.values())
+    if indicator_columns >= 2 and "project_name" in roles.values():
+        return roles
+    return None
+
+
+def _align(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:
+    roles, out = table.roles, table.rows
+    width = max(roles) + 1
+    department: Cell | None = None
+    for row in rows:
+        cells = [c for c in row if c.text]
+        if not cells:
+            continue
+        if vocab.is_trailer(cells[0].text):
+            break
+        if _subtotal(cells):
+            department = cells[0]
+            continue
+        if len(cells) == 1 and out and not vocab.canonical_level(cells[0].text):
+            out[-1] = _continued(out[-1], cells[0], roles, width)
+            continue
+        start = _start_column(row, cells, roles, table.first, width, vocab)
+        out.append([Cell(c.text, c.raw, c.line, start + k, c.repairs) for k, c in enumerate(cells)])
+        if department is not None and table.starts_project(out[-1]):
+            table.departments[len(out) - 1] = department
+
+
+def _subtotal(cells: list[Cell]) -> bool:
+    """A department's subtotal row: a coded name and its total, nothing else."""
+    if len(cells) != 2 or strip_code(cells[0].text) == cells[0].text:
+        return False
+    try:
+        return parse_amount(cells[1].text)[0] is not None
+    except ValueError:
+        return False
+
+
+def _start_column(
+    row: list[Cell],
+    cells: list[Cell],
+    roles: dict[int, str],
+    first: int,
+    width: int,
+    vocab: Vocabulary,
+) -> int:
+    """Where a row's first cell stands: a row that begins with a level name at that level's
+    column (merged project cells are dropped before it, whatever empties follow); a full row at
+    its own place; a short one at the indicator name's column."""
+    name = vocab.canonical_level(cells[0].text)
+    if name:
+        second = vocab.canonical_level(cells[1].text) if len(cells) > 1 else None
+        level1 = vocab.is_level1(name) and (name not in vocab.ambiguous_levels or bool(second))
+        role = "level1" if level1 else "level2"
+        return next((c for c, r in roles.items() if r == role), first)
+    if len(row) >= width:
+        return row[0].col
+    if len(cells) >= width - 1:
+        return 0
+    return next((c for c, r in roles.items() if r == "name"), first)
+
+
+def _continued(row: list[Cell], cell: Cell, roles: dict[int, str], width: int) -> list[Cell]:
+    """A wrapped cell goes back into the row above: the target when it is still empty, else the
+    weight column for a bare number, else the first empty column after the target."""
+    taken = {c.col for c in row if c.text}
+    col_of = {r: c for c, r in roles.items()}
+    target = col_of.get("target", width - 1)
+    if target in taken and "weight" in col_of and col_of["weight"] not in taken:
+        col = col_of["weight"]
+    else:
+        col = next((c for c in range(target, width) if c not in taken), width)
+    return [*row, Cell(cell.text, cell.raw, cell.line, col, cell.repairs)]
