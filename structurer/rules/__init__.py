@@ -9,30 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..models import Cell, Chunk, FormRecord, Grid, Job, OnRecord, SourceRef
+from ..models import Chunk, FormRecord, Grid, Job, OnRecord, SourceRef
+from ..read.structure import indicator_start, list_table
 from ..vocab import Vocabulary, resolve
+from .coverage import unread_cells, unread_finding
 from .funding import read_funding
 from .goals import read_goals
 from .header import project_name_of, read_header
-from .indicators import IndicatorTable, starts_indicators
+from .indicators import IndicatorTable
 from .labels import Trace
+from .listtable import read_list
 
 __all__ = ["RulesBackend", "extract_form", "project_name_of"]
-
-
-def _indicator_start(rows: list[list[Cell]], vocab: Vocabulary) -> int:
-    for n, row in enumerate(rows):
-        if starts_indicators(row, vocab):
-            return n
-    return len(rows)
 
 
 def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> FormRecord:
     """One clean record from one form's grid. Never raises on odd input: what is missing is None."""
     vocab = resolve(vocab)
+    if (table := list_table(grid.rows, vocab)) is not None:
+        return read_list(chunk, grid, table, vocab)
     record = FormRecord(form_index=chunk.index, year=chunk.year, backend="rules")
     trace = Trace()
-    split = _indicator_start(grid.rows, vocab)
+    split = indicator_start(grid.rows, vocab)
     top, bottom = grid.rows[:split], grid.rows[split:]
     read_header(top, record, trace, vocab)
     read_funding(top, record, trace, vocab)
@@ -45,8 +43,11 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
         record.meta["repairs"] = trace.repairs
     if trace.unreadable:
         record.meta["unreadable"] = trace.unreadable
+    unread = [c.text for c in unread_cells(top, trace, vocab)] + unplaced
     if unplaced:
         record.meta["unplaced"] = unplaced
+    if unread:
+        record.findings.append(unread_finding(unread))
     return record
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..models import Cell, FormRecord, Funding
-from ..values import parse_amount
+from ..read.values import amount_unit, parse_amount
 from ..vocab import Vocabulary, label_key
 from .labels import Trace, amount_below, is_copy, value_right_of
 
@@ -16,51 +18,95 @@ def funding_fields(text: str, vocab: Vocabulary) -> tuple[str, ...]:
     )
 
 
+def _unit_of(text: str, vocab: Vocabulary) -> str | None:
+    """The money unit a cell states: `资金情况(万元)`, `金额单位：元`, or any label's brackets."""
+    key = label_key(text)
+    m = vocab.unit_pattern.search(key)
+    if m is None and vocab.is_label(text):
+        m = vocab.bracket_unit_pattern.search(key)
+    return m.group(1) if m else None
+
+
+@dataclass
+class _Shared:
+    """A label printed in both columns (or alone on a one-column form): placed once the whole
+    block is known."""
+
+    fields: tuple[str, ...]  # (project field, year field)
+    row: int
+    label: Cell
+    value: Cell | None
+
+
 def read_funding(
     rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: Vocabulary
 ) -> None:
     funding = record.funding
-    shared: list[tuple[tuple[str, ...], Cell, Cell | None]] = []
+    shared: list[_Shared] = []
     cols: dict[str, list[int]] = {"project": [], "annual": []}
+    exclusive: dict[int, set[str]] = {}  # row -> fields a label on it names alone
     for r, row in enumerate(rows):
         for i, cell in enumerate(row):
-            if funding.unit is None and (m := vocab.unit_pattern.search(label_key(cell.text))):
-                funding.unit = m.group(1)
+            if funding.unit is None:
+                funding.unit = _unit_of(cell.text, vocab)
             fields = funding_fields(cell.text, vocab)
-            if len(fields) > 1:  # placed below, once the whole block is known
+            if len(fields) > 1:
                 value = value_right_of(row, i, vocab, skip_copies=False)
-                shared.append((fields, cell, value or amount_below(rows, r, cell.col, vocab)))
+                value = value or amount_below(rows, r, cell.col, vocab)
+                shared.append(_Shared(fields, r, cell, value))
                 continue
             if not fields or is_copy(row, i):
                 continue
             fld = fields[0]
+            exclusive.setdefault(r, set()).add(fld)
             value = value_right_of(row, i, vocab) or amount_below(rows, r, cell.col, vocab)
             cols["project" if fld.startswith("project") else "annual"].append(cell.col)
             _set_amount(funding, fld, value, trace)
-    for fld, value in _place_shared(shared, cols):
+    for fld, value in _place_shared(shared, cols, exclusive):
         _set_amount(funding, fld, value, trace)
 
 
 def _place_shared(
-    shared: list[tuple[tuple[str, ...], Cell, Cell | None]], cols: dict[str, list[int]]
+    shared: list[_Shared], cols: dict[str, list[int]], exclusive: dict[int, set[str]]
 ) -> list[tuple[str, Cell | None]]:
-    """A label printed in both columns (other funds, `X`). Several on one row split in halves,
-    (project, annual), each half's value right of its last label: `X | X | 0` (an empty column
-    dropped) and a doubled grid's `X | X | 0 | X | X | 0` both read right. A lone one goes to the column whose other labels stand nearest to it."""
+    """Which column each shared label is in (a label, X, printed in both columns).
+
+    - Beside a label of its own for the year field on the same row, every copy of X on the row
+      is the project column's (a doubled grid repeats X: the last value read is kept), and the
+      other way round.
+    - Several X on one row split in halves, (project, annual), each half's value right of its
+      last label: `X | X | 0` (an empty column dropped) and a doubled grid's `X | X | 0 | X | X |
+      0` both read right.
+    - A lone X is the project column's when the form names the year field with a label of its
+      own, the year's when it so names the project field; otherwise it goes to the column whose
+      other labels stand nearest, and on a form with no project column at all to the year's.
+    """
     placed: list[tuple[str, Cell | None]] = []
-    by_line: dict[int, list[tuple[tuple[str, ...], Cell, Cell | None]]] = {}
+    groups: dict[tuple[int, tuple[str, ...]], list[_Shared]] = {}
     for item in shared:
-        by_line.setdefault(item[1].line, []).append(item)
-    for row in by_line.values():
-        project, annual = _sides(row[0][0])
-        if len(row) >= 2:
-            placed += [(project, row[len(row) // 2 - 1][2]), (annual, row[-1][2])]
-            continue
-        _, label, value = row[0]
-        dist = {
-            side: min((abs(label.col - c) for c in cs), default=99) for side, cs in cols.items()
-        }
-        placed.append((project if dist["project"] < dist["annual"] else annual, value))
+        groups.setdefault((item.row, item.fields), []).append(item)
+    in_form = set().union(*exclusive.values()) if exclusive else set()
+    for (row, _), items in groups.items():
+        project, annual = _sides(items[0].fields)
+        on_row = exclusive.get(row, set())
+        last = next((it.value for it in reversed(items) if it.value is not None), None)
+        if annual in on_row and project not in on_row:
+            placed.append((project, last))
+        elif project in on_row and annual not in on_row:
+            placed.append((annual, last))
+        elif len(items) >= 2:
+            placed += [(project, items[len(items) // 2 - 1].value), (annual, items[-1].value)]
+        elif annual in in_form and project not in in_form:
+            placed.append((project, items[0].value))
+        elif project in in_form and annual not in in_form:
+            placed.append((annual, items[0].value))
+        else:
+            item = items[0]
+            dist = {
+                side: min((abs(item.label.col - c) for c in cs), default=99)
+                for side, cs in cols.items()
+            }
+            placed.append((project if dist["project"] < dist["annual"] else annual, item.value))
     return placed
 
 
@@ -81,5 +127,7 @@ def _set_amount(funding: Funding, fld: str, cell: Cell | None, trace: Trace) -> 
         trace.ref(path, cell)
         return
     setattr(funding, fld, value)
+    if funding.unit is None:  # a unit written after the number (`164万元`) when no label says
+        funding.unit = amount_unit(cell.text)
     trace.ref(path, cell)
     trace.repairs += [{"path": path, "raw": cell.raw, "repair": r} for r in repairs]

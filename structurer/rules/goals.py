@@ -12,23 +12,28 @@ def goal_field(text: str, vocab: Vocabulary) -> str | None:
 
 
 def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: Vocabulary) -> None:
-    """Goal texts sit in the rows from the goal labels down to the indicator table, under (or
-    right of) their label; each text goes to the label whose column is nearest."""
+    """Goal texts sit in the rows from the goal labels (or the goal block's label) down to the
+    indicator table, under (or right of) their label."""
     label_cols: dict[str, int] = {}
-    texts: list[Cell] = []
+    row_labels: dict[int, list[tuple[int, str]]] = {}  # grid row -> (column, goal) labels on it
+    texts: list[tuple[int, Cell]] = []  # (grid row, cell)
     started = False
-    for row in rows:
+    for r, row in enumerate(rows):
         for cell in row:
             if fld := goal_field(cell.text, vocab):
                 label_cols.setdefault(fld, cell.col)
+                row_labels.setdefault(r, []).append((cell.col, fld))
                 started = True
+            elif vocab.block_of(cell.text) == "goals":
+                started = True  # a goal under the block's label alone is unlabelled
             elif started and cell.text and not cell.merged and not vocab.is_label(cell.text):
-                texts.append(cell)
+                texts.append((r, cell))
             elif not started and vocab.goal_part_pattern.match(cell.text):
-                texts.append(cell)
+                texts.append((r, cell))
                 started = True
     parts: dict[str, list[str]] = {"overall_goal": [], "annual_goal": []}
-    for cell, home in _goal_homes(texts, label_cols):
+    for cell, home in _goal_homes(texts, label_cols, row_labels):
+        trace.use(cell)
         for fld, text in _split_goal(cell.text, home, vocab):
             if text not in parts[fld]:  # a goal the OCR printed in several cells is kept once
                 parts[fld].append(text)
@@ -38,23 +43,35 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: 
             setattr(record, fld, "\n".join(chunks))
 
 
-def _goal_homes(texts: list[Cell], label_cols: dict[str, int]) -> list[tuple[Cell, str]]:
-    """Which goal each text cell belongs to. A single text is the annual goal (the labelling
-    convention for an unlabelled goal). Two different texts on one row under both labels are
-    (overall, annual) in that order, whatever columns OCR shifted them to; other texts go to the
-    nearest label."""
-    if len({c.text for c in texts}) == 1:
-        # one text alone is the annual goal by convention, whatever column OCR moved it to
-        return [(c, "annual_goal") for c in texts]
+def _goal_homes(
+    texts: list[tuple[int, Cell]],
+    label_cols: dict[str, int],
+    row_labels: dict[int, list[tuple[int, str]]],
+) -> list[tuple[Cell, str]]:
+    """Which goal each text cell belongs to, first rule that applies:
+
+    1. one text (however many copies) on one row: the annual goal under a form's two goal labels
+       (or none), the label's goal under the one goal label a form prints;
+    2. two different texts on one row under both labels: (overall, annual) in that order,
+       whatever columns OCR shifted them to;
+    3. a text on a row holding a goal label left of it: that label's goal;
+    4. else the label whose column is nearest.
+    """
     rows: dict[int, list[Cell]] = {}
-    for cell in texts:
-        rows.setdefault(cell.line, []).append(cell)
+    for r, cell in texts:
+        rows.setdefault(r, []).append(cell)
+    if len(rows) == 1 and len({c.text for _, c in texts}) == 1:
+        home = next(iter(label_cols)) if len(label_cols) == 1 else "annual_goal"
+        return [(c, home) for _, c in texts]
     homes = []
-    for cells in rows.values():
+    for r, cells in rows.items():
         distinct = len({c.text for c in cells}) > 1
         for k, cell in enumerate(cells):
+            left = [fld for col, fld in row_labels.get(r, []) if col < cell.col]
             if distinct and len(label_cols) == 2 and k in (0, len(cells) - 1):
                 homes.append((cell, "overall_goal" if k == 0 else "annual_goal"))
+            elif left:
+                homes.append((cell, left[-1]))
             else:
                 homes.append((cell, _nearest_goal(cell.col, label_cols)))
     return homes

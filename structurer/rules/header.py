@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..models import HEADER_FIELDS, Cell, FormRecord, Grid
-from ..values import parse_date
+from ..read.values import parse_date, strip_code
 from ..vocab import Vocabulary, resolve
 from .labels import Trace, inline_value, text_below, value_right_of
 
@@ -24,6 +24,36 @@ def header_field(text: str, vocab: Vocabulary) -> str | None:
 def read_header(
     rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: Vocabulary
 ) -> None:
+    _read_labelled(rows, record, trace, vocab)
+    if record.implementing_unit is None and (unit := _coded_unit_above(rows, vocab)):
+        record.implementing_unit = strip_code(unit.text)
+        trace.ref("implementing_unit", unit)
+
+
+_UNIT_NAME = re.compile(r"^[\u4e00-\u9fff（）()]{4,40}$")
+
+
+def _coded_unit_above(rows: list[list[Cell]], vocab: Vocabulary) -> Cell | None:
+    """A unit printed with its budget code above the form's first label and under no label
+    (`207101<unit>`): the budget unit the form is for, which carries the project out."""
+    for row in rows:
+        if any(vocab.fields_of(c.text) for c in row if c.text):
+            return None
+        for c in row:
+            bare = strip_code(c.text) if c.text else None
+            if (
+                bare
+                and bare != c.text
+                and _UNIT_NAME.fullmatch(bare)
+                and not vocab.is_label(c.text)
+            ):
+                return c
+    return None
+
+
+def _read_labelled(
+    rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: Vocabulary
+) -> None:
     for r, row in enumerate(rows):
         for i, cell in enumerate(row):
             fld = header_field(cell.text, vocab)
@@ -37,13 +67,24 @@ def read_header(
             if fld == "period" and value:
                 _set_period(record, value, src, trace)
             elif fld and value and getattr(record, fld) is None:
-                setattr(record, fld, parse_date(value) if fld.endswith("_date") else value)
+                setattr(record, fld, _value(fld, value))
                 trace.ref(fld, src)
+
+
+# Fields whose value may carry a budget code that is not part of the name.
+_CODED = ("department", "implementing_unit", "project_category")
+
+
+def _value(fld: str, text: str) -> str | None:
+    if fld.endswith("_date"):
+        return parse_date(text)
+    return strip_code(text) if fld in _CODED else text
 
 
 def _set_period(record: FormRecord, value: str, src: Cell, trace: Trace) -> None:
     """`<period label> | 2023年1月1日-2023年12月31日`: one cell holding both planned dates. Only full
     dates are taken; a month range (2023年1月-12月) is left for the reviewer, not guessed."""
+    trace.use(src)  # read, even when it holds months only: the dates stay empty on purpose
     parts = _PERIOD_SPLIT.split(value)
     dates = [parse_date(p) for p in parts] if len(parts) == 2 else []
     if len(dates) == 2 and all(d and _ISO_DATE.fullmatch(d) for d in dates):

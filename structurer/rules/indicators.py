@@ -14,23 +14,15 @@ from dataclasses import dataclass, field
 
 from ..models import Cell, CellRef, Indicator
 from ..read.clean import squash, to_halfwidth
-from ..values import parse_target
+from ..read.structure import is_header_row
+from ..read.values import parse_target
 from ..vocab import Vocabulary
 
 _OP_ONLY = re.compile(r"[=≥≤><＝＞＜≧≦]|>=|<=")
 _UNIT_ONLY = re.compile(r"[^\d\s|]{1,6}")
+_BARE_NUMBER = re.compile(r"\d{1,3}(?:\.\d+)?")
 # A name cut by a line break ends mid-phrase; its rest comes as a row of its own.
 _OPEN_END = re.compile(r"[、，,（(和与及的或、]$")
-
-
-def is_header_row(row: list[Cell], vocab: Vocabulary) -> bool:
-    """The indicator table's header row: two or more of the vocabulary's column headers."""
-    return sum(bool(vocab.column_of(c.text)) for c in row if c.text) >= 2
-
-
-def starts_indicators(row: list[Cell], vocab: Vocabulary) -> bool:
-    """The indicator table begins at its header row, or failing that at the first level name."""
-    return is_header_row(row, vocab) or any(vocab.canonical_level(c.text) for c in row if c.text)
 
 
 def looks_like_target(text: str, vocab: Vocabulary) -> bool:
@@ -46,15 +38,22 @@ class _Row:
     has_levels: bool
 
 
+# Columns whose cells a record never keeps: set aside before reading a row.
+_SET_ASIDE = ("note", "weight")
+
+
 @dataclass
 class IndicatorTable:
-    """Reads one form's indicator rows, top to bottom, remembering the levels in force and
-    which columns hold level-1 and level-2 names."""
+    """Reads one form's indicator rows, top to bottom, remembering the levels in force, which
+    columns hold level-1 and level-2 names, and what each column of the header row holds."""
 
     vocab: Vocabulary
     columns: dict[str, set[int]] = field(
         default_factory=lambda: {"level1": set(), "level2": set(), "header_level2": set()}
     )
+    roles: dict[int, str] = field(default_factory=dict)  # header column -> role[:period]
+    level1: str | None = None  # the levels in force (merged cells fill down)
+    level2: str | None = None
     out: list[_Row] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
 
@@ -62,47 +61,92 @@ class IndicatorTable:
         self, rows: list[list[Cell]], refs: dict[str, CellRef], repairs: list[dict[str, str]]
     ) -> tuple[list[Indicator], list[str]]:
         """Indicators in table order, plus texts that could not be placed (kept for the reviewer)."""
-        level1 = level2 = None
         seen_level = False
-        for row in rows:
+        for k, row in enumerate(rows):
+            if any(self.vocab.is_trailer(c.text) for c in row[:2] if c.text):
+                break  # approval rows: the table is over
             if is_header_row(row, self.vocab):
-                self.columns["header_level2"] = {
-                    c.col for c in row if self.vocab.column_of(c.text) == "level2"
-                }
+                self._read_header(row)
                 continue
             named = [c for c in row if c.text]
             self._remember_columns(named)
-            row_l1, row_l2 = self._levels_in(named)
+            row_l1, row_l2, level_cells = self._levels_in(named, rows[k + 1 :])
             if row_l2:
-                level1, level2 = self.vocab.parent_of(row_l2), row_l2
-            elif row_l1 and row_l1 != level1:
-                level1, level2 = row_l1, None
+                self.level1, self.level2 = self.vocab.parent_of(row_l2), row_l2
+            elif row_l1 and row_l1 != self.level1:
+                self.level1, self.level2 = row_l1, None
             if (row_l1 or row_l2) and not seen_level:
                 seen_level = True
                 for earlier in self.out:  # rows before any label take the first labels that follow
-                    earlier.indicator.level1, earlier.indicator.level2 = level1, level2
-            cells = self._contents(row)
+                    earlier.indicator.level1 = self.level1
+                    earlier.indicator.level2 = self.level2
+            usable = self._usable(row, level_cells)
+            cells = self._contents(usable, level_cells)
             if cells:
-                self._place(cells, level1, level2, own_levels=bool(row_l1 or row_l2))
+                own = bool(row_l1 or row_l2)
+                self._place(cells, self.level1, self.level2, own_levels=own)
         return _finish(self.out, refs, repairs), self.unplaced
 
-    def _levels_in(self, cells: list[Cell]) -> tuple[str | None, str | None]:
-        """(level1, level2) named on one row, resolving a name that is both a level 1 and a level 2 by what stands
-        beside,
-        else by the column: where this table's level-2 names (or its level-2 header) stand."""
+    def _read_header(self, row: list[Cell]) -> None:
+        """What each column holds. A second header row under the first that names no level or
+        name column (`actual | expected` under the value column) refines nothing we read."""
+        vocab = self.vocab
+        roles = {vocab.column_of(c.text) for c in row}
+        if self.roles and not roles & {"level1", "level2", "name"}:
+            return
+        self.columns["header_level2"] = {c.col for c in row if vocab.column_of(c.text) == "level2"}
+        self.roles = {}
+        for c in row:
+            if role := vocab.column_of(c.text):
+                period = vocab.column_period(c.text)
+                self.roles[c.col] = f"{role}:{period}" if period else role
+
+    def _usable(self, row: list[Cell], level_cells: list[Cell]) -> list[Cell]:
+        """The row without the cells of columns a record does not keep (remarks, weights, the
+        long-term half of a form printing long-term and annual columns side by side). Rows that
+        omit merged cells start further left: they are aligned by their first cell that is not
+        a level name, which stands in the header's name column."""
+        if not any(_set_aside(r) for r in self.roles.values()):
+            return row
+        first = next((c for c in row if c.text and not any(c is lc for lc in level_cells)), None)
+        names = [c for c, r in self.roles.items() if r in ("name", "name:annual")]
+        shift = min(names) - first.col if first and names else 0
+        return [c for c in row if not _set_aside(self.roles.get(c.col + shift, ""))]
+
+    def _levels_in(
+        self, cells: list[Cell], following: list[list[Cell]]
+    ) -> tuple[str | None, str | None, list[Cell]]:
+        """(level1, level2, the cells naming them) on one row. A name that is both a level 1 and
+        a level 2 is resolved by what stands beside it on the row, else by the level names that
+        follow (its own level 2 names: a level 1), else by the level 1 in force (the pre-2021
+        hierarchy puts the cost level under the output level), else by the column. A level 1
+        name right of the row's level 2 is the indicator's name, not a level (a satisfaction
+        indicator may be called just that)."""
         vocab = self.vocab
         names = [vocab.canonical_level(c.text) for c in cells]
         hierarchy = vocab.hierarchy
         l1 = l2 = None
+        used: list[Cell] = []
         for k, name in enumerate(names):
             if name is None:
                 continue
+            if (
+                l2 is not None
+                and name != l2
+                and (vocab.is_level1(name) or name in vocab.ambiguous_levels)
+            ):
+                continue  # right of the level 2: a name that happens to spell a level 1
             if name in vocab.ambiguous_levels:
                 later = [n for n in names[k + 1 :] if n]
-                child_of_row_l1 = bool(l1 and name in hierarchy.get(l1, ()))
                 if any(n in hierarchy[name] for n in later):
                     l1 = name
-                elif child_of_row_l1 or self._in_level2_column(cells[k].col):
+                elif l1 and name in hierarchy.get(l1, ()):
+                    l2 = name
+                elif _next_level(following, vocab) in hierarchy[name]:
+                    l1 = name
+                elif (
+                    not l1 and self.level1 and name in hierarchy.get(self.level1, ())
+                ) or self._in_level2_column(cells[k].col):
                     l2 = name
                 else:
                     l1 = name
@@ -110,7 +154,8 @@ class IndicatorTable:
                 l1 = name
             else:
                 l2 = name
-        return l1, l2
+            used.append(cells[k])
+        return l1, l2, used
 
     def _in_level2_column(self, col: int) -> bool:
         """Level names seen so far vote first (headers shift with the OCR as well); the header's
@@ -128,15 +173,15 @@ class IndicatorTable:
             if name and name not in self.vocab.ambiguous_levels:
                 self.columns["level1" if self.vocab.is_level1(name) else "level2"].add(c.col)
 
-    def _contents(self, row: list[Cell]) -> list[Cell]:
-        """Cells that are neither level names nor row labels; adjacent copies (merged cells the
-        OCR expanded into several columns) kept once."""
+    def _contents(self, row: list[Cell], level_cells: list[Cell]) -> list[Cell]:
+        """Cells that are neither the row's level names nor row labels; adjacent copies (merged
+        cells the OCR expanded into several columns) kept once."""
         vocab = self.vocab
         out: list[Cell] = []
         for c in row:
             if not squash(c.text) or c.merged or vocab.block_of(c.text) in ("goals", "indicators"):
                 continue
-            if vocab.canonical_level(c.text) or vocab.column_of(c.text):
+            if any(c is lc for lc in level_cells) or vocab.column_of(c.text):
                 continue
             if out and out[-1].text == c.text:
                 continue
@@ -152,6 +197,8 @@ class IndicatorTable:
             cell = cells[0]
             if prev and _continues(prev, cell):
                 return
+            if prev and prev.target_cell is not None and self._is_weight(cell):
+                return  # a weight wrapped onto a line of its own
             is_target = looks_like_target(cell.text, self.vocab)
             if is_target and prev and prev.target_cell is None:
                 prev.target_cell = cell
@@ -168,15 +215,20 @@ class IndicatorTable:
             used = [target]
         if any(_same_row(row, name, target, l1, l2, own_levels) for row in out):
             return  # a row the OCR printed twice (beside itself, or across a page break)
-        self.unplaced += [c.text for c in rest if c not in used]
+        self.unplaced += [c.text for c in rest if c not in used and not self._is_weight(c)]
         out.append(_Row(Indicator(level1=l1, level2=l2), name, target, True))
 
+    def _is_weight(self, cell: Cell) -> bool:
+        """A bare number, in a table with a weight column: a score, not an indicator."""
+        has_weights = any(r.split(":")[0] == "weight" for r in self.roles.values())
+        return has_weights and bool(_BARE_NUMBER.fullmatch(squash(cell.text)))
+
     def _without_kind_marks(self, cells: list[Cell]) -> list[Cell]:
-        """Drop the 指标性质 column's marks (定性, 正向指标…): they say what kind a target is."""
+        """Drop the kind column's marks (定性, 正向…): they say what kind a target is."""
         return [c for c in cells if squash(c.text) not in self.vocab.kind_marks]
 
     def _composed_target(self, rest: list[Cell]) -> tuple[Cell | None, list[Cell]]:
-        """Forms with separate 指标性质/指标值/度量单位 columns: `| ≥ | 500 | 人次 |` is one
+        """Forms with separate kind/value/unit columns: `| ≥ | 500 | 人次 |` is one
         target, ≥500人次, read where the bare number stands. Returns it and the cells it was
         made of."""
         for k, cell in enumerate(rest):
@@ -201,6 +253,23 @@ class IndicatorTable:
     def _is_unit(self, text: str) -> bool:
         key = squash(text)
         return bool(_UNIT_ONLY.fullmatch(key)) and not self.vocab.qualitative_pattern.search(key)
+
+
+def _set_aside(role: str) -> bool:
+    return role.split(":")[0] in _SET_ASIDE or role.endswith(":long")
+
+
+def _named(cell: Cell, level: str | None, vocab: Vocabulary) -> bool:
+    return level is not None and vocab.canonical_level(cell.text) == level
+
+
+def _next_level(rows: list[list[Cell]], vocab: Vocabulary) -> str | None:
+    """The first level name in the rows that follow."""
+    for row in rows:
+        for c in row:
+            if c.text and (name := vocab.canonical_level(c.text)):
+                return name
+    return None
 
 
 def _same_row(

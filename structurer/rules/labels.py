@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..models import Cell, CellRef
-from ..values import parse_amount
+from ..read.values import parse_amount
 from ..vocab import Vocabulary
 
 
@@ -22,9 +22,14 @@ class Trace:
     cells: dict[str, CellRef] = field(default_factory=dict)
     repairs: list[dict[str, str]] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
+    used: set[tuple[int, int]] = field(default_factory=set)  # (line, col) of every cell read
 
     def ref(self, path: str, cell: Cell) -> None:
         self.cells[path] = CellRef(line=cell.line, col=cell.col)
+        self.use(cell)
+
+    def use(self, cell: Cell) -> None:
+        self.used.add((cell.line, cell.col))
 
 
 def value_right_of(

@@ -1,0 +1,69 @@
+"""A department list table: one row per indicator, the project's columns filled on its first row.
+
+The project's fields come from its first row, column by column (the header names them); the
+department from the subtotal row above the project, when the table prints one; the money unit
+from the lines above the table (`金额单位：元`). The indicator columns are read by the same
+IndicatorTable as any form's indicator table, header included, so composed targets (kind |
+value | unit), weights and remarks are handled alike.
+"""
+
+from __future__ import annotations
+
+from ..models import Cell, Chunk, FormRecord, Grid, SourceRef
+from ..read.structure import ListTable
+from ..read.values import strip_code
+from ..vocab import Vocabulary
+from .coverage import unread_finding
+from .funding import _set_amount, _unit_of
+from .header import _value
+from .indicators import IndicatorTable
+from .labels import Trace
+
+
+def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> FormRecord:
+    record = FormRecord(form_index=chunk.index, year=chunk.year, backend="rules")
+    trace = Trace()
+    department, rows = table.projects()[0]
+    for cell in rows[0]:
+        _set_field(record, table.role(cell), cell, trace)
+    if department is not None and record.department is None:
+        record.department = strip_code(department.text)
+        trace.ref("department", department)
+    record.funding.unit = record.funding.unit or _unit_above(grid, table, vocab)
+    header = [c for c in table.header if c.col >= table.first]
+    indicator_rows = [[c for c in row if c.col >= table.first] for row in rows]
+    record.indicators, unplaced = IndicatorTable(vocab).read(
+        [header, *indicator_rows], trace.cells, trace.repairs
+    )
+    record.source = SourceRef(
+        start_line=chunk.start_line, end_line=chunk.end_line, cells=trace.cells
+    )
+    if trace.repairs:
+        record.meta["repairs"] = trace.repairs
+    if trace.unreadable:
+        record.meta["unreadable"] = trace.unreadable
+    if unplaced:
+        record.meta["unplaced"] = unplaced
+        record.findings.append(unread_finding(unplaced))
+    return record
+
+
+def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
+    if not cell.text or not role or role in ("ignored",):
+        return
+    if role.startswith("funding."):
+        _set_amount(record.funding, role.removeprefix("funding."), cell, trace)
+    elif role in FormRecord.model_fields and getattr(record, role) is None:
+        setattr(record, role, _value(role, cell.text))
+        trace.ref(role, cell)
+
+
+def _unit_above(grid: Grid, table: ListTable, vocab: Vocabulary) -> str | None:
+    """`金额单位：元` or `单位:万元` printed above the table's header."""
+    for row in grid.rows:
+        if row is table.header:
+            break
+        for cell in row:
+            if unit := _unit_of(cell.text, vocab):
+                return unit
+    return None
