@@ -17,7 +17,7 @@ from pathlib import Path
 from .checks import check_document, refresh_findings
 from .io import atomic_write_text, records_jsonl
 from .models import Backend, Document, Finding, FormRecord, Job, OnRecord, SourceRef
-from .read.layouts import read_grid
+from .read.layouts import chunk_grid
 from .vocab import Vocabulary, resolve
 
 __all__ = ["RunResult", "extract_documents", "extract_to_file", "plan_jobs", "safe_run"]
@@ -28,11 +28,7 @@ log = logging.getLogger("structurer")
 def plan_jobs(documents: Iterable[Document], vocab: Vocabulary | None = None) -> list[Job]:
     """One job per form: its chunk read into a cell grid by the layout it is printed in."""
     vocab = resolve(vocab)
-    return [
-        Job(doc, chunk, read_grid(chunk.text, chunk.start_line, vocab=vocab))
-        for doc in documents
-        for chunk in doc.chunks
-    ]
+    return [Job(doc, chunk, chunk_grid(chunk, vocab)) for doc in documents for chunk in doc.chunks]
 
 
 def vocab_of(backend: Backend) -> Vocabulary:
@@ -55,7 +51,9 @@ def finish_record(job: Job, record: FormRecord, backend: Backend) -> FormRecord:
     record.meta["layout"] = job.grid.layout
     vocab = vocab_of(backend)
     record.meta["vocabulary"] = vocab.label
-    refresh_findings(record, source_text=job.chunk.text, title=job.document.title, vocab=vocab)
+    refresh_findings(
+        record, source_text=job.chunk.text, title=job.document.title, vocab=vocab, grid=job.grid
+    )
     return record
 
 

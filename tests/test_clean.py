@@ -3,7 +3,7 @@
 import pytest
 
 from structurer.read.clean import clean_text, squash
-from structurer.values import parse_amount, parse_date
+from structurer.read.values import parse_amount, parse_date
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ def approx(x: float):  # type: ignore[no-untyped-def]
 
 
 def ind(name: str, target: str = "≥90.00(%)", level2: str = "数量指标", **kw) -> Indicator:
-    from structurer.values import parse_target
+    from structurer.read.values import parse_target
 
     t = parse_target(target)
     level1 = kw.pop("level1", "满意度指标" if "满意度" in level2 else "产出指标")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from structurer.values import parse_target
+from structurer.read.values import parse_target
 
 
 @pytest.mark.parametrize(

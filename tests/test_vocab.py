@@ -82,7 +82,7 @@ def test_a_spelling_added_in_a_vocabulary_file_reaches_every_stage(testland):
         ('name = "x"\nextends = "base"\ncolour = "red"\n', "colour"),
         ('name = "x"\n[fields]\nproject_name = ["项目名"]\n', 'extends = "base"'),
         ('name = "x"\nextends = "base"\n[fields\n', "cannot read vocabulary"),
-        ('name = "x"\nextends = "base"\n[indicator_columns]\nweight = ["权重"]\n', "unknown name"),
+        ('name = "x"\nextends = "base"\n[indicator_columns]\ncolour = ["颜色"]\n', "unknown name"),
     ],
 )
 def test_a_bad_vocabulary_file_is_a_clear_error(tmp_path, text, message):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..models import Chunk, Document, Finding, FormRecord
+from ..models import Chunk, Document, Finding, FormRecord, Grid
 from ..vocab import Vocabulary, resolve
 from .document import check_document
 from .funding import check_funding
@@ -41,14 +41,16 @@ def check_record(
     source_text: str | None = None,
     title: str | None = None,
     vocab: Vocabulary | None = None,
+    grid: Grid | None = None,
 ) -> list[Finding]:
-    """All checker findings for one record; grounding only when the source text is given."""
+    """All checker findings for one record; grounding only when the source text is given
+    (`grid`: the source's cell grid, when the caller has already read it)."""
     vocab = resolve(vocab)
     findings = check_header(record, title=title)
     findings += check_funding(record, vocab)
     findings += check_indicators(record, vocab)
     if source_text is not None:
-        findings += ground_record(record, source_text, vocab)
+        findings += ground_record(record, source_text, vocab, grid)
     return findings
 
 
@@ -58,9 +60,11 @@ def refresh_findings(
     source_text: str | None = None,
     title: str | None = None,
     vocab: Vocabulary | None = None,
+    grid: Grid | None = None,
 ) -> FormRecord:
     kept = [f for f in record.findings if f.code.startswith(BACKEND_PREFIXES)]
-    record.findings = kept + check_record(record, source_text=source_text, title=title, vocab=vocab)
+    found = check_record(record, source_text=source_text, title=title, vocab=vocab, grid=grid)
+    record.findings = kept + found
     return record
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..models import AMOUNT_FIELDS, Finding, FormRecord
-from ..values import amount_value
+from ..read.values import amount_value
 from ..vocab import Vocabulary
 from .finding import finding
 

@@ -1,6 +1,6 @@
-"""Grounding: is every value of a record really in its form's source text?
+"""Grounding: is every value of a record really in its form's source text, where it belongs?
 
-This is what catches a backend inventing data. The source is cleaned the way a record's values are
+This is what catches a backend inventing data or moving it. The source is cleaned the way a record's values are
 (tags, LaTeX, full-width forms, whitespace) and indexed once per chunk; each value is then looked
 up as text (strings, targets, level names), as a number (amounts) or as a date.
 """
@@ -18,11 +18,15 @@ from ..models import (
     HEADER_FIELDS,
     Finding,
     FormRecord,
+    Grid,
     Indicator,
 )
 from ..read.clean import collapse_repeats, latex_to_text, strip_html, to_halfwidth
-from ..values import amount_value, parse_date
+from ..read.layouts import read_grid
+from ..read.structure import list_table
+from ..read.values import amount_unit, amount_value, parse_date
 from ..vocab import Vocabulary, resolve
+from .binding import bind_record
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
 _SIGNS = (
@@ -68,6 +72,11 @@ class SourceIndex:
     """One chunk's source text, prepared once for many look-ups."""
 
     cells: tuple[tuple[str, ...], ...]  # normalized non-empty cells, row by row
+
+    @property
+    def flat(self) -> list[str]:
+        return [c for row in self.cells for c in row]
+
     text: str  # all cells, borders kept as "|"
     rows: tuple[str, ...]  # one string per row, likewise
     numbers: frozenset[Decimal]
@@ -101,34 +110,60 @@ class SourceIndex:
         return len(needle) >= 2 * _MIN_PIECE and _in_pieces(needle, self.text)
 
     def has_unit(self, unit: str, units: tuple[str, ...]) -> bool:
-        """元 vs 万元 is a factor of 10,000: ground it by the funding label, e.g. 项目资金(万元)."""
+        """元 vs 万元 is a factor of 10,000: ground it by the funding label (项目资金(万元)), else
+        by the unit written after the amounts (`164万元`), else by its presence."""
         labelled = [u for u in units if f"({u})" in self.text or f"单位:{u}" in self.text]
-        return unit in labelled if labelled else self.has_text(unit)
+        if labelled:
+            return unit in labelled
+        written = {u for c in self.flat if (u := amount_unit(c)) is not None}
+        return unit in written if written else self.has_text(unit)
 
     def has_amount(self, value: str) -> bool:
         number = amount_value(value)
         return number is not None and (number in self.numbers or number in self.repaired)
 
-    def repaired_raw(self, value: str, labels: tuple[str, ...] = ()) -> str | None:
+    def repaired_raw(
+        self, value: str, labels: tuple[str, ...] = (), rows: tuple[str, ...] = ()
+    ) -> str | None:
         """The OCR text of an amount the source has with letter O for 0 (1,2OO,OOO.OO): when the
-        number is nowhere else, or when it is on the row of one of the field's labels."""
+        number is nowhere else, or when it is on a row (of `rows`, else the source's lines)
+        holding one of the field's labels."""
         number = amount_value(value)
         raw = self.repaired.get(number) if number is not None else None
         if raw is None or number not in self.numbers:
             return raw
         keys = [normalize(label) for label in labels]
-        on_row = any(raw in row and any(k in row for k in keys) for row in self.rows)
+        on_row = any(raw in row and any(k in row for k in keys) for row in rows or self.rows)
         return raw if on_row else None
 
 
 @lru_cache(maxsize=128)
 def index_source(source_text: str) -> SourceIndex:
-    rows = tuple(
-        tuple(cells)
-        for line in source_text.split("\n")
-        for row in re.split(r"<tr\b", line)
-        if (cells := _row_cells(row))
+    """The source's text lines (HTML rows apart) as rows of normalized cells: every value of a
+    form is somewhere in here, tables or not."""
+    return _index(
+        tuple(
+            tuple(cells)
+            for line in source_text.split("\n")
+            for row in re.split(r"<tr\b", line)
+            if (cells := _row_cells(row))
+        )
     )
+
+
+def index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
+    """The form's cell grid as the layout reader built it: a row is a table row even where the
+    text prints one cell per line (or a list table wraps a cell onto a line of its own), so "on
+    its indicator's row" means the same in every layout."""
+    table = list_table(grid.rows, vocab)
+    source = table.rows if table is not None else grid.rows
+    rows = tuple(
+        tuple(n for c in row if c.text and (n := normalize(c.raw or c.text))) for row in source
+    )
+    return _index(tuple(r for r in rows if r))
+
+
+def _index(rows: tuple[tuple[str, ...], ...]) -> SourceIndex:
     flat = [c for row in rows for c in row]
     found = [pair for c in flat for pair in _numbers(c)]
     clean = frozenset(n for n, raw in found if raw is None)
@@ -204,19 +239,26 @@ def _longest_prefix(needle: str, hay: str) -> int:
 
 
 def ground_record(
-    record: FormRecord, source_text: str, vocab: Vocabulary | None = None
+    record: FormRecord,
+    source_text: str,
+    vocab: Vocabulary | None = None,
+    grid: Grid | None = None,
 ) -> list[Finding]:
-    """One grounding.ungrounded error per value of `record` not found in `source_text`."""
+    """Every value of `record` against its form's source: a grounding.ungrounded error per value
+    not in `source_text`, or not on its indicator's row; a grounding.wrong_label error per value
+    not under its own label (binding.py). `grid` is the chunk's grid when the caller has it."""
     vocab = resolve(vocab)
+    grid = grid if grid is not None else read_grid(source_text, vocab=vocab)
     src = index_source(source_text)
+    table = index_grid(grid, vocab)
     missing: list[tuple[str, str]] = []
     for path, value in _texts(record):
-        if not src.has_text(value) and not _target_in_parts(record, path, src):
+        if not src.has_text(value) and not _target_in_parts(record, path, table):
             missing.append((path, value))
     for path, value in _amounts(record):
         if not src.has_amount(value):
             missing.append((path, value))
-    repairs = _repaired_amounts(record, src, vocab)
+    repairs = _repaired_amounts(record, src, table, vocab)
     for path in ("start_date", "end_date"):
         value = getattr(record, path)
         if value and value not in src.dates and not src.has_text(value):
@@ -226,7 +268,10 @@ def ground_record(
         missing.append(("funding.unit", unit))
     missing.extend(_ungrounded_levels(record, src, vocab))
     found = [_finding(path, value) for path, value in missing]
-    return found + repairs + _misplaced_targets(record, src, {p for p, _ in missing})
+    flagged = {p for p, _ in missing}
+    misplaced = _misplaced_targets(record, table, flagged)
+    bound = bind_record(record, grid, vocab, skip=frozenset(flagged))
+    return found + repairs + misplaced + bound
 
 
 def _target_in_parts(record: FormRecord, path: str, src: SourceIndex) -> bool:
@@ -245,14 +290,16 @@ def _parts_on_row(ind: Indicator, row: str) -> bool:
     return unit_ok and normalize(ind.value) in cells
 
 
-def _repaired_amounts(record: FormRecord, src: SourceIndex, vocab: Vocabulary) -> list[Finding]:
+def _repaired_amounts(
+    record: FormRecord, src: SourceIndex, table: SourceIndex, vocab: Vocabulary
+) -> list[Finding]:
     """Amounts the source only has with letter O for 0: a warning, unless the backend already
     reported the repair in meta["repairs"] (the checker turns those into the same warning)."""
     repairs = record.meta.get("repairs")
     reported = {str(r.get("path")) for r in repairs or [] if isinstance(r, dict)}
     out = []
     for path, value in _amounts(record):
-        raw = src.repaired_raw(value, vocab.labels(path))
+        raw = src.repaired_raw(value, vocab.labels(path), table.rows)
         if raw and path not in reported:
             out.append(
                 Finding(

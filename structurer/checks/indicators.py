@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..models import Finding, FormRecord, Indicator
 from ..read.clean import squash
-from ..values import Target, amount_value, parse_target
+from ..read.values import Target, amount_value, parse_target
 from ..vocab import Vocabulary
 from .finding import finding
 

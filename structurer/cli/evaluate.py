@@ -53,6 +53,12 @@ def evaluate(
     min_fields: float | None = typer.Option(
         None, "--min-fields", help="Exit 1 when overall field accuracy is below this (0-1)."
     ),
+    gate: bool = typer.Option(
+        False,
+        "--gate",
+        help="Exit 1 when a case falls short of its own case.toml [gate] (for CI): forms found, "
+        "field accuracy, indicator F1, goals, silent errors, expected findings.",
+    ),
     history: Path = typer.Option(DEFAULT_HISTORY, "--history", help="Score history (JSONL)."),
     no_history: bool = typer.Option(
         False, "--no-history", help="Do not append this run to the history."
@@ -78,6 +84,7 @@ def evaluate(
         append_history,
         compare_reports,
         discover_cases,
+        gate_failures,
         load_case,
         load_report,
         run_case,
@@ -110,6 +117,13 @@ def evaluate(
     if changes is not None:
         _print_changes(changes)
     console.print(f"reports: {json_path}, {md_path}")
+    failures = [
+        f for case, s in zip(loaded, scores, strict=True) for f in gate_failures(s, case.gate)
+    ]
+    if gate and failures:
+        for line in failures:
+            console.print(f"[red]gate:[/] {line}")
+        raise typer.Exit(1)
     _enforce(data["overall"], min_f1=min_f1, min_fields=min_fields)
 
 

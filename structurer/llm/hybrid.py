@@ -21,7 +21,7 @@ from ..models import (
     Job,
     OnRecord,
 )
-from ..values import amount_value
+from ..read.values import amount_value
 from ..vocab import Vocabulary
 from .backend import LLMBackend, run_coroutine
 from .settings import LLMSettings

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from ..models import AMOUNT_FIELDS, ANNUAL_AMOUNTS, FormRecord, Funding, Indicator
-from ..values import amount_value, clean_target, parse_amount, parse_date, parse_target
+from ..read.values import amount_value, clean_target, parse_amount, parse_date, parse_target
 from ..vocab import Vocabulary, default_vocabulary, resolve
 
 _OPERATORS = "=≥≤><"

@@ -22,7 +22,7 @@ from ..models import (
     SourceRef,
 )
 from ..read.clean import squash
-from ..values import amount_value, parse_amount
+from ..read.values import amount_value, parse_amount
 from .settings import LLMSettings
 
 

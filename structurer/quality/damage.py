@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..models import FormRecord, Indicator
-from ..values import amount_value, parse_target
+from ..read.values import amount_value, parse_target
 from ..vocab import default_vocabulary
 
 # The forms are printed as the Shanghai template prints them: the vocabulary's first spellings.

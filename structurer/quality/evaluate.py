@@ -94,6 +94,7 @@ class Case:
     expected_findings: list[list[ExpectedFinding]]
     kind: str = "real"  # real (found in public, labelled by hand) or synthetic (written by us)
     layout: str = "?"  # how the document prints its tables: pipe, cell-per-line, pdf-text...
+    gate: dict[str, Any] = field(default_factory=dict)  # what CI holds the case to
 
 
 def load_case(directory: str | Path) -> Case:
@@ -106,12 +107,33 @@ def load_case(directory: str | Path) -> Case:
     if not sources:
         raise InputError(str(folder), "no source.* document next to gold.jsonl")
     gold, expected = _read_gold(gold_path)
-    info = _case_info(folder)
+    info = case_info(folder)
     kind = str(info.get("kind") or ("synthetic" if folder.name.startswith("synthetic") else "real"))
-    return Case(folder.name, sources[0], gold, expected, kind, str(info.get("layout", "?")))
+    layout, gate = str(info.get("layout", "?")), dict(info.get("gate") or {})
+    return Case(folder.name, sources[0], gold, expected, kind, layout, gate)
 
 
-def _case_info(folder: Path) -> dict[str, Any]:
+def gate_failures(case: CaseScore, gate: dict[str, Any]) -> list[str]:
+    """What a case falls short of in its case.toml `[gate]`: every form found and none extra
+    (`forms = "all"`), field accuracy, indicator F1 and goal similarity at least their minimum,
+    no more silent errors than allowed, and every finding the gold expects raised."""
+    m = case.metrics()
+    out = []
+    if gate.get("forms") == "all" and (m["forms_found"] != m["forms_expected"] or m["forms_extra"]):
+        out.append(f"forms {m['forms_found']}/{m['forms_expected']} (+{m['forms_extra']})")
+    for key, metric in (("min_fields", "field_accuracy"), ("min_f1", "indicator_f1"),
+                        ("min_goals", "goal_mean")):  # fmt: skip
+        value = m[metric]
+        if key in gate and value is not None and value < gate[key]:
+            out.append(f"{metric} {value:.4f} < {gate[key]}")
+    if "max_silent" in gate and m["silent_errors"] > gate["max_silent"]:
+        out.append(f"silent errors {m['silent_errors']} > {gate['max_silent']}")
+    if gate and m["findings_missed"]:
+        out.append(f"expected findings missed: {m['findings_missed']}")
+    return [f"{case.name}: {reason}" for reason in out]
+
+
+def case_info(folder: Path) -> dict[str, Any]:
     path = folder / "case.toml"
     if not path.is_file():
         return {}

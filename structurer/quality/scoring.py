@@ -30,7 +30,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ..models import AMOUNT_FIELDS, HEADER_FIELDS, Finding, FormRecord, Indicator
 from ..read.clean import clean_text, squash
-from ..values import clean_target, parse_date, parse_target
+from ..read.values import clean_target, parse_date, parse_target
 
 SCORED_HEADER = ("year", *HEADER_FIELDS)
 SCORED_FUNDING = ("unit", *AMOUNT_FIELDS)

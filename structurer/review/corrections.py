@@ -38,7 +38,7 @@ from ..models import (
     FormRecord,
     Indicator,
 )
-from ..values import amount_value, parse_amount, parse_date, parse_target
+from ..read.values import amount_value, parse_amount, parse_date, parse_target
 
 try:  # POSIX advisory locks; elsewhere appends rely on O_APPEND alone
     import fcntl

@@ -24,8 +24,8 @@ from ..models import (
     Grid,
 )
 from ..read.clean import squash
-from ..read.layouts import read_grid
-from ..values import amount_value, clean_target, parse_amount, parse_date
+from ..read.layouts import chunk_grid
+from ..read.values import amount_value, clean_target, parse_amount, parse_date
 from ..vocab import Vocabulary, resolve
 from .corrections import INDICATOR_FIELDS
 from .session import FormState
@@ -83,7 +83,7 @@ def build_form(state: FormState, vocab: Vocabulary | None = None) -> FormView:
     vocab = resolve(vocab)
     record = state.record
     chunk = state.chunk
-    grid = read_grid(chunk.text, chunk.start_line, vocab=vocab) if chunk else Grid()
+    grid = chunk_grid(chunk, vocab) if chunk else Grid()
     cells = locate_cells(record, grid, vocab)
     labels = form_labels(grid, vocab)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..io import atomic_write_bytes, atomic_write_text
 from ..models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
-from ..values import amount_value
+from ..read.values import amount_value
 
 FORM_KEY = ("document", "form_index", "project_name")
 FORM_COLUMNS = (

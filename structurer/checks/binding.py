@@ -1,0 +1,386 @@
+"""Label-bound grounding: a value must stand under its own label, not merely somewhere in the form.
+
+Presence in the source (grounding.py) does not catch a value read under the wrong label: two
+amounts swapped keep every number in the source and every sum true. Here the form's grid is read
+for what each label governs, independently of any extractor:
+
+- a label governs the cells right of it up to the next label, or, when nothing stands right of
+  it, the cell below it (a row of labels over a row of values); merged copies count as empty;
+- a label printed in both funding columns (listed under a project and a year field) governs the
+  project field's cells in its first copy on a row and the year field's in its last; alone on its
+  row it governs both fields;
+- a column header over a list table (labels over columns) governs its column.
+
+A value found only under another field's label is an error, `grounding.wrong_label`, naming both
+labels; a value given for a field whose label is printed over empty cells is an error too. A value
+found under no label at all (a form that prints no label for it) is left to the presence check.
+Indicators: a level 2 must be the one in force on the indicator's row (merged level cells fill
+down), so an indicator moved under a sibling level 2 is caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Cell, Finding, FormRecord, Grid
+from ..read.clean import squash
+from ..read.structure import ListTable, indicator_start, is_header_row, list_table
+from ..read.values import amount_value, parse_amount, strip_code
+from ..vocab import Vocabulary
+from .finding import finding
+
+# Fields bound to their labels (dates come from a date or a period cell: checked by presence).
+_TEXT_FIELDS = tuple(f for f in HEADER_FIELDS if not f.endswith("_date"))
+_BOUND_PATHS = (*_TEXT_FIELDS, *GOAL_FIELDS, *(f"funding.{f}" for f in AMOUNT_FIELDS))
+_MIN_LABELS_OVER_COLUMNS = 3  # a row holding this many labels over a row of none: a list table
+
+
+@dataclass
+class LabelMap:
+    """For each field path: the labels the form prints for it and the value cells they govern."""
+
+    labels: dict[str, str] = field(default_factory=dict)  # path -> the label as printed
+    cells: dict[str, list[Cell]] = field(default_factory=dict)  # path -> governed value cells
+
+    def add(self, path: str, label: str, governed: list[Cell]) -> None:
+        self.labels.setdefault(path, label)
+        self.cells.setdefault(path, []).extend(c for c in governed if c.text)
+
+
+def label_map(grid: Grid, vocab: Vocabulary) -> LabelMap:
+    """What each label above the indicator table governs (and a list table's column headers)."""
+    if (table := list_table(grid.rows, vocab)) is not None:
+        return _list_map(table)
+    rows = grid.rows[: indicator_start(grid.rows, vocab)]
+    out = LabelMap()
+    # fields the form names with a label of their own (not one printed in both columns)
+    form = {
+        fields[0]
+        for row in rows
+        for c in row
+        if c.text and len(fields := vocab.fields_of(c.text)) == 1
+    }
+    for r, row in enumerate(rows):
+        labels = [(i, vocab.fields_of(c.text)) for i, c in enumerate(row) if _is_label(c, vocab)]
+        below = rows[r + 1] if r + 1 < len(rows) else []
+        if _labels_over_columns(row, labels, below, vocab):
+            _over_columns(rows[r + 1 :], row, labels, out)
+            continue
+        sides = _shared_sides(row, labels, vocab, form)
+        for k, (i, fields) in enumerate(labels):
+            if not fields:
+                continue
+            end = labels[k + 1][0] if k + 1 < len(labels) else len(row)
+            governed = [c for c in row[i + 1 : end] if not c.merged]
+            if not any(c.text for c in governed):
+                governed = [c for c in below if c.col == row[i].col and not c.merged]
+                governed = [c for c in governed if not vocab.is_label(c.text)]
+            for path in sides.get(i, fields):
+                _govern(out, path, row[i].text, governed, vocab)
+    _goals_in_order(rows, vocab, out)
+    return out
+
+
+def _goals_in_order(rows: list[list[Cell]], vocab: Vocabulary, out: LabelMap) -> None:
+    """Goal labels printed one under the other (long-term / annual) with the texts after the
+    last of them, in the same order: the first text is the first label's, and so on."""
+    labels = [(r, c) for r, row in enumerate(rows) for c in row if _goal_of(c, vocab)]
+    if len(labels) < 2 or len({c.col for _, c in labels}) != 1:
+        return
+    last_row, last = labels[-1]
+    texts = [c for c in rows[last_row] if c.col > last.col and c.text]
+    fields = [f for f in dict.fromkeys(_goal_of(c, vocab) for _, c in labels) if f]
+    if len(texts) != len(fields) or len({c.text for c in texts}) != len(texts):
+        return
+    for f in GOAL_FIELDS:
+        out.cells.pop(f, None)
+    for fld, cell in zip(fields, texts, strict=True):
+        out.add(fld, next(c.text for _, c in labels if _goal_of(c, vocab) == fld), [cell])
+
+
+def _goal_of(cell: Cell, vocab: Vocabulary) -> str | None:
+    return next((f for f in vocab.fields_of(cell.text) if f in GOAL_FIELDS), None)
+
+
+def _list_map(table: ListTable) -> LabelMap:
+    """A list table: each project column governs its cells; a department's subtotal row governs
+    the department of the projects under it."""
+    out = LabelMap()
+    for department, rows in table.projects():
+        for cell in rows[0]:
+            role = table.role(cell)
+            if role in _BOUND_PATHS:
+                label = next((c.text for c in table.header if c.col == cell.col), role)
+                out.add(role, label, [cell])
+        if department is not None:
+            out.add("department", "subtotal row", [department])
+    return out
+
+
+def _govern(out: LabelMap, path: str, label: str, cells: list[Cell], vocab: Vocabulary) -> None:
+    """A goal cell holding the goals' own labels (`<overall>：…<annual>：…`) is split: each part
+    is governed by the label written before it."""
+    if path not in GOAL_FIELDS:
+        out.add(path, label, cells)
+        return
+    out.labels.setdefault(path, label)
+    for cell in cells:
+        for fld, text in _goal_parts(cell, path, vocab):
+            out.add(fld, label, [Cell(text, cell.raw, cell.line, cell.col)])
+
+
+def _goal_parts(cell: Cell, home: str, vocab: Vocabulary) -> list[tuple[str, str]]:
+    parts, pos, fld = [], 0, home
+    for m in vocab.goal_part_pattern.finditer(cell.text):
+        parts.append((fld, cell.text[pos : m.start()]))
+        fld = next((f for f in vocab.fields_of(m.group(1)) if f in GOAL_FIELDS), home)
+        pos = m.end()
+    parts.append((fld, cell.text[pos:]))
+    return [(f, t.strip()) for f, t in parts if t.strip()]
+
+
+def _is_label(cell: Cell, vocab: Vocabulary) -> bool:
+    return bool(cell.text) and not cell.merged and vocab.is_label(cell.text)
+
+
+def _labels_over_columns(
+    row: list[Cell], labels: list[tuple[int, tuple[str, ...]]], below: list[Cell], vocab: Vocabulary
+) -> bool:
+    """A row of nothing but labels (three or more naming fields) over a row of no labels: the
+    header of a table whose columns hold the values."""
+    texts = [c for c in row if c.text]
+    named = [f for _, f in labels if f]
+    return (
+        len(named) >= _MIN_LABELS_OVER_COLUMNS
+        and len(labels) == len(texts)
+        and bool(below)
+        and not any(vocab.fields_of(c.text) for c in below if c.text)
+    )
+
+
+def _shared_sides(
+    row: list[Cell],
+    labels: list[tuple[int, tuple[str, ...]]],
+    vocab: Vocabulary,
+    form: set[str],
+) -> dict[int, tuple[str, ...]]:
+    """Which field each label printed in both funding columns governs on this row: the project
+    one beside a label of the year field's own (and the other way round); else the project one
+    in its first copy and the year one in its last (copies side by side, one merged cell spread
+    over two columns, count once); alone, both."""
+    exclusive = {f[0] for _, f in labels if len(f) == 1}
+    groups: dict[tuple[str, ...], list[list[int]]] = {}
+    for i, fields in labels:
+        if len(fields) < 2:
+            continue
+        runs = groups.setdefault(fields, [])
+        if runs and runs[-1][-1] == i - 1 and row[i - 1].text == row[i].text:
+            runs[-1].append(i)  # a copy right beside: the same merged cell
+        else:
+            runs.append([i])
+    out: dict[int, tuple[str, ...]] = {}
+    for fields, runs in groups.items():
+        project = next(f for f in fields if f.startswith("funding.project"))
+        annual = next(f for f in fields if f != project)
+        for n, run in enumerate(runs):
+            if annual in exclusive and project not in exclusive:
+                side: tuple[str, ...] = (project,)
+            elif project in exclusive and annual not in exclusive:
+                side = (annual,)
+            elif len(runs) >= 2:
+                side = (project,) if n == 0 else (annual,)
+            elif annual in form and project not in form:
+                side = (project,)
+            elif project in form and annual not in form:
+                side = (annual,)
+            elif not any(f.startswith("funding.project") for f in form):
+                side = (annual,)  # a form with no project column prints the year's money alone
+            else:
+                side = fields
+            out.update(dict.fromkeys(run, side))
+    return out
+
+
+def _over_columns(
+    following: list[list[Cell]], header: list[Cell], labels: list, out: LabelMap
+) -> None:
+    """A list table: each column header governs the cells of its column below it."""
+    for i, fields in labels:
+        col = header[i].col
+        governed = [c for row in following for c in row if c.col == col and not c.merged]
+        for path in fields:
+            out.add(path, header[i].text, governed)
+
+
+# --- checking a record against the map ---
+
+
+def bind_record(
+    record: FormRecord, grid: Grid, vocab: Vocabulary, *, skip: frozenset[str] = frozenset()
+) -> list[Finding]:
+    """`grounding.wrong_label` errors for values not under their own label (paths in `skip`
+    already carry a finding: a value not in the source at all)."""
+    labels = label_map(grid, vocab)
+    out: list[Finding] = []
+    for path, value, same in _bound_values(record):
+        if path not in skip and (f := _check(path, value, same, labels)) is not None:
+            out.append(f)
+    moves = _level_moves(record, grid, vocab)
+    return out + [f for f in moves if f.paths[0] not in skip]
+
+
+def _bound_values(record: FormRecord) -> list[tuple[str, str, Callable[[str, Cell], bool]]]:
+    out: list[tuple[str, str, Callable[[str, Cell], bool]]] = []
+    out += [(f, v, _same_text) for f in _TEXT_FIELDS if (v := getattr(record, f))]
+    out += [(f, v, _same_goal) for f in GOAL_FIELDS if (v := getattr(record, f))]
+    for f in AMOUNT_FIELDS:
+        v = getattr(record.funding, f)
+        if v is not None and amount_value(v) is not None:
+            out.append((f"funding.{f}", v, _same_amount))
+    return out
+
+
+def _check(
+    path: str, value: str, same: Callable[[str, Cell], bool], labels: LabelMap
+) -> Finding | None:
+    own = labels.cells.get(path, [])
+    if any(same(value, c) for c in own) or _the_only_goal(path, labels):
+        return None
+    elsewhere = [
+        (other, labels.labels[other])
+        for other, cells in labels.cells.items()
+        if other != path and any(same(value, c) for c in cells)
+    ]
+    own_label = labels.labels.get(path)
+    if elsewhere:
+        other, other_label = elsewhere[0]
+        where = f"its own label {own_label!r}" if own_label else "no label of its own"
+        return _wrong(
+            path,
+            value,
+            f"{path} = {_short(value)!r} stands under the label {other_label!r} ({other}), "
+            f"not under {where}",
+            label=own_label or "",
+            found_under=other_label,
+            found_field=other,
+        )
+    if own_label is not None and not own and path.startswith("funding."):
+        return _wrong(
+            path,
+            value,
+            f"{path} = {_short(value)!r}, but the cell under its label {own_label!r} is empty",
+            label=own_label,
+        )
+    if own and path not in GOAL_FIELDS:  # goals span cells: a part of one is not a mismatch
+        return _wrong(
+            path,
+            value,
+            f"{path} = {_short(value)!r}, but the cell under its label {own_label!r} says "
+            f"{_short(own[0].text)!r}",
+            label=own_label or "",
+            source=own[0].text,
+        )
+    return None
+
+
+def _the_only_goal(path: str, labels: LabelMap) -> bool:
+    """One goal text under a form's two goal labels belongs to the annual goal by the labelling
+    convention, whichever label's column it stands in: no label is wrong for it."""
+    if path not in GOAL_FIELDS:
+        return False
+    texts = {squash(c.text) for f in GOAL_FIELDS for c in labels.cells.get(f, [])}
+    return len(texts) == 1
+
+
+def _wrong(path: str, value: str, message: str, **values: str) -> Finding:
+    return finding("error", "grounding.wrong_label", message, [path], value=value, **values)
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 40 else value[:40] + "…"
+
+
+def _same_text(value: str, cell: Cell) -> bool:
+    want, have = squash(value), squash(cell.text)
+    return bool(want) and (want == have or want == squash(strip_code(cell.text)) or want in have)
+
+
+def _same_goal(value: str, cell: Cell) -> bool:
+    """A goal and the cell start alike (a goal may span cells, and a cell may share the text of
+    both goals: `<overall>：…<annual>：…`, split into its parts before it gets here)."""
+    first, text = squash(value.split("\n")[0]), squash(cell.text)
+    return bool(first) and (first[:40] == text[:40] or first == text)
+
+
+def _same_amount(value: str, cell: Cell) -> bool:
+    try:
+        number = amount_value(parse_amount(cell.text)[0])
+    except ValueError:
+        return False
+    return number is not None and number == amount_value(value)
+
+
+# --- indicators under their level 2 ---
+
+
+def _level_moves(record: FormRecord, grid: Grid, vocab: Vocabulary) -> list[Finding]:
+    """An indicator whose level 2 is not the one in force on its row in the source."""
+    in_force = _level2_by_name(grid, vocab)
+    out = []
+    for i, ind in enumerate(record.indicators):
+        mine = vocab.canonical_level(ind.level2)
+        rows = in_force.get(squash(ind.name or ""), set())
+        if not mine or not rows or None in rows or mine in rows:
+            continue
+        shown = "/".join(sorted(r for r in rows if r))
+        out.append(
+            finding(
+                "error",
+                "grounding.wrong_label",
+                f"indicator {ind.name!r} stands under level 2 {shown} in the source, not "
+                f"under {ind.level2}",
+                [f"indicators[{i}].level2", f"indicators[{i}].level1"],
+                value=ind.level2 or "",
+                label=shown,
+            )
+        )
+    return out
+
+
+def _level2_by_name(grid: Grid, vocab: Vocabulary) -> dict[str, set[str | None]]:
+    """For each cell text in the indicator table, the level-2 names in force on its rows (None
+    where no level 2 is known: rows before any level name, a level 1 printed alone)."""
+    out: dict[str, set[str | None]] = {}
+    current: str | None = None
+    seen_level = False
+    pending: list[str] = []  # rows before any level name take the first level 2 that follows
+    for row in grid.rows[indicator_start(grid.rows, vocab) :]:
+        if is_header_row(row, vocab):
+            continue
+        names = [n for c in row if c.text and (n := vocab.canonical_level(c.text))]
+        if names:
+            current, seen_level = _row_level2(names, vocab), True
+            for key in pending:
+                out.setdefault(key, set()).add(current)
+            pending = []
+        for c in row:
+            if c.text and not vocab.canonical_level(c.text):
+                if seen_level:
+                    out.setdefault(squash(c.text), set()).add(current)
+                else:
+                    pending.append(squash(c.text))
+    return out
+
+
+def _row_level2(names: list[str], vocab: Vocabulary) -> str | None:
+    """The level 2 a row names: a plain level-2 name, or a name that is both a level 1 and a
+    level 2 when no level 2 of its own follows it on the row (then it acts as the level 2)."""
+    for k, name in enumerate(names):
+        if vocab.is_level2(name) and name not in vocab.ambiguous_levels:
+            return name
+        if name in vocab.ambiguous_levels:
+            later = names[k + 1 :]
+            if not any(n in vocab.hierarchy.get(name, ()) for n in later):
+                return name
+    return None
