@@ -164,12 +164,16 @@ def gold_responder(records: list[dict[str, Any]]) -> Responder:
     def respond(body: dict[str, Any]) -> Reply:
         text = _last_user(body)
         for record in by_name:
-            name = record["project_name"]
-            if name and (f":{name} |" in text or f":{name}\n" in text):  # mid-row or row end
+            if record["project_name"] and names_project(text, record["project_name"]):
                 return Reply(gold_reply(record))
         return Reply("no gold record matches this form", status=400)
 
     return respond
+
+
+def names_project(prompt: str, name: str) -> bool:
+    """Whether a prompt's grid has `name` as a whole cell (mid-row or ending its row)."""
+    return f":{name} |" in prompt or f":{name}\n" in prompt
 
 
 def _last_user(body: dict[str, Any]) -> str:

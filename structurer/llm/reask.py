@@ -16,7 +16,7 @@ from ..checks.grounding import ground_record
 from ..models import Chunk, Finding, FormRecord, Grid
 from ..vocab import Vocabulary
 from .prompt import row_holding
-from .shadow import Shadow, recall_findings
+from .shadow import Shadow, recall_findings, value_at
 
 _INDICATOR_PATH = re.compile(r"indicators\[(\d+)\]")
 
@@ -65,9 +65,13 @@ def _pointer(path: str, record: FormRecord, source: FormSource) -> str | None:
         name = record.indicators[i].name if i < len(record.indicators) else None
         row = row_holding(source.grid, name) if name else None
         return f"the row of indicator {name!r} is {row}: copy from that row" if row else None
-    cell = source.shadow.cell(path) if source.shadow else None
+    shadow = source.shadow
+    cell = shadow.cell(path) if shadow else None
     if cell:
         return f"the cell its label points at is {cell}: copy what that cell says"
+    read = value_at(shadow.record, path) if shadow and shadow.grounded(path) else None
+    if read is not None:
+        return f"read by its label the form has {read!r}"
     labels = source.vocab.labels(path)
     if labels:
         return f"read the cell after or below one of its labels: {' / '.join(labels)}"

@@ -1,16 +1,16 @@
 """The rules as a shadow reader of every LLM form: a recall check and the cells labels point at.
 
-The rules read a form cell by cell from its labels in about a millisecond, so every LLM form is
+The rules read a form cell by cell from its labels in a few milliseconds, so every LLM form is
 also read by them. Where the two readings differ the LLM record gets a `hybrid.disagreement`
 finding. Severity, and why:
 - **error** when the LLM record lacks or changes a value the rules read *and* the source holds
-  (no grounding error on the rules' value): an amount that differs or is missing, an indicator row
-  left out, a target that differs on a matched indicator, a header value or goal left out, a goal
-  cut short. These are the silent failures of an LLM (dropped rows, truncated text, a rewritten
-  number, an obeyed instruction in a cell) and nothing else would report them; a reviewer must
-  look. When the rules misread instead, the reviewer settles it in one look at the named cell,
-  and once grounding binds values to labels the rules' misreading carries its own grounding error
-  and the disagreement falls to a warning.
+  (no grounding error on the rules' value): an amount or the money unit that differs or is
+  missing, an indicator row left out, a target that differs on a matched indicator, a header
+  value or goal left out, a goal cut short. These are the silent failures of an LLM (dropped
+  rows, truncated text, a rewritten number, an obeyed instruction in a cell) and nothing else
+  would report them; a reviewer must look. When the rules misread instead, the reviewer settles
+  it in one look at the named cell, and once grounding binds values to labels the rules'
+  misreading carries its own grounding error and the disagreement falls to a warning.
 - **warning** otherwise: text that differs (cleaning and wrapping differ between readers; a swap
   of two labelled texts is grounding's to judge), level names (the hierarchy checks and grounding
   judge them), and everything the LLM read but the rules did not (the rules may not know the
@@ -59,13 +59,13 @@ class Shadow:
 
     def confirms(self, path: str, value: str | None) -> bool:
         """Whether `value` at `path` (funding.<amount>) is what the rules read and ground."""
-        ours = _get(self.record, path)
+        ours = value_at(self.record, path)
         return ours is not None and self.grounded(path) and _same_amount(ours, value)
 
     def cell(self, path: str) -> str | None:
         """`R<row> <col>:<text>` of the cell the rules read `path` from (its label's cell)."""
         ref = self.record.source.cells.get(path) if self.record.source else None
-        return point_at(self.grid, ref.line, ref.col, _get(self.record, path)) if ref else None
+        return point_at(self.grid, ref.line, ref.col, value_at(self.record, path)) if ref else None
 
 
 def rules_record(job: Job, vocab: Vocabulary) -> FormRecord | None:
@@ -100,9 +100,9 @@ def recall_findings(llm: FormRecord, shadow: Shadow) -> list[Finding]:
 
 def _amount_findings(llm: FormRecord, shadow: Shadow) -> list[Finding]:
     out = []
-    for name in AMOUNT_FIELDS:
+    for name in ("unit", *AMOUNT_FIELDS):  # a unit read wrong scales every amount by 10,000
         path = f"funding.{name}"
-        ours, theirs = _get(shadow.record, path), _get(llm, path)
+        ours, theirs = value_at(shadow.record, path), value_at(llm, path)
         if _same_amount(ours, theirs):
             continue
         if ours is not None and shadow.grounded(path):
@@ -224,7 +224,8 @@ def _same_amount(a: str | None, b: str | None) -> bool:
     return x == y if x is not None and y is not None else a == b
 
 
-def _get(record: FormRecord, path: str) -> Any:
+def value_at(record: FormRecord, path: str) -> Any:
+    """The value at a header, goal or funding path of a record."""
     if path.startswith("funding."):
         return getattr(record.funding, path.removeprefix("funding."))
     return getattr(record, path)
