@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 from functools import cache
 from typing import Any
 
@@ -28,6 +29,7 @@ from ..values import amount_value, clean_target, parse_amount, parse_date, parse
 from ..vocab import Vocabulary, default_vocabulary, resolve
 from .reask import FormSource, source_problems
 
+log = logging.getLogger("structurer")
 TOOL_NAME = "record_form"
 # What the model reads about the tool / response format (the classes' docstrings are for us).
 TOOL_DESCRIPTION = (
@@ -156,13 +158,24 @@ class FormExtraction(FormDraft):
         source: FormSource | None = context.get("source")
         problems = fixable_problems(self, context.get("vocab"), source)
         if source is not None:
-            record = to_record(
-                self, form_index=source.chunk.index, year=source.chunk.year, vocab=source.vocab
-            )
-            problems += source_problems(record, source)
+            problems += _checked_against(self, source)
         if problems:
             raise ValueError("re-read the grid and fix:\n" + "\n".join(f"- {p}" for p in problems))
         return self
+
+
+def _checked_against(draft: FormDraft, source: FormSource) -> list[str]:
+    """The source problems of a reply. A bug in them must not cost the form (an exception other
+    than ValueError would escape instructor): it is logged, and the checker still runs on the
+    record the pipeline finishes."""
+    try:
+        record = to_record(
+            draft, form_index=source.chunk.index, year=source.chunk.year, vocab=source.vocab
+        )
+        return source_problems(record, source)
+    except Exception:
+        log.exception("source checks failed on form %d", source.chunk.index)
+        return []
 
 
 def missing_keys(data: Any) -> list[str]:
