@@ -24,7 +24,8 @@ from structurer.llm.prompt import estimate_tokens
 
 @dataclass
 class Reply:
-    """One answer: a record-like dict or raw text as the model's output, or an HTTP error."""
+    """One answer: a record-like dict or raw text as the model's output, or an HTTP error (whose
+    message is `content` when that is text)."""
 
     content: dict[str, Any] | str | None = None
     status: int = 200
@@ -122,7 +123,8 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(length) or b"{}")
             reply = server.answer(body, {k.lower(): v for k, v in self.headers.items()})
             if reply.status != 200:
-                err = {"error": {"message": f"fake {reply.status}", "type": "fake"}}
+                text = reply.content if isinstance(reply.content, str) else None
+                err = {"error": {"message": text or f"fake {reply.status}", "type": "fake"}}
                 payload = json.dumps(err).encode()
             else:
                 payload = json.dumps(completion(body, reply), ensure_ascii=False).encode()
@@ -162,11 +164,16 @@ def gold_responder(records: list[dict[str, Any]]) -> Responder:
     def respond(body: dict[str, Any]) -> Reply:
         text = _last_user(body)
         for record in by_name:
-            if record["project_name"] and f":{record['project_name']} |" in text:
+            if record["project_name"] and names_project(text, record["project_name"]):
                 return Reply(gold_reply(record))
         return Reply("no gold record matches this form", status=400)
 
     return respond
+
+
+def names_project(prompt: str, name: str) -> bool:
+    """Whether a prompt's grid has `name` as a whole cell (mid-row or ending its row)."""
+    return f":{name} |" in prompt or f":{name}\n" in prompt
 
 
 def _last_user(body: dict[str, Any]) -> str:

@@ -164,7 +164,10 @@ def test_hybrid_keeps_the_record_that_passes_and_reports_disagreements(gold, mon
     reply["department"] = "上海市科学技术委员会办公室"
     with FakeOpenAI(lambda body: Reply(reply)) as server:
         records = run_hybrid(server.url)
-    assert len(server.requests) == 1 and name in prompt_text(server.requests[0])
+    # the validator's source check is not mocked: the ungrounded department is re-asked with
+    # the cell its label points at; the stand-in persists, the (mocked) checker finds no error
+    assert len(server.requests) == 3 and name in prompt_text(server.requests[0])
+    assert "R33 1:上海市科学技术委员会: copy what that cell says" in prompt_text(server.requests[1])
     kept = records[1]
     assert kept.meta["hybrid"] == {
         "chosen": "llm",
@@ -172,10 +175,10 @@ def test_hybrid_keeps_the_record_that_passes_and_reports_disagreements(gold, mon
         "rule_errors": 1,
         "llm_errors": 0,
     }
-    assert kept.department == "上海市科学技术委员会办公室" and kept.meta["llm"]["calls"] == 1
+    assert kept.department == "上海市科学技术委员会办公室" and kept.meta["llm"]["calls"] == 3
     found = [f for f in kept.findings if f.code == "hybrid.disagreement"]
     assert any(f.paths == ["department"] and f.severity == "warning" for f in found)
-    assert ("LLM calls per form", "0.25") in run_hybrid.backend.llm.usage.rows()
+    assert ("LLM calls per form", "0.75") in run_hybrid.backend.llm.usage.rows()
 
 
 def test_hybrid_keeps_the_rule_record_when_the_llm_fails(gold, monkeypatch) -> None:
@@ -192,6 +195,6 @@ def test_hybrid_keeps_the_rule_record_when_the_llm_fails(gold, monkeypatch) -> N
 def test_disagreements_compare_amounts_as_numbers() -> None:
     a = FormRecord(form_index=1, project_name="甲", funding={"annual_total": "0"})
     b = FormRecord(form_index=1, project_name="乙", funding={"annual_total": "0.00"})
-    [finding] = disagreements(a, b, "rules")
+    [finding] = disagreements(a, b)
     assert finding.paths == ["project_name"]
     assert finding.values == {"rules": "甲", "llm": "乙"}

@@ -5,6 +5,10 @@ AsyncOpenAI client. Each finished form is reported at once through `on_record` (
 journals it, so an interrupted run resumes with only the forms not yet done; the cache covers
 forms that finished but were not journaled). A form that fails becomes a record with an
 `llm.failed` error finding; the others are unaffected.
+
+The rules read every form too, as a shadow (`shadow.py`, about a millisecond): the validator
+checks each reply against the form and the shadow (re-asking with the cells labels point at), and
+the record gets a `hybrid.disagreement` finding wherever it lost or changed what the form prints.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from ..models import Finding, FormRecord, Job, OnRecord
 from ..vocab import Vocabulary, resolve
 from .cache import ReplyCache, cache_key
 from .client import CallFailed, Outcome, extract, make_client
+from .params import RequestParams
 from .prompt import load_prompt
+from .reask import FormSource
 from .schema import FormDraft, schema_hash, to_record
 from .settings import LLMSettings
+from .shadow import Shadow, read_shadow, recall_findings
 from .usage import Usage, locate_cells
 
 log = logging.getLogger("structurer")
@@ -50,7 +57,8 @@ class LLMBackend:
         self.vocab = resolve(vocab)
         self.prompt = load_prompt()
         self.usage = Usage(settings)
-        self._schema = schema_hash()
+        self.params = RequestParams.for_reasoning(settings.reasoning)  # learned once per run
+        self._schema = schema_hash(self.vocab)
 
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
         if jobs:
@@ -77,13 +85,14 @@ class LLMBackend:
         """The record for one job, from the cache or the model; never raises for a bad form."""
         started = time.perf_counter()
         key = self._key(job)
+        shadow = read_shadow(job, self.vocab)
         result = _from_cache(cache.get(key))
         if result is None:
             async with gate:
-                result = await self._call(job, client)
+                result = await self._call(job, client, shadow)
             if result.draft is not None:
                 cache.put(key, _cache_value(result))
-        record = self._record(job, result, time.perf_counter() - started)
+        record = self._record(job, result, time.perf_counter() - started, shadow)
         self.usage.add(record.meta["llm"], failed=result.draft is None)
         return record
 
@@ -101,12 +110,14 @@ class LLMBackend:
             chunk_text=job.chunk.text,
         )
 
-    async def _call(self, job: Job, client: Any) -> Result:
+    async def _call(self, job: Job, client: Any, shadow: Shadow | None) -> Result:
         label = f"form {job.chunk.index}"
         messages = self.prompt.messages(job.chunk, job.grid, self.vocab)
+        source = FormSource(job.chunk, job.grid, job.document.title, self.vocab, shadow)
+        context = {"vocab": self.vocab, "source": source}
         try:
             out: Outcome = await extract(
-                client, self.settings, messages, label=label, context={"vocab": self.vocab}
+                client, self.settings, messages, label=label, context=context, params=self.params
             )
         except CallFailed as exc:
             log.warning("%s: %s", label, exc)
@@ -122,7 +133,9 @@ class LLMBackend:
         )
         return Result(out.draft, out.problems, out.calls, out.prompt_tokens, out.completion_tokens)
 
-    def _record(self, job: Job, result: Result, seconds: float) -> FormRecord:
+    def _record(
+        self, job: Job, result: Result, seconds: float, shadow: Shadow | None = None
+    ) -> FormRecord:
         if result.draft is None:
             record = FormRecord(form_index=job.chunk.index, year=job.chunk.year)
             record.findings.append(
@@ -133,6 +146,8 @@ class LLMBackend:
                 result.draft, form_index=job.chunk.index, year=job.chunk.year, vocab=self.vocab
             )
             record.findings.extend(_unresolved(result.problems))
+            if shadow is not None:
+                record.findings.extend(recall_findings(record, shadow))
             locate_cells(record, job)
         record.backend = self.name
         record.meta["llm"] = {

@@ -5,6 +5,8 @@ Faults and what happens:
 - a reply that is not valid JSON or fails the schema: re-asked up to `max_reasks` times.
 - a reply that parses but fails the fixable checks after the re-asks: kept, problems returned.
 - finish_reason == "length": asked once more with twice the max_tokens, then LLMError.
+- a 400 refusing max_tokens or temperature (a reasoning model): the run switches to
+  max_completion_tokens / no temperature (`params.py`) and the form is asked again.
 - anything else (HTTP error after the retries, JSON never valid): LLMError for this form only.
 """
 
@@ -23,7 +25,9 @@ from instructor.v2.core.hooks import Hooks
 from pydantic import ValidationError
 
 from ..errors import LLMError
-from .schema import FormDraft, FormExtraction, fixable_problems
+from ..vocab import resolve
+from .params import RequestParams
+from .schema import FormDraft, fixable_problems, missing_keys, reply_model, response_format
 from .settings import LLMSettings
 
 log = logging.getLogger("structurer")
@@ -72,24 +76,31 @@ async def extract(
     *,
     label: str,
     context: dict[str, Any] | None = None,
+    params: RequestParams | None = None,
 ) -> Outcome:
-    """Ask for one form; at most one retry for a reply cut off by max_tokens. `context` reaches
-    the reply model's validators (the vocabulary the checks read levels from)."""
+    """Ask for one form; at most one retry for a reply cut off by max_tokens, and one per
+    parameter a reasoning model refuses. `context` reaches the reply model's validators (the
+    vocabulary, and the form the source checks read); `params` is shared by a run's forms."""
     responses: list[Any] = []  # every completion received, for calls and token usage
-    max_tokens = settings.max_tokens
+    params = params or RequestParams.for_reasoning(settings.reasoning)
+    max_tokens, cut = settings.max_tokens, 0
     try:
-        for attempt in (1, 2):
+        while True:
             try:
-                return await _ask(client, settings, messages, max_tokens, responses, context)
+                return await _ask(
+                    client, settings, messages, max_tokens, responses, context, params
+                )
+            except _Refused:
+                continue  # params changed: the same form again
             except IncompleteOutputException:
-                if attempt == 2:
+                cut += 1
+                if cut == 2:
                     raise LLMError(
                         f"{label}: reply cut off at max_tokens={max_tokens} twice "
                         "(finish_reason=length); raise --max-tokens"
                     ) from None
                 log.info("%s: reply cut off at max_tokens=%d, asking again", label, max_tokens)
                 max_tokens *= 2
-        raise AssertionError("unreachable")
     except LLMError as exc:
         raise CallFailed(str(exc), _usage(Outcome(FormDraft()), responses)) from None
 
@@ -100,38 +111,62 @@ async def _ask(
     messages: list[dict[str, str]],
     max_tokens: int,
     responses: list[Any],
-    context: dict[str, Any] | None = None,
+    context: dict[str, Any] | None,
+    params: RequestParams,
 ) -> Outcome:
     hooks = Hooks()
     hooks.on("completion:response", responses.append)
+    context = context or {}
+    response_model = reply_model(context.get("vocab") or resolve(None))
+    extra: dict[str, Any] = {}
+    if settings.mode == "json_schema":  # instructor sends the schema without `strict`
+        extra["extra_body"] = {"response_format": response_format(response_model)}
     try:
         model, _ = await client.create_with_completion(
             model=settings.model,
             messages=[dict(m) for m in messages],
-            response_model=FormExtraction,
+            response_model=response_model,
             context=context,
             max_retries=settings.max_reasks,
-            max_tokens=max_tokens,
-            temperature=0,
             hooks=hooks,
+            **params.kwargs(max_tokens),
+            **extra,
         )
     except InstructorRetryException as exc:
-        return _usage(_keep_last(exc, (context or {}).get("vocab")), responses)
+        if params.adapt(exc.__cause__ or exc.__context__):
+            raise _Refused from None
+        return _usage(_keep_last(exc, context), responses)
+    except openai.BadRequestError as exc:
+        if params.adapt(exc):
+            raise _Refused from None
+        raise LLMError(f"request failed: {_describe(exc)}") from None
     return _usage(Outcome(model), responses)
 
 
-def _keep_last(exc: InstructorRetryException, vocab: Any = None) -> Outcome:
-    """Re-asks ran out: keep the last reply if it parses, with its problems for the findings."""
+class _Refused(Exception):
+    """The endpoint refused a sampling parameter; `RequestParams` has switched it."""
+
+
+def _keep_last(exc: InstructorRetryException, context: dict[str, Any]) -> Outcome:
+    """Re-asks ran out: keep the last reply if it parses with every key, with its problems for
+    the findings (the source checks' errors reach the record through the checker and shadow)."""
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, openai.APIError) or exc.last_completion is None:
         raise LLMError(f"request failed: {_describe(cause or exc)}") from None
     try:
-        draft = FormDraft.model_validate(completion_json(exc.last_completion))
+        data = completion_json(exc.last_completion)
+        draft = FormDraft.model_validate(data)
     except (ValueError, ValidationError) as err:
         raise LLMError(
             f"no valid reply after {exc.n_attempts} attempts: {_first_line(err)}"
         ) from None
-    return Outcome(draft, problems=fixable_problems(draft, vocab))
+    missing = missing_keys(data)
+    if missing:
+        raise LLMError(
+            f"no valid reply after {exc.n_attempts} attempts: missing {', '.join(missing[:8])}"
+        )
+    problems = fixable_problems(draft, context.get("vocab"), context.get("source"))
+    return Outcome(draft, problems=problems)
 
 
 def completion_json(completion: Any) -> Any:

@@ -1,16 +1,20 @@
 """The hybrid backend: rules first, the LLM only for forms whose rule record has errors.
 
-Of the two records the one with fewer error findings is kept (the rule record on a tie: it is
-deterministic and read cell by cell). Where the two disagree, the kept record gets a
-`hybrid.disagreement` warning per field so a reviewer can look; `meta["hybrid"]` says which
-record was kept and why, and `meta["llm"]` holds the calls made for the form (0 when none).
+The source's facts win. Of the two records the one with fewer grounding errors (values not where
+their labels point) is kept, then the one with fewer errors in all; the rule record on a tie: it
+is deterministic and read cell by cell. The LLM record's errors include its recall findings
+against the rules (`shadow.py`): an amount it changed from what the form prints is an error, so
+an LLM record that makes a faulty sum hold by rewriting a printed number never beats the rule
+record that keeps the form's own fault. Where the two disagree, the kept record gets
+`hybrid.disagreement` findings (the LLM record its recall findings; the rule record one warning
+per field); `meta["hybrid"]` says which record was kept and why, and `meta["llm"]` holds the
+calls made for the form (0 when none).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..models import (
     AMOUNT_FIELDS,
@@ -25,8 +29,8 @@ from ..read.values import amount_value
 from ..vocab import Vocabulary
 from .backend import LLMBackend, run_coroutine
 from .settings import LLMSettings
+from .shadow import rules_record
 
-log = logging.getLogger("structurer")
 INDICATOR_FIELDS = ("level1", "level2", "name", "target")
 
 
@@ -41,15 +45,15 @@ class HybridBackend:
         return self.llm.usage.table(self.name)
 
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
-        pending: dict[str, tuple[FormRecord | None, int]] = {}
+        pending: dict[str, tuple[FormRecord | None, Score]] = {}
         for job in jobs:
-            record = _rules(job, self.vocab)
-            errors = error_count(record, job, self.vocab) if record else 1 << 30
-            if record is not None and errors == 0:
+            record = rules_record(job, self.vocab)
+            score = error_score(record, job, self.vocab) if record else NO_RECORD
+            if record is not None and score.errors == 0:
                 self.llm.usage.routed_rules += 1
-                on_record(job, self._stamp(record, "rules", errors, None))
+                on_record(job, self._stamp(record, "rules", score, None))
             else:
-                pending[job.key] = (record, errors)
+                pending[job.key] = (record, score)
         if not pending:
             return
         llm_jobs = [j for j in jobs if j.key in pending]
@@ -60,46 +64,49 @@ class HybridBackend:
         run_coroutine(self.llm.run_async(llm_jobs, choose))
 
     def _choose(
-        self, job: Job, rules: FormRecord | None, rule_errors: int, llm: FormRecord
+        self, job: Job, rules: FormRecord | None, rule_score: Score, llm: FormRecord
     ) -> FormRecord:
         failed = any(f.code == "llm.failed" for f in llm.findings)
-        llm_errors = 1 << 30 if failed else error_count(llm, job, self.vocab)
-        if rules is None or (not failed and llm_errors < rule_errors):
-            kept, other, chosen = llm, rules, "llm"
+        llm_score = NO_RECORD if failed else error_score(llm, job, self.vocab)
+        if rules is None or (not failed and llm_score < rule_score):
+            kept, chosen = llm, "llm"  # carries its recall findings against the rules already
         else:
-            kept, other, chosen = rules, llm, "rules"
-            kept.findings.extend(_demoted(llm.findings) if failed else [])
-        if other is not None and not failed:
-            kept.findings.extend(disagreements(kept, other, chosen))
+            kept, chosen = rules, "rules"
+            kept.findings.extend(_demoted(llm.findings) if failed else disagreements(rules, llm))
         kept.meta["llm"] = llm.meta["llm"]
-        return self._stamp(kept, chosen, rule_errors, llm_errors)
+        return self._stamp(kept, chosen, rule_score, llm_score)
 
     def _stamp(
-        self, record: FormRecord, chosen: str, rule_errors: int, llm_errors: int | None
+        self, record: FormRecord, chosen: str, rule_score: Score, llm_score: Score | None
     ) -> FormRecord:
         record.backend = self.name
         record.meta.setdefault("llm", _no_call(self.llm))
         record.meta["hybrid"] = {
             "chosen": chosen,
-            "sent_to_llm": llm_errors is not None,
-            "rule_errors": rule_errors if rule_errors < 1 << 30 else None,
-            "llm_errors": llm_errors if llm_errors is not None and llm_errors < 1 << 30 else None,
+            "sent_to_llm": llm_score is not None,
+            "rule_errors": rule_score.shown,
+            "llm_errors": llm_score.shown if llm_score is not None else None,
         }
         return record
 
 
-def _rules(job: Job, vocab: Vocabulary) -> FormRecord | None:
-    from ..rules import extract_form
+class Score(NamedTuple):
+    """How bad a record is, compared in this order: values not where their labels point, then
+    error findings of any kind (a record's own and the checker's)."""
 
-    try:
-        return extract_form(job.chunk, job.grid, vocab)
-    except Exception:  # a rules bug on one form: the LLM still gets a go at it
-        log.exception("rules failed on form %d", job.chunk.index)
-        return None
+    grounding: int
+    errors: int
+
+    @property
+    def shown(self) -> int | None:
+        return None if self == NO_RECORD else self.errors
 
 
-def error_count(record: FormRecord, job: Job, vocab: Vocabulary) -> int:
-    """Error findings of a record: its own (extract./llm.) plus what the checker finds."""
+NO_RECORD = Score(1 << 30, 1 << 30)  # no record (rules crashed) or the LLM failed: always loses
+
+
+def error_score(record: FormRecord, job: Job, vocab: Vocabulary) -> Score:
+    """Score of a record: its own error findings (extract./llm./hybrid.) plus the checker's."""
     from ..checks import check_record
 
     own = [f for f in record.findings if f.severity == "error"]
@@ -109,7 +116,8 @@ def error_count(record: FormRecord, job: Job, vocab: Vocabulary) -> int:
         title=job.document.title,
         vocab=vocab,
     )
-    return len(own) + sum(f.severity == "error" for f in checked)
+    errors = own + [f for f in checked if f.severity == "error"]
+    return Score(sum(f.code.startswith("grounding.") for f in errors), len(errors))
 
 
 def _demoted(findings: list[Finding]) -> list[Finding]:
@@ -129,19 +137,18 @@ def _no_call(llm: LLMBackend) -> dict[str, Any]:
     }
 
 
-def disagreements(kept: FormRecord, other: FormRecord, chosen: str) -> list[Finding]:
-    """One warning per field path where the two records differ (amounts compared as numbers)."""
-    names = {"rules": "llm", "llm": "rules"}
-    pairs = _field_pairs(kept, other)
+def disagreements(rules: FormRecord, llm: FormRecord) -> list[Finding]:
+    """One warning per field path where the kept rule record and the LLM record differ (amounts
+    compared as numbers): the rule record stands, the reviewer may look."""
     return [
         Finding(
             severity="warning",
             code="hybrid.disagreement",
-            message=f"{path}: kept {chosen} {a!r}, {names[chosen]} read {b!r}",
+            message=f"{path}: kept rules {a!r}, llm read {b!r}",
             paths=[path],
-            values={chosen: a, names[chosen]: b},
+            values={"rules": a, "llm": b},
         )
-        for path, a, b in pairs
+        for path, a, b in _field_pairs(rules, llm)
         if not _same(path, a, b)
     ]
 

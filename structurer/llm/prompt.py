@@ -1,8 +1,10 @@
 """The prompt: a versioned template from `prompts/` and the form shown as a compact grid.
 
-The grid drops empty cells and markdown padding, and numbers rows (by source line) and columns
-so the model can still tell which label a value follows; on the seed it is a fraction of the raw
-chunk's tokens (`benchmarks/llm_prompt_tokens.py`).
+The grid drops empty cells and markdown padding, and numbers rows and columns so the model can
+still tell which label a value follows; on the seed it is a fraction of the raw chunk's tokens
+(`benchmarks/bench_tokens.py`). A row's id is its source line, `<line>.<k>` when several rows
+share a line (an HTML table printed on one line); re-asks point at cells by the same ids. The
+form travels between data markers the instructions call data, never instructions.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from string import Template
 
 from ..errors import StructurerError
-from ..models import Chunk, Grid
+from ..models import Cell, Chunk, Grid
 from ..read.clean import clean_text
 from ..vocab import Vocabulary
 
@@ -35,6 +38,10 @@ _TABLE_LINE = re.compile(r"^\s*(\||<)")
 # recognised by the vocabulary).
 _SKIP_TEXT = re.compile(r"^([(（]\s*\d{4}\s*年度?\s*[)）]|第\s*\d+\s*页.*)$")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]")
+# The markers the form travels between (the template names them); a cell that spells one is
+# defused so that no cell text can end the data early.
+_DATA_MARKER = re.compile(r"<\s*/?\s*form_data\s*>", re.I)
+_SEPARATORS = re.compile(r"[,，\s]")
 
 
 @dataclass(frozen=True)
@@ -88,20 +95,60 @@ def load_prompt(name: str = "extract", directory: Path = PROMPTS_DIR) -> Prompt:
     return Prompt(entry["version"], system, user, sha)
 
 
+def row_ids(grid: Grid) -> list[str]:
+    """One id per grid row: its source line, or `<line>.<k>` for the k-th of several rows that
+    share a line (an HTML table printed on one line would otherwise give every row one id)."""
+    lines = [row[0].line if row else 0 for row in grid.rows]
+    shared = Counter(lines)
+    seen: Counter[int] = Counter()
+    ids = []
+    for line in lines:
+        seen[line] += 1
+        ids.append(str(line) if shared[line] == 1 else f"{line}.{seen[line]}")
+    return ids
+
+
+def render_row(row_id: str, row: list[Cell]) -> str:
+    """`R<id> <col>:<text> | <col>:<text>`, empty cells dropped ("" when all are empty)."""
+    cells = [f"{c.col}:{_one_line(c.text)}" for c in row if c.text]
+    return f"R{row_id} " + " | ".join(cells) if cells else ""
+
+
 def render_grid(grid: Grid) -> str:
-    """`R<line> <col>:<text> | <col>:<text>` per row, empty cells dropped."""
-    lines = []
-    for row in grid.rows:
-        cells = [f"{c.col}:{_one_line(c.text)}" for c in row if c.text]
-        if cells:
-            lines.append(f"R{row[0].line} " + " | ".join(cells))
-    return "\n".join(lines)
+    """The grid, one rendered row per line."""
+    rows = (render_row(rid, row) for rid, row in zip(row_ids(grid), grid.rows, strict=True))
+    return "\n".join(r for r in rows if r)
 
 
 def render_form(chunk: Chunk, grid: Grid, vocab: Vocabulary) -> str:
-    """The grid plus any text outside the tables (a `单位：万元` line, a goal written below)."""
+    """The grid plus any text outside the tables (a `单位：万元` line, a goal written below), with
+    any data marker a cell spells defused."""
     extra = [f"text: {t}" for t in _loose_text(chunk.text, vocab)]
-    return "\n".join([*extra, render_grid(grid)])
+    return _DATA_MARKER.sub("[form_data]", "\n".join([*extra, render_grid(grid)]))
+
+
+def point_at(grid: Grid, line: int, col: int, value: str | None = None) -> str | None:
+    """`R<id> <col>:<text>` of the cell at (line, col), as the prompt numbers it; of several rows
+    on one line, the cell whose text holds `value` (digits compared without separators)."""
+    found = [
+        (rid, c)
+        for rid, row in zip(row_ids(grid), grid.rows, strict=True)
+        for c in row
+        if (c.line, c.col) == (line, col) and c.text
+    ]
+    wanted = _SEPARATORS.sub("", value or "")
+    holding = [(rid, c) for rid, c in found if wanted and wanted in _SEPARATORS.sub("", c.text)]
+    rid, cell = (holding or found or [(None, None)])[0]
+    return f"R{rid} {cell.col}:{_one_line(cell.text)}" if cell else None
+
+
+def row_holding(grid: Grid, text: str) -> str | None:
+    """The first rendered row whose cells hold `text` (spaces ignored), None if none does."""
+    wanted = _SEPARATORS.sub("", text)
+    for rid, row in zip(row_ids(grid), grid.rows, strict=True):
+        if wanted and any(wanted in _SEPARATORS.sub("", c.text) for c in row):
+            return render_row(rid, row)
+    return None
 
 
 def _loose_text(text: str, vocab: Vocabulary) -> list[str]:

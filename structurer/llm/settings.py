@@ -34,6 +34,7 @@ class LLMSettings:
     price_in: float | None = None
     price_out: float | None = None
     http_retries: int = HTTP_RETRIES
+    reasoning: bool = False  # max_completion_tokens, no temperature (llm/params.py)
     api_key: str = field(default="", repr=False, compare=False)
 
     @property
@@ -61,6 +62,7 @@ def resolve_settings(
     price_in: float | None = None,
     price_out: float | None = None,
     http_retries: int = HTTP_RETRIES,
+    reasoning: bool | None = None,
 ) -> LLMSettings:
     """Validate the options, fill the gaps from the environment; raise StructurerError if unusable."""
     model = model or os.environ.get("STRUCTURER_MODEL")
@@ -92,6 +94,7 @@ def resolve_settings(
         price_in=price_in,
         price_out=price_out,
         http_retries=http_retries,
+        reasoning=os.environ.get("STRUCTURER_REASONING") == "1" if reasoning is None else reasoning,
         api_key=key or LOCAL_KEY,
     )
     if not key and not settings.is_local:
