@@ -166,6 +166,9 @@ def gold_responder(records: list[dict[str, Any]]) -> Responder:
         for record in by_name:
             if record["project_name"] and names_project(text, record["project_name"]):
                 return Reply(gold_reply(record))
+        unnamed = [r for r in records if not r["project_name"]]
+        if len(records) == 1 and unnamed:  # a one-form document whose form names no project
+            return Reply(gold_reply(unnamed[0]))
         return Reply("no gold record matches this form", status=400)
 
     return respond

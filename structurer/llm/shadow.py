@@ -36,7 +36,7 @@ from ..models import (
     Indicator,
     Job,
 )
-from ..values import amount_value, parse_target
+from ..read.values import amount_value, parse_target
 from ..vocab import Vocabulary
 from .prompt import point_at, row_holding
 
