@@ -13,6 +13,7 @@ without any text (a scan) is refused with the advice to run an OCR first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +73,31 @@ def read_page(page: Any, number: int, builder: SourceBuilder) -> None:
 
 def _ruled(page: Any, table: Any) -> bool:
     """A ruled table's lines never cross its text; boxes drawn behind running text (highlights,
-    underlines) that the finder took for a table do."""
-    xs = _edges([v for c in table.cells for v in (c[0], c[2])])[1:-1]
+    underlines) that the finder took for a table do: a character centred in one cell runs over
+    that cell's edge."""
     x0, top, x1, bottom = table.bbox
-    inside = (
-        ch
+    if len(_edges([v for c in table.cells for v in (c[1], c[3])])) < 3 and not _padded(page, table):
+        return False
+    for ch in page.chars:
+        cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
+        if not (x0 <= cx <= x1 and top <= cy <= bottom):
+            continue
+        cell = next((c for c in table.cells if c[0] <= cx <= c[2] and c[1] <= cy <= c[3]), None)
+        if cell is not None and (ch["x0"] < cell[0] - 1 or ch["x1"] > cell[2] + 1):
+            return False
+    return True
+
+
+def _padded(page: Any, table: Any) -> bool:
+    """A one-row table is real when its row is taller than its text (cells have padding);
+    boxes behind a line of running text are as tall as the text."""
+    x0, top, x1, bottom = table.bbox
+    heights = [
+        ch["bottom"] - ch["top"]
         for ch in page.chars
-        if top <= (ch["top"] + ch["bottom"]) / 2 <= bottom and x0 <= ch["x0"] and ch["x1"] <= x1
-    )
-    return not any(ch["x0"] + 1 < x < ch["x1"] - 1 for ch in inside for x in xs)
+        if x0 <= ch["x0"] and ch["x1"] <= x1 and top <= ch["top"] and ch["bottom"] <= bottom
+    ]
+    return bool(heights) and bottom - top >= 1.5 * max(heights)
 
 
 def _inside(obj: dict[str, Any], boxes: Sequence[Box]) -> bool:
@@ -93,12 +110,13 @@ def page_table(page: Any, table: Any, number: int, size: tuple[float, float]) ->
     """A pdfplumber table -> cells at grid positions, spans from the edges each cell crosses."""
     xs = _edges([v for c in table.cells for v in (c[0], c[2])])
     ys = _edges([v for c in table.cells for v in (c[1], c[3])])
+    chars = [c for c in page.chars if _inside(c, [table.bbox])]
     cells = []
     for box in table.cells:
         c0, c1 = _nearest(xs, box[0]), _nearest(xs, box[2])
         r0, r1 = _nearest(ys, box[1]), _nearest(ys, box[3])
         origin = Origin(page=number, bbox=fraction_box(box, *size))
-        text = cell_text(page, box)
+        text = cell_text(chars, box)
         cells.append(TableCell(r0, c0, text, max(1, r1 - r0), max(1, c1 - c0), origin))
     return Table(cells, Origin(page=number, bbox=fraction_box(table.bbox, *size)))
 
@@ -116,16 +134,45 @@ def _nearest(edges: list[float], value: float) -> int:
     return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
 
 
-def cell_text(page: Any, box: Box) -> str:
-    """The text inside one cell: wrapped lines joined, paragraphs separated by newlines."""
-    lines = page.filter(lambda o: o.get("object_type") == "char" and _inside(o, [box]))
-    lines = lines.extract_text_lines()
+def cell_text(chars: Sequence[dict[str, Any]], box: Box) -> str:
+    """The text of the characters centred in one cell: wrapped lines joined, paragraphs
+    separated by newlines."""
+    lines = text_lines([c for c in chars if _inside(c, [box])])
     out = ""
     for i, line in enumerate(lines):
         if i:
             out += _separator(lines[i - 1], line, right=box[2])
         out += line["text"]
     return out.strip()
+
+
+def text_lines(chars: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Characters -> lines top to bottom: a character whose middle lies within the current
+    line's height joins it; within a line, a gap wider than X_GAP points is a space."""
+    lines: list[list[dict[str, Any]]] = []
+    for ch in sorted(chars, key=lambda c: (c["top"], c["x0"])):
+        middle = (ch["top"] + ch["bottom"]) / 2
+        if lines and lines[-1][0]["top"] <= middle <= lines[-1][0]["bottom"]:
+            lines[-1].append(ch)
+        else:
+            lines.append([ch])
+    return [_line(sorted(line, key=lambda c: c["x0"])) for line in lines]
+
+
+X_GAP = 3.0  # pdfplumber's default x_tolerance: a wider gap between characters is a space
+
+
+def _line(chars: list[dict[str, Any]]) -> dict[str, Any]:
+    text = chars[0]["text"]
+    for prev, ch in pairwise(chars):
+        text += (" " if ch["x0"] - prev["x1"] > X_GAP else "") + ch["text"]
+    return {
+        "text": text,
+        "x0": chars[0]["x0"],
+        "x1": max(c["x1"] for c in chars),
+        "top": min(c["top"] for c in chars),
+        "bottom": max(c["bottom"] for c in chars),
+    }
 
 
 def _separator(prev: dict[str, Any], line: dict[str, Any], *, right: float) -> str:

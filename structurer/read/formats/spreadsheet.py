@@ -45,11 +45,29 @@ class XlsxFormat:
         import openpyxl  # a base dependency, loaded only when a workbook is read
 
         try:
-            book = openpyxl.load_workbook(path, data_only=True)
+            book = openpyxl.load_workbook(path)
+            cached = _cached_values(openpyxl, path, book)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
             raise InputError(str(path), f"not a readable .xlsx workbook ({exc})") from None
-        sheets = [_openpyxl_sheet(ws) for ws in book.worksheets if ws.sheet_state == "visible"]
+        sheets = [
+            _openpyxl_sheet(ws, cached.get(ws.title, {}))
+            for ws in book.worksheets
+            if ws.sheet_state == "visible"
+        ]
         return read_sheets(sheets, self.name)
+
+
+def _cached_values(openpyxl: Any, path: Path, book: Any) -> dict[str, dict[str, Any]]:
+    """sheet -> cell -> the value Excel last computed, for the formula cells only (a second read
+    of the file, needed only when there are formulas)."""
+    formulas = {
+        ws.title: [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
+        for ws in book.worksheets
+    }
+    if not any(formulas.values()):
+        return {}
+    values = openpyxl.load_workbook(path, data_only=True)
+    return {name: {k: values[name][k].value for k in keys} for name, keys in formulas.items()}
 
 
 class XlsFormat:
@@ -162,7 +180,7 @@ def _number(value: float, fmt: str) -> str:
     return f"{value:{',' if ',' in fmt else ''}.{places}f}"
 
 
-def _openpyxl_sheet(ws: Any) -> Sheet:
+def _openpyxl_sheet(ws: Any, cached: dict[str, Any]) -> Sheet:
     sheet = Sheet(ws.title)
     for m in ws.merged_cells.ranges:
         sheet.merges.append((m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1))
@@ -171,7 +189,10 @@ def _openpyxl_sheet(ws: Any) -> Sheet:
             if not hasattr(cell, "column"):  # a MergedCell carries no value of its own
                 continue
             pos = (cell.row - 1, cell.column - 1)
-            text = shown(cell.value, cell.number_format)
+            value = cell.value
+            if cell.data_type == "f":  # the computed value; the formula as written if none is saved
+                value = value if cached.get(cell.coordinate) is None else cached[cell.coordinate]
+            text = shown(value, cell.number_format)
             if text:
                 sheet.texts[pos] = text
             b = cell.border
