@@ -44,10 +44,13 @@ class XlsxFormat:
     def read(self, path: Path) -> SourceText:
         import openpyxl  # a base dependency, loaded only when a workbook is read
 
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
-            book = openpyxl.load_workbook(path)
+            book = _load(openpyxl, path, formulas=True)
             cached = _cached_values(openpyxl, path, book)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
+                TypeError) as exc:  # fmt: skip
             raise InputError(str(path), f"not a readable .xlsx workbook ({exc})") from None
         sheets = [
             _openpyxl_sheet(ws, cached.get(ws.title, {}))
@@ -55,6 +58,13 @@ class XlsxFormat:
             if ws.sheet_state == "visible"
         ]
         return read_sheets(sheets, self.name)
+
+
+def _load(openpyxl: Any, path: Path, *, formulas: bool) -> Any:
+    """Open from a file object: openpyxl judges a path by its extension, the content is what
+    counts (a download may be named anything)."""
+    with path.open("rb") as fh:
+        return openpyxl.load_workbook(fh, data_only=not formulas)
 
 
 def _cached_values(openpyxl: Any, path: Path, book: Any) -> dict[str, dict[str, Any]]:
@@ -66,7 +76,7 @@ def _cached_values(openpyxl: Any, path: Path, book: Any) -> dict[str, dict[str, 
     }
     if not any(formulas.values()):
         return {}
-    values = openpyxl.load_workbook(path, data_only=True)
+    values = _load(openpyxl, path, formulas=False)
     return {name: {k: values[name][k].value for k in keys} for name, keys in formulas.items()}
 
 
