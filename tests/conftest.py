@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,15 @@ def planted_seed_records(folder: Path, annual_total: str = "5800000.00") -> Path
     path = folder / "seed.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def gated_cases() -> list[Path]:
+    """The eval cases held to the CI floor: every fixture but those whose case.toml says
+    `gate = false` (real templates the rules do not read yet: scored in every eval, not gated)."""
+    cases = sorted(p for p in (ROOT / "fixtures").iterdir() if (p / "gold.jsonl").is_file())
+    return [p for p in cases if _case_info(p).get("gate", True)]
+
+
+def _case_info(folder: Path) -> dict:
+    path = folder / "case.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import gated_cases
 
 from structurer.checks import check_document, check_record, chunk_for, refresh_findings
 from structurer.checks.grounding import ground_record, index_source
@@ -87,8 +88,7 @@ def test_every_planted_fault_is_caught_on_every_seed_form(seed, fault):
 
 
 def test_planted_fault_precision_and_recall_over_all_fixtures():
-    folders = sorted(p for p in (ROOT / "fixtures").iterdir() if p.is_dir())
-    tally, _, _ = planted.measure(folders)
+    tally, _, _ = planted.measure(gated_cases())
     assert tally.planted >= 400
     assert tally.caught == tally.planted, tally.misses[:5]
     assert tally.false_pos == 0, tally.stray.most_common(5)

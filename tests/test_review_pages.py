@@ -20,7 +20,7 @@ from structurer.review.session import ReviewSession
 from structurer.rules import RulesBackend
 
 ROOT = Path(__file__).resolve().parents[1]
-PDF_CASE = ROOT / "fixtures" / "gen-shanghai-2024-pdf"
+PDF_CASE = ROOT / "fixtures" / "gen-district-2026-pdf"
 DOCLING_CASE = ROOT / "fixtures" / "gen-docling-2025-docling"
 TOKEN = "pages-test"
 

@@ -48,18 +48,20 @@ class Point:
 
 def load_gold_cases(root: str | Path = "fixtures") -> list[GoldCase]:
     """Every `root/<case>/gold.jsonl`, in name order, except the cases generated from another
-    case's gold in a new format (`generated_from` in case.toml): rendered here, they would be the
-    same text again."""
+    case's gold in a new format (`generated_from` in case.toml: rendered here, they would be the
+    same text again) and the real templates the rules do not read yet (`gate = false`: without
+    a clean baseline there is no damage to measure)."""
     return [
         GoldCase(p.parent.name, read_records(p))
         for p in sorted(Path(root).glob("*/gold.jsonl"))
-        if not _generated(p.parent)
+        if _measured(p.parent)
     ]
 
 
-def _generated(folder: Path) -> bool:
+def _measured(folder: Path) -> bool:
     path = folder / "case.toml"
-    return path.is_file() and "generated_from" in tomllib.loads(path.read_text(encoding="utf-8"))
+    info = tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return "generated_from" not in info and info.get("gate", True)
 
 
 def extract_text(text: str, backend: Backend, name: str = "damaged.md") -> list[FormRecord]:

@@ -43,7 +43,6 @@ class XlsxFormat:
 
     def read(self, path: Path) -> SourceText:
         import openpyxl  # a base dependency, loaded only when a workbook is read
-
         from openpyxl.utils.exceptions import InvalidFileException
 
         try:
