@@ -58,7 +58,8 @@ class PdfFormat:
 def read_page(page: Any, number: int, builder: SourceBuilder) -> None:
     """One page's text lines and tables, top to bottom, into `builder`."""
     tables = [t for t in page.find_tables() if len(t.cells) >= 2 and _ruled(page, t)]
-    boxes = [t.bbox for t in tables]
+    # a character in no cell (inside a table's outline or not) stays text: nothing is dropped
+    boxes = [c for t in tables for c in t.cells]
     outside = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
     items: list[tuple[float, int, Any]] = [(t.bbox[1], 1, t) for t in tables]
     items += [(ln["top"], 0, ln) for ln in outside.extract_text_lines()]
