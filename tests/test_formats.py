@@ -264,3 +264,26 @@ def test_mineru_html_spans_keep_their_grid_columns() -> None:
 def test_robustness_leaves_out_the_generated_cases() -> None:
     names = [c.name for c in load_gold_cases(FIXTURES)]
     assert names and not any(n.startswith("gen-") for n in names)
+
+
+@pytest.mark.parametrize("case", ["shanghai-2024", "synthetic-docling-2025"])
+def test_a_plain_sheet_of_the_markdown_reads_as_the_markdown(case: str, tmp_path: Path) -> None:
+    """The issue's spreadsheet: one sheet, every table row a row of cells (no borders, no
+    merges), titles and year lines as one-cell rows, several forms one after another; the seed's
+    goal rows hold one cell, in the goal's column."""
+    from openpyxl import Workbook
+
+    markdown = FIXTURES / case / "source.md"
+    book = Workbook()
+    ws = book.active
+    for line in markdown.read_text(encoding="utf-8").splitlines():
+        s = line.strip()
+        if not s or set(s) <= set("|-: ") or s.startswith("<!--"):
+            continue
+        if s.startswith("|"):
+            ws.append([c.strip() or None for c in s.strip("|").split("|")])
+        else:
+            ws.append([s.lstrip("#").strip()])
+    path = tmp_path / "plain.xlsx"
+    book.save(path)
+    assert content(records_of(path)) == content(records_of(markdown))

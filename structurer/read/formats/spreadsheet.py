@@ -1,9 +1,9 @@
 """Spreadsheets (.xlsx through openpyxl, .xls through xlrd): governments publish 绩效目标表 so.
 
-A sheet is read top to bottom. A row of one cell that is neither bordered nor part of a block
-merged downwards (a title, a year line, a document heading) becomes a text line, so the chunker
-sees titles as it does in markdown; the other rows become table rows, with merged ranges as
-spans. A blank row or such a line ends a table. One sheet may hold many forms one after another,
+A sheet is read top to bottom. A row of one cell in the sheet's first column that is neither
+bordered nor part of a block merged downwards (a title, a year line, a document heading) becomes
+a text line, so the chunker sees titles as it does in markdown; the other rows become table rows,
+with merged ranges as spans. A blank row or such a line ends a table. One sheet may hold many forms one after another,
 or each sheet one form: sheets are read in order, hidden sheets skipped.
 """
 
@@ -118,10 +118,11 @@ def _read_sheet(sheet: Sheet, builder: SourceBuilder) -> None:
     by_row: dict[int, list[int]] = {}
     for r, c in sorted(p for p, t in sheet.texts.items() if t and p not in covered):
         by_row.setdefault(r, []).append(c)
+    left = min((c for cols in by_row.values() for c in cols), default=0)
     block: list[int] = []
     for r in range(max(by_row, default=-1) + 2):  # one past the end flushes the last table
         filled = by_row.get(r, [])
-        if len(filled) >= 2 or r in down or any((r, c) in sheet.bordered for c in filled):
+        if filled and not _is_line(sheet, r, filled, left=left, down=down):
             block.append(r)
             continue
         _flush(sheet, block, builder)
@@ -129,6 +130,18 @@ def _read_sheet(sheet: Sheet, builder: SourceBuilder) -> None:
         if filled:
             text = sheet.texts[(r, filled[0])]
             builder.text(text, Origin(sheet=sheet.name, row=r + 1))
+
+
+def _is_line(sheet: Sheet, r: int, filled: list[int], *, left: int, down: set[int]) -> bool:
+    """A title, year line or heading: one cell, in the sheet's first column, neither bordered nor
+    part of a block merged downwards. A lone cell further right (a goal under its column in a
+    sheet without borders) is a table row."""
+    return (
+        len(filled) == 1
+        and filled[0] == left
+        and r not in down
+        and (r, filled[0]) not in sheet.bordered
+    )
 
 
 def _flush(sheet: Sheet, rows: list[int], builder: SourceBuilder) -> None:
