@@ -106,14 +106,16 @@ def test_review_cli_refuses_pdf_for_a_source_without_pages(
     assert result.exit_code == 2 and "states no pages" in result.output
 
 
-def test_reviewed_forms_of_a_pdf_become_a_text_eval_case(tmp_path: Path) -> None:
+def test_reviewed_forms_of_a_pdf_become_a_text_eval_case(
+    tmp_path: Path, pdf_session: ReviewSession
+) -> None:
     from structurer.quality.evaluate import load_case, run_case
     from structurer.review.fixture import add_fixture
 
-    source = PDF_CASE / "source.pdf"
-    records = records_for(source, tmp_path)
-    ReviewSession(records, source).mark_reviewed(2)
-    add_fixture(records, source, "from-pdf", fixtures=tmp_path / "fx")
+    source, records = PDF_CASE / "source.pdf", pdf_session.records_path
+    log = tmp_path / "corrections.jsonl"
+    ReviewSession(records, source, corrections_path=log).mark_reviewed(2)
+    add_fixture(records, source, "from-pdf", corrections=log, fixtures=tmp_path / "fx")
     case = load_case(tmp_path / "fx" / "from-pdf")
     assert case.source_path.name == "source.md" and "<table>" in case.source_path.read_text()
     assert run_case(case, RulesBackend()).metrics()["field_accuracy"] == 1.0
