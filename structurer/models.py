@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -66,7 +66,10 @@ class Origin:
     sheet: str | None = None  # spreadsheet sheet name
     row: int | None = None  # 1-based sheet row
     block: int | None = None  # block index in an OCR JSON
-    bbox: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in page points
+    # x0, y0, x1, y1 as fractions of the page's width and height, from its top-left corner: every
+    # input states boxes in its own units (PDF points, MinerU's 0-1000, Docling's bottom-left
+    # points), fractions are what they have in common and what a rendered page is cropped by
+    bbox: tuple[float, float, float, float] | None = None
 
 
 @dataclass(slots=True)
@@ -100,6 +103,15 @@ class Chunk(BaseModel):
     )
 
 
+class Place(BaseModel):
+    """Where a source line or cell sits on a page of a paged input (PDF, OCR JSON)."""
+
+    page: int = Field(description="1-based page")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="x0, y0, x1, y1 as fractions of the page, origin top-left"
+    )
+
+
 class Document(BaseModel):
     path: str
     encoding: str
@@ -107,6 +119,18 @@ class Document(BaseModel):
     sha256: str = Field("", description="of the decoded text: identifies the source across runs")
     title: str | None = Field(None, description="document heading above the first form, if any")
     chunks: list[Chunk]
+    # Pages of a paged input, kept compact (documents travel to worker processes): line -> place
+    # of the block it came from, and line -> col -> place of a table cell. Empty for text.
+    line_places: dict[int, Place] = Field(default_factory=dict)
+    cell_places: dict[int, dict[int, Place]] = Field(default_factory=dict)
+
+    def place_of(self, line: int, col: int) -> Place | None:
+        """The cell's own place, else the page (only) of the block its line came from."""
+        cell = self.cell_places.get(line, {}).get(col)
+        if cell is not None:
+            return cell
+        block = self.line_places.get(line)
+        return Place(page=block.page) if block is not None else None
 
 
 class Funding(BaseModel):
@@ -145,8 +169,20 @@ class Finding(BaseModel):
 
 
 class CellRef(BaseModel):
+    """A field's source cell: its line and column in the text the layouts read and, for a paged
+    input, the page and the cell's box (fractions of the page, origin top-left)."""
+
     line: int
     col: int
+    page: int | None = Field(None, description="1-based page of a PDF or OCR JSON input")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="x0, y0, x1, y1 of the cell as fractions of the page, origin top-left"
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_unknown_place(self, handler: Any) -> dict[str, Any]:
+        # text inputs have no pages: their records stay as they were ({"line", "col"})
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class SourceRef(BaseModel):

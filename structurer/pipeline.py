@@ -46,6 +46,7 @@ def finish_record(job: Job, record: FormRecord, backend: Backend) -> FormRecord:
         start_line=job.chunk.start_line, end_line=job.chunk.end_line
     )
     source.document = Path(job.document.path).name
+    _place_cells(source, job.document)
     record.source = source
     record.meta["job"] = job.key
     record.meta["layout"] = job.grid.layout
@@ -55,6 +56,16 @@ def finish_record(job: Job, record: FormRecord, backend: Backend) -> FormRecord:
         record, source_text=job.chunk.text, title=job.document.title, vocab=vocab, grid=job.grid
     )
     return record
+
+
+def _place_cells(source: SourceRef, document: Document) -> None:
+    """Give each source cell its page and box when the input has pages (PDF, OCR JSON)."""
+    if not (document.cell_places or document.line_places):
+        return
+    for ref in source.cells.values():
+        place = document.place_of(ref.line, ref.col)
+        if place is not None:
+            ref.page, ref.bbox = place.page, place.bbox
 
 
 def safe_run(backend: Backend, jobs: Sequence[Job], on_record: OnRecord) -> None:

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import readable_case
 
 from structurer.checks import check_document, check_record, chunk_for, refresh_findings
 from structurer.checks.grounding import ground_record, index_source
 from structurer.models import Document, Finding, FormRecord, Funding, Indicator
-from structurer.quality.evaluate import case_info
 from structurer.read import load_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,8 +88,9 @@ def test_every_planted_fault_is_caught_on_every_seed_form(seed, fault):
 
 
 def _fixtures(*, pdf_text: bool) -> list[Path]:
-    folders = sorted(p for p in (ROOT / "fixtures").iterdir() if p.is_dir())
-    return [p for p in folders if (case_info(p).get("layout") == "pdf-text") == pdf_text]
+    """Readable cases, or the real PDFs and their text layers (see conftest.readable_case)."""
+    folders = sorted(p for p in (ROOT / "fixtures").iterdir() if (p / "gold.jsonl").is_file())
+    return [p for p in folders if readable_case(p) != pdf_text]
 
 
 def test_planted_fault_precision_and_recall_over_all_readable_fixtures():

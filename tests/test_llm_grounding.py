@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SEED_CASE
+from conftest import ROOT, SEED_CASE, readable_case
 from fake_openai_server import (
     FakeOpenAI,
     Reply,
@@ -31,7 +31,6 @@ from structurer.llm.prompt import load_prompt, render_grid
 from structurer.llm.schema import TOOL_DESCRIPTION, TOOL_NAME
 from structurer.models import Document, FormRecord
 from structurer.pipeline import extract_documents, plan_jobs
-from structurer.quality.evaluate import case_info
 from structurer.read import load_document
 from structurer.read.layouts import read_grid
 from structurer.vocab import default_vocabulary
@@ -40,11 +39,7 @@ DOCLING = ROOT / "fixtures" / "synthetic-docling-2025"
 DISTRICT = ROOT / "fixtures" / "synthetic-district-2026"
 # Cases whose layout keeps cells apart: there the rules' shadow reads what a faithful model reads
 # (a PDF text layer interleaves wrapped cells, and the rules are not held to reading it).
-CASES = sorted(
-    p
-    for p in (ROOT / "fixtures").iterdir()
-    if (p / "gold.jsonl").exists() and case_info(p).get("layout") != "pdf-text"
-)
+CASES = sorted(p for p in (ROOT / "fixtures").iterdir() if readable_case(p))
 
 
 def source_of(case: Path) -> Path:

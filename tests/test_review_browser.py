@@ -97,3 +97,62 @@ def test_reviewer_fixes_a_flagged_amount_and_the_fix_survives_reload(tmp_path, b
         ("review", "", None, True),
     ]
     assert {c.reviewer for c in log} == {"e2e"}
+
+
+DOCLING_CASE = ROOT / "fixtures" / "gen-docling-2025-docling"
+
+
+def misread_docling(folder: Path) -> tuple[Path, Path]:
+    """The generated Docling JSON with form 1's 当年财政拨款 misread (1,850,000 -> 1,350,000),
+    and its records: the annual identity breaks; only the page shows which cell is wrong."""
+    import json
+
+    from structurer.io import write_records
+    from structurer.pipeline import extract_documents
+    from structurer.read import load_document
+    from structurer.rules import RulesBackend
+
+    data = json.loads((DOCLING_CASE / "source.json").read_text(encoding="utf-8"))
+    cells = data["tables"][0]["data"]["table_cells"]
+    cell = next(c for c in cells if c["text"] == "1,850,000.00")
+    cell["text"] = "1,350,000.00"
+    source = folder / "docling.json"
+    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    records = folder / "docling.jsonl"
+    write_records(records, extract_documents([load_document(source)], RulesBackend()).records)
+    return source, records
+
+
+def test_the_page_beside_the_grid_boxes_the_selected_fields_cell(tmp_path, browser) -> None:
+    source, records = misread_docling(tmp_path)
+    session = ReviewSession(records, source, reviewer="e2e", pdf=DOCLING_CASE / "pages.pdf")
+    with running(session, TOKEN) as base:
+        page = browser.new_page(viewport={"width": 1500, "height": 900})
+        page.set_default_timeout(10_000)
+        page.goto(f"{base}/form/1?token={TOKEN}")
+        image = page.locator('section.pages figure[data-page="1"] img')
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+        )
+        assert page.locator('[data-code="funding.annual_identity"]').count() >= 1
+        assert page.locator(".cellbox").count() == 0
+
+        page.locator('[data-path="funding.current_appropriation"]').focus()
+        box = page.locator('figure[data-page="1"] .sheet .cellbox')
+        box.wait_for()
+        td = page.locator("section.source td.hl")
+        assert td.inner_text() == "1,350,000.00"  # what the OCR read ...
+        left, top, width, height = map(float, td.get_attribute("data-box").split(","))
+        img, drawn = image.bounding_box(), box.bounding_box()
+        # ... boxed where that cell is printed on the page image
+        assert abs(drawn["x"] - (img["x"] + img["width"] * left / 100)) < 4
+        assert abs(drawn["y"] - (img["y"] + img["height"] * top / 100)) < 4
+        assert abs(drawn["width"] - img["width"] * width / 100) < 6
+        assert abs(drawn["height"] - img["height"] * height / 100) < 6
+        assert img["x"] <= drawn["x"] and drawn["x"] + drawn["width"] <= img["x"] + img["width"] + 2
+
+        page.locator('[data-path="project_name"]').focus()  # another field: the box moves
+        page.wait_for_timeout(100)
+        assert page.locator(".cellbox").count() == 1
+        moved = page.locator(".cellbox").bounding_box()
+        assert moved["y"] < drawn["y"] - 20  # the project name is printed above the amounts

@@ -2,11 +2,14 @@
 
 Extracts the seed fixture with one planted OCR slip (当年财政拨款 read as 100,000.00 in form 1),
 marks form 2 reviewed, serves the app on 127.0.0.1 and photographs the form list and form 1 with
-its flagged field selected, using Debian's /usr/bin/chromium through Playwright.
+its flagged field selected, using Debian's /usr/bin/chromium through Playwright. Then the page
+view: a Docling JSON (the generated case) with one planted OCR slip, reviewed with `--pdf`, its
+flagged amount selected and boxed on the page image.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import sys
 import tempfile
@@ -53,6 +56,23 @@ def demo_session(work: Path) -> ReviewSession:
     return session
 
 
+PAGE_CASE = ROOT / "fixtures/gen-docling-2025-docling"
+PAGE_SLIP = ("1,850,000.00", "1,350,000.00")  # form 1's 当年财政拨款, as an OCR might misread it
+
+
+def page_session(work: Path) -> ReviewSession:
+    """The Docling JSON of the generated case with one amount misread, and its PDF's pages."""
+    data = json.loads((PAGE_CASE / "source.json").read_text(encoding="utf-8"))
+    cells = data["tables"][0]["data"]["table_cells"]
+    hit = next(c for c in cells if c["text"] == PAGE_SLIP[0] and c["start_col_offset_idx"] == 4)
+    hit["text"] = PAGE_SLIP[1]
+    source = work / "docling.json"
+    source.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    records = work / "docling.jsonl"
+    write_records(records, extract_documents([load_document(source)], RulesBackend()).records)
+    return ReviewSession(records, source, reviewer="demo", pdf=PAGE_CASE / "pages.pdf")
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         session = demo_session(Path(tmp))
@@ -68,7 +88,16 @@ def main() -> None:
             page.wait_for_timeout(600)  # the smooth scroll to the highlighted cell
             page.screenshot(path=str(OUT / "review-form.png"))
             browser.close()
-    print(f"wrote {OUT / 'review-list.png'} and {OUT / 'review-form.png'}")
+        with running(page_session(Path(tmp)), token) as base, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 820}, device_scale_factor=1)
+            page.goto(f"{base}/form/1?token={token}")
+            page.wait_for_load_state("networkidle")  # the page image
+            page.focus('[data-path="funding.current_appropriation"]')
+            page.wait_for_timeout(800)  # the smooth scroll to the boxed cell
+            page.screenshot(path=str(OUT / "review-page.png"))
+            browser.close()
+    print(f"wrote review-list.png, review-form.png and review-page.png in {OUT}")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ out_console = Console()
 
 @app.command()
 def split(
-    file: Path = typer.Argument(..., help="OCR markdown document (UTF-8 or GBK/GB18030)."),
+    file: Path = typer.Argument(
+        ..., help="A document: OCR markdown/text, PDF, .xlsx/.xls, MinerU or Docling JSON."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the chunks as JSON instead."),
     vocab: VocabFiles = None,
 ) -> None:
@@ -90,7 +92,11 @@ def schema() -> None:
 
 @app.command()
 def extract(
-    files: list[Path] = typer.Argument(..., help="One or more OCR markdown documents."),
+    files: list[Path] = typer.Argument(
+        ...,
+        help="One or more documents: OCR markdown/text (UTF-8, GBK), PDF with a text layer, "
+        ".xlsx/.xls, MinerU content_list.json/middle.json, Docling JSON.",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output JSON Lines: one record per form."),
     backend: BackendName = "auto",
     vocab: VocabFiles = None,

@@ -29,12 +29,19 @@ def review(
         None, help="Corrections log. Default: RECORDS' .corrections.jsonl beside it."
     ),
     reviewer: str | None = typer.Option(None, help="Name recorded with each correction."),
+    pdf: Path | None = typer.Option(
+        None,
+        "--pdf",
+        help="The PDF an OCR JSON source (MinerU, Docling) was made from: its pages are shown "
+        "beside the record. A PDF source shows its own pages.",
+    ),
     vocab: VocabFiles = None,
 ) -> None:
     """Review records beside their source in the browser; every fix is saved to a corrections log.
 
-    The records file is never changed. The server listens on 127.0.0.1 only and refuses requests
-    without the token in the printed URL.
+    With pages (a PDF source, or OCR JSON plus --pdf) the form page also shows the page region,
+    with the selected field's cell boxed. The records file is never changed. The server listens
+    on 127.0.0.1 only and refuses requests without the token in the printed URL.
     """
     from ..review.server import bind, make_server
     from ..review.session import ReviewSession
@@ -45,6 +52,7 @@ def review(
         corrections_path=corrections,
         reviewer=reviewer or _user(),
         vocab=vocabulary(vocab),
+        pdf=pdf,
     )
     token = secrets.token_urlsafe(24)
     try:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import NoFormsError, StructurerError
-from ..models import Document
+from ..models import Document, Place, SourceText
 from ..vocab import Vocabulary
 from .chunker import split_forms
 from .formats import read_source
@@ -31,7 +31,19 @@ def load_document(path: str | Path, vocab: Vocabulary | None = None) -> Document
         title=heading,
         sha256=sha,
         chunks=chunks,
+        **places(source),
     )
+
+
+def places(source: SourceText) -> dict[str, dict]:
+    """The page places of a paged source's lines and cells, for the Document (the sheet/row
+    origins of a spreadsheet are not carried: a record's cells name pages and boxes)."""
+    lines = {n: Place(page=o.page, bbox=o.bbox) for n, o in source.lines.items() if o.page}
+    cells: dict[int, dict[int, Place]] = {}
+    for (line, col), o in source.cells.items():
+        if o.page:
+            cells.setdefault(line, {})[col] = Place(page=o.page, bbox=o.bbox)
+    return {"line_places": lines, "cell_places": cells}
 
 
 def load_documents(

@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .corrections import CorrectionsError
+from .pages import FormPages, form_pages
 from .session import STATUS_ORDER, Conflict, ReviewSession
 from .view import build_form
 
@@ -111,7 +112,23 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
         prev, nxt = session.neighbours(number)
         total = len(session.base)
         view = build_form(session.state(number), session.vocab)
-        return page(request, "form.html", v=view, prev=prev, next=nxt, total=total)
+        pages = _pages_of(session, number)
+        shown = session.pages.path.name if session.pages else ""
+        return page(
+            request, "form.html", v=view, prev=prev, next=nxt, total=total, pages=pages,
+            page_pdf=shown,
+        )  # fmt: skip
+
+    def page_png(request: Request) -> Response:
+        number = _number(request, session)
+        wanted = request.path_params.get("page", "")
+        region = next(
+            (r for r in _pages_of(session, number).regions if str(r.page) == wanted), None
+        )
+        if session.pages is None or region is None:
+            raise _Refused(wanted)
+        headers = {"Cache-Control": "private, max-age=600"}
+        return Response(session.pages.png(region), media_type="image/png", headers=headers)
 
     def pane(request: Request, number: int, status: int = 200) -> Response:
         prev, nxt = session.neighbours(number)
@@ -164,6 +181,7 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
             Route("/", index),
             Route("/form/{number}", form),
             Route("/form/{number}/pane", get_pane),
+            Route("/form/{number}/page/{page}", page_png),
             Route("/form/{number}/edit", edit, methods=["POST"]),
             Route("/form/{number}/indicators", indicators, methods=["POST"]),
             Route("/form/{number}/review", review, methods=["POST"]),
@@ -177,6 +195,13 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
 
 class _Refused(KeyError):
     pass
+
+
+def _pages_of(session: ReviewSession, number: int) -> FormPages:
+    """The page regions of a form, when the session has page images."""
+    if session.pages is None:
+        return FormPages()
+    return form_pages(session.document, session.state(number).chunk)
 
 
 def _number(request: Request, session: ReviewSession) -> int:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 from ..checks import BACKEND_PREFIXES
 from ..errors import StructurerError
-from ..io import atomic_write_text, read_text
+from ..io import atomic_write_text
 from ..models import FormRecord
+from ..read import read_source
 from ..read.chunker import split_forms
 from .session import FormState, ReviewSession
 
@@ -72,7 +73,7 @@ def add_fixture(
 
 
 def _source_text(session: ReviewSession, reviewed: list[FormState], total: int) -> str:
-    full, _ = read_text(session.document.path)
+    full = read_source(session.document.path).text  # a PDF/sheet/JSON source: its lines as read
     if len(reviewed) == total:
         return full
     if any(s.chunk is None for s in reviewed):

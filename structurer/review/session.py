@@ -33,6 +33,7 @@ from .corrections import (
     now_utc,
     same_value,
 )
+from .pages import page_renderer
 
 Status = Literal["errors", "warnings", "clean", "reviewed"]
 STATUS_ORDER: dict[str, int] = {"errors": 0, "warnings": 1, "clean": 2, "reviewed": 3}
@@ -98,10 +99,12 @@ class ReviewSession:
         corrections_path: str | Path | None = None,
         reviewer: str = "",
         vocab: Vocabulary | None = None,
+        pdf: str | Path | None = None,
     ) -> None:
         self.records_path = Path(records_path)
         self.vocab = resolve(vocab)
         self.document = load_document(source_path, self.vocab)
+        self.pages = page_renderer(source_path, self.document, pdf)  # the page images, if any
         self.base = select_records(read_records(records_path), self.document)
         if not self.base:
             raise StructurerError(f"{records_path}: no records to review")

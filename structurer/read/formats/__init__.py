@@ -13,6 +13,9 @@ from typing import Protocol
 
 from ...errors import InputError
 from ...models import SourceText
+from .layout_json import DoclingFormat, MinerUFormat, UnknownJsonFormat
+from .pdf import PdfFormat
+from .spreadsheet import XlsFormat, XlsxFormat
 from .text import TextFormat
 
 # How many bytes `sniff` sees: enough for a zip directory entry, a PDF header or a JSON opening.
@@ -27,7 +30,16 @@ class FormatReader(Protocol):
     def read(self, path: Path) -> SourceText: ...
 
 
-FORMATS: tuple[FormatReader, ...] = (TextFormat(),)
+# Binary containers first (by magic bytes), then JSON by its keys; plain text stays last.
+FORMATS: tuple[FormatReader, ...] = (
+    PdfFormat(),
+    XlsxFormat(),
+    XlsFormat(),
+    MinerUFormat(),
+    DoclingFormat(),
+    UnknownJsonFormat(),
+    TextFormat(),
+)
 
 
 def read_source(path: str | Path) -> SourceText:

@@ -24,6 +24,7 @@ from ...models import Cell, Grid
 from ...vocab import Vocabulary
 from ..clean import clean_text
 from .cells import join_wrapped, share, split_inline_labels
+from .markdown import is_pipe_row
 
 _ROW_END = re.compile(r"^\s*\|{2,}\s*$")
 _EMPTY_CELL = re.compile(r"^\s*\|?\s*$")
@@ -36,7 +37,14 @@ class CellPerLine:
     def score(self, lines: Sequence[str]) -> float:
         """The share of the text on lines holding one cell (a word, or a sentence without
         spaces)."""
-        return share(lines, lambda ln: len(_EDGE_PIPES.sub("", ln).split()) <= 1)
+        return share(
+            lines,
+            lambda ln: (
+                len(_EDGE_PIPES.sub("", ln).split()) <= 1
+                and not ln.lstrip().startswith("<")
+                and not is_pipe_row(ln)
+            ),
+        )
 
     def read(self, lines: Sequence[str], *, numbers: Sequence[int], vocab: Vocabulary) -> Grid:
         stream = _stream(lines, numbers, vocab)

@@ -187,6 +187,8 @@ def _html_rows(html: str, numbers: Sequence[int]) -> list[list[Cell]]:
                 pending[col] = (cell, rowspan - 1)
             for k in range(1, colspan):
                 row[col + k] = Cell("", "", cell.line, col + k)
+                if rowspan > 1:  # a block merged both ways covers its columns in the rows below too
+                    pending[col + k] = (row[col + k], rowspan - 1)
             col += colspan
         _fill_pending(row, pending, col, rest=True)
         width = max(row, default=-1) + 1

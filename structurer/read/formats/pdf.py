@@ -1,0 +1,186 @@
+"""Born-digital PDF (a text layer and ruled tables): most 部门预算 disclosures are generated so.
+
+pdfplumber's table finder reads the ruling lines: each table's cells are rectangles, and the
+distinct edges give the grid, so a merged cell's span is the number of grid lines it crosses.
+Text outside the tables (titles, year lines, page numbers) becomes lines in reading order. Inside
+a cell, wrapped lines are joined; a line that stops well short of the cell's right edge, or a
+wider gap below it, ends a paragraph. Every cell keeps its page and box.
+
+pdfplumber is the optional extra `structurer[pdf]`; it is imported only when a PDF is read. A PDF
+without any text (a scan) is refused with the advice to run an OCR first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from ...errors import InputError
+from ...models import Origin, SourceText
+from .tables import Box, SourceBuilder, Table, TableCell, fraction_box
+
+INSTALL_HINT = "reading a PDF needs the pdf extra: pip install 'structurer[pdf]'"
+SCANNED = (
+    "has no text layer (a scanned PDF): run an OCR first (MinerU or PaddleOCR) and give "
+    "structurer its markdown or content_list.json"
+)
+EDGE_TOLERANCE = 2.0  # points: ruling lines closer than this are one grid line
+
+
+class PdfFormat:
+    name = "pdf"
+
+    def sniff(self, path: Path, head: bytes) -> bool:
+        return b"%PDF-" in head[:1024]
+
+    def read(self, path: Path) -> SourceText:
+        try:
+            import pdfplumber
+        except ImportError:
+            raise InputError(str(path), INSTALL_HINT) from None
+        try:
+            pdf = pdfplumber.open(path)
+        except Exception as exc:  # pdfminer raises many types for a broken or locked file
+            raise InputError(str(path), f"not a readable PDF ({type(exc).__name__})") from None
+        with pdf:
+            builder = SourceBuilder()
+            chars = 0
+            for number, page in enumerate(pdf.pages, 1):
+                chars += len(page.chars)
+                read_page(page, number, builder)
+        if chars == 0:
+            raise InputError(str(path), SCANNED)
+        return builder.build(self.name)
+
+
+def read_page(page: Any, number: int, builder: SourceBuilder) -> None:
+    """One page's text lines and tables, top to bottom, into `builder`."""
+    tables = [t for t in page.find_tables() if len(t.cells) >= 2 and _ruled(page, t)]
+    # a character in no cell (inside a table's outline or not) stays text: nothing is dropped
+    boxes = [c for t in tables for c in t.cells]
+    outside = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
+    items: list[tuple[float, int, Any]] = [(t.bbox[1], 1, t) for t in tables]
+    items += [(ln["top"], 0, ln) for ln in outside.extract_text_lines()]
+    size = (float(page.width), float(page.height))
+    for _, kind, item in sorted(items, key=lambda x: (x[0], x[1])):
+        if kind:
+            builder.table(page_table(page, item, number, size))
+        else:
+            box = fraction_box((item["x0"], item["top"], item["x1"], item["bottom"]), *size)
+            builder.line(item["text"], Origin(page=number, bbox=box))
+
+
+def _ruled(page: Any, table: Any) -> bool:
+    """A ruled table's lines never cross its text; boxes drawn behind running text (highlights,
+    underlines) that the finder took for a table do: a character centred in one cell runs over
+    that cell's edge."""
+    x0, top, x1, bottom = table.bbox
+    if len(_edges([v for c in table.cells for v in (c[1], c[3])])) < 3 and not _padded(page, table):
+        return False
+    for ch in page.chars:
+        cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
+        if not (x0 <= cx <= x1 and top <= cy <= bottom):
+            continue
+        cell = next((c for c in table.cells if c[0] <= cx <= c[2] and c[1] <= cy <= c[3]), None)
+        if cell is not None and (ch["x0"] < cell[0] - 1 or ch["x1"] > cell[2] + 1):
+            return False
+    return True
+
+
+def _padded(page: Any, table: Any) -> bool:
+    """A one-row table is real when its row is taller than its text (cells have padding);
+    boxes behind a line of running text are as tall as the text."""
+    x0, top, x1, bottom = table.bbox
+    heights = [
+        ch["bottom"] - ch["top"]
+        for ch in page.chars
+        if x0 <= ch["x0"] and ch["x1"] <= x1 and top <= ch["top"] and ch["bottom"] <= bottom
+    ]
+    return bool(heights) and bottom - top >= 1.5 * max(heights)
+
+
+def _inside(obj: dict[str, Any], boxes: Sequence[Box]) -> bool:
+    x = (obj["x0"] + obj["x1"]) / 2
+    y = (obj["top"] + obj["bottom"]) / 2
+    return any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+
+
+def page_table(page: Any, table: Any, number: int, size: tuple[float, float]) -> Table:
+    """A pdfplumber table -> cells at grid positions, spans from the edges each cell crosses."""
+    xs = _edges([v for c in table.cells for v in (c[0], c[2])])
+    ys = _edges([v for c in table.cells for v in (c[1], c[3])])
+    chars = [c for c in page.chars if _inside(c, [table.bbox])]
+    cells = []
+    for box in table.cells:
+        c0, c1 = _nearest(xs, box[0]), _nearest(xs, box[2])
+        r0, r1 = _nearest(ys, box[1]), _nearest(ys, box[3])
+        origin = Origin(page=number, bbox=fraction_box(box, *size))
+        text = cell_text(chars, box)
+        cells.append(TableCell(r0, c0, text, max(1, r1 - r0), max(1, c1 - c0), origin))
+    return Table(cells, Origin(page=number, bbox=fraction_box(table.bbox, *size)))
+
+
+def _edges(values: list[float]) -> list[float]:
+    """Distinct grid lines: coordinates within EDGE_TOLERANCE of each other are one line."""
+    edges: list[float] = []
+    for v in sorted(values):
+        if not edges or v - edges[-1] > EDGE_TOLERANCE:
+            edges.append(v)
+    return edges
+
+
+def _nearest(edges: list[float], value: float) -> int:
+    return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
+
+
+def cell_text(chars: Sequence[dict[str, Any]], box: Box) -> str:
+    """The text of the characters centred in one cell: wrapped lines joined, paragraphs
+    separated by newlines."""
+    lines = text_lines([c for c in chars if _inside(c, [box])])
+    out = ""
+    for i, line in enumerate(lines):
+        if i:
+            out += _separator(lines[i - 1], line, right=box[2])
+        out += line["text"]
+    return out.strip()
+
+
+def text_lines(chars: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Characters -> lines top to bottom: a character whose middle lies within the current
+    line's height joins it; within a line, a gap wider than X_GAP points is a space."""
+    lines: list[list[dict[str, Any]]] = []
+    for ch in sorted(chars, key=lambda c: (c["top"], c["x0"])):
+        middle = (ch["top"] + ch["bottom"]) / 2
+        if lines and lines[-1][0]["top"] <= middle <= lines[-1][0]["bottom"]:
+            lines[-1].append(ch)
+        else:
+            lines.append([ch])
+    return [_line(sorted(line, key=lambda c: c["x0"])) for line in lines]
+
+
+X_GAP = 3.0  # pdfplumber's default x_tolerance: a wider gap between characters is a space
+
+
+def _line(chars: list[dict[str, Any]]) -> dict[str, Any]:
+    text = chars[0]["text"]
+    for prev, ch in pairwise(chars):
+        text += (" " if ch["x0"] - prev["x1"] > X_GAP else "") + ch["text"]
+    return {
+        "text": text,
+        "x0": chars[0]["x0"],
+        "x1": max(c["x1"] for c in chars),
+        "top": min(c["top"] for c in chars),
+        "bottom": max(c["bottom"] for c in chars),
+    }
+
+
+def _separator(prev: dict[str, Any], line: dict[str, Any], *, right: float) -> str:
+    height = max(prev["bottom"] - prev["top"], 1.0)
+    short = right - prev["x1"] > 2.5 * height  # stopped well before the edge: a paragraph end
+    apart = line["top"] - prev["bottom"] > 0.6 * height  # a paragraph gap below it
+    if short or apart:
+        return "\n"
+    latin = prev["text"][-1:].isascii() and prev["text"][-1:].isalpha()
+    return " " if latin and line["text"][:1].isascii() and line["text"][:1].isalpha() else ""
