@@ -56,6 +56,9 @@ class Grid:
 
     rows: list[list[Cell]] = field(default_factory=list)
     layout: str = "markdown"  # the layout reader that built it (read.layouts)
+    # cells the reader split by a guess (run together with no separator): the rules say so in an
+    # error finding, since no later check can tell a wrong split from a right one
+    guessed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,9 +121,13 @@ def render_grid(grid: Grid) -> str:
 
 
 def render_form(chunk: Chunk, grid: Grid, vocab: Vocabulary) -> str:
-    """The grid plus any text outside the tables (a `单位：万元` line, a goal written below), with
-    any data marker a cell spells defused."""
-    extra = [f"text: {t}" for t in _loose_text(chunk.text, vocab)]
+    """The grid plus the chunk's lines no grid row holds (a unit line, a goal written below the
+    table), with any data marker a cell spells defused. A chunk whose layout gave no grid at all
+    is sent as its text, line by line: the model reads what the rules could not."""
+    in_grid = {c.line for row in grid.rows for c in row}
+    numbers = chunk.lines or range(chunk.start_line, chunk.start_line + chunk.text.count("\n") + 1)
+    lines = [ln for ln, n in zip(chunk.text.split("\n"), numbers, strict=False) if n not in in_grid]
+    extra = [f"text: {t}" for t in _loose_text("\n".join(lines), vocab, keep_all=not grid.rows)]
     return _DATA_MARKER.sub("[form_data]", "\n".join([*extra, render_grid(grid)]))
 
 
@@ -151,7 +155,9 @@ def row_holding(grid: Grid, text: str) -> str | None:
     return None
 
 
-def _loose_text(text: str, vocab: Vocabulary) -> list[str]:
+def _loose_text(text: str, vocab: Vocabulary, *, keep_all: bool = False) -> list[str]:
+    if keep_all:  # no grid: every line, tables included, is what the model has to read
+        return [t for ln in text.split("\n") if (t := _one_line(clean_text(ln.strip())))]
     out = []
     in_html = False
     for line in text.split("\n"):

@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import NoFormsError, StructurerError
-from ..models import Document, Place, SourceText
-from ..vocab import Vocabulary
+from ..models import Chunk, Document, Place, SourceText
+from ..vocab import Vocabulary, resolve
 from .chunker import split_forms
 from .formats import read_source
-from .layouts import read_grid
+from .layouts import chunk_grid, read_grid
+from .structure import list_table
 
 __all__ = ["load_document", "load_documents", "read_grid", "read_source", "split_forms"]
 
@@ -21,6 +22,7 @@ def load_document(path: str | Path, vocab: Vocabulary | None = None) -> Document
     """Read and chunk one document; raises InputError / NoFormsError with the reason."""
     source = read_source(path)
     heading, chunks = split_forms(source.text, vocab)
+    chunks = split_list_projects(chunks, vocab)
     if not chunks:
         raise NoFormsError(str(path))
     sha = hashlib.sha256(source.text.encode()).hexdigest()
@@ -33,6 +35,53 @@ def load_document(path: str | Path, vocab: Vocabulary | None = None) -> Document
         chunks=chunks,
         **places(source),
     )
+
+
+def split_list_projects(chunks: list[Chunk], vocab: Vocabulary | None = None) -> list[Chunk]:
+    """A department list table holding several projects is one form per project: each chunk
+    keeps the lines above the table's first row (title, unit, header) and gathers its project's
+    rows (and the department's subtotal row above them). Forms are numbered again in order."""
+    vocab = resolve(vocab)
+    out: list[Chunk] = []
+    for chunk in chunks:
+        out += _projects_of(chunk, vocab) or [chunk]
+    return [c.model_copy(update={"index": n}) for n, c in enumerate(out, 1)]
+
+
+def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
+    grid = chunk_grid(chunk, vocab)
+    table = list_table(grid.rows, vocab)
+    projects = table.projects() if table is not None else []
+    if table is None or len(projects) < 2:
+        return []
+    numbers = chunk.lines or list(
+        range(chunk.start_line, chunk.start_line + len(grid_lines(chunk)))
+    )
+    text_of = dict(zip(numbers, grid_lines(chunk), strict=True))
+    header_line = table.header[0].line
+    common = [n for n in numbers if n <= header_line]
+    row_lines = [{c.line for row in rows for c in row} for _, rows in projects]
+    if any(a & b for k, a in enumerate(row_lines) for b in row_lines[k + 1 :]):
+        return []  # rows share lines (one HTML line): no line split keeps them apart
+    out = []
+    for (department, _rows), lines in zip(projects, row_lines, strict=True):
+        own = sorted(set(common) | lines | ({department.line} if department else set()))
+        own = [n for n in own if n in text_of]
+        out.append(
+            chunk.model_copy(
+                update={
+                    "lines": own,
+                    "start_line": own[0],
+                    "end_line": own[-1],
+                    "text": "\n".join(text_of[n] for n in own),
+                }
+            )
+        )
+    return out
+
+
+def grid_lines(chunk: Chunk) -> list[str]:
+    return chunk.text.split("\n")
 
 
 def places(source: SourceText) -> dict[str, dict]:

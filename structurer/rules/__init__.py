@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ..models import Chunk, FormRecord, Grid, Job, OnRecord, SourceRef
 from ..read.structure import indicator_start, list_table
 from ..vocab import Vocabulary, resolve
-from .coverage import unread_cells, unread_finding
+from .coverage import guessed_finding, unread_cells, unread_finding
 from .funding import read_funding
 from .goals import read_goals
 from .header import project_name_of, read_header
@@ -48,6 +48,8 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
         record.meta["unplaced"] = unplaced
     if unread:
         record.findings.append(unread_finding(unread))
+    if grid.guessed:
+        record.findings.append(guessed_finding(grid.guessed))
     return record
 
 

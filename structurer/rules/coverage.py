@@ -53,13 +53,30 @@ def _statement(text: str, vocab: Vocabulary) -> bool:
 
 
 def unread_finding(texts: list[str]) -> Finding:
+    return _texts_finding(
+        "extract.unread",
+        "the rules could not place text of the form: {}; the record may be incomplete",
+        texts,
+    )
+
+
+def guessed_finding(texts: list[str]) -> Finding:
+    return _texts_finding(
+        "extract.guessed",
+        "cells printed with no separator were split by a guess: {}; check where each "
+        "indicator's name ends and its target starts",
+        texts,
+    )
+
+
+def _texts_finding(code: str, message: str, texts: list[str]) -> Finding:
+    """An error quoting the first few texts it is about (all of them in `values`)."""
     shown = "; ".join(repr(t if len(t) <= 30 else t[:30] + "…") for t in texts[:_SHOWN])
     more = f" and {len(texts) - _SHOWN} more" if len(texts) > _SHOWN else ""
     return Finding(
         severity="error",
-        code="extract.unread",
-        message=f"the rules could not place text of the form: {shown}{more}; the record may be "
-        "incomplete",
+        code=code,
+        message=message.format(shown + more),
         paths=[],
         values={"texts": texts},
     )

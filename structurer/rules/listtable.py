@@ -29,7 +29,7 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     if department is not None and record.department is None:
         record.department = strip_code(department.text)
         trace.ref("department", department)
-    record.funding.unit = record.funding.unit or _unit_above(grid, table, vocab)
+    record.funding.unit = record.funding.unit or _unit_above(chunk, grid, table, vocab)
     header = [c for c in table.header if c.col >= table.first]
     indicator_rows = [[c for c in row if c.col >= table.first] for row in rows]
     record.indicators, unplaced = IndicatorTable(vocab).read(
@@ -58,12 +58,19 @@ def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
         trace.ref(role, cell)
 
 
-def _unit_above(grid: Grid, table: ListTable, vocab: Vocabulary) -> str | None:
-    """`金额单位：元` or `单位:万元` printed above the table's header."""
+def _unit_above(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> str | None:
+    """`金额单位：元` or `单位:万元` printed above the table's header, in a row of the grid or on a
+    line of its own outside the table."""
     for row in grid.rows:
         if row is table.header:
             break
         for cell in row:
             if unit := _unit_of(cell.text, vocab):
                 return unit
+    numbers = chunk.lines or range(chunk.start_line, chunk.end_line + 1)
+    for line, number in zip(chunk.text.split("\n"), numbers, strict=False):
+        if number >= table.header[0].line:
+            break
+        if unit := _unit_of(line, vocab):
+            return unit
     return None

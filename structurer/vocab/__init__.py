@@ -338,6 +338,17 @@ class Vocabulary:
             name = self._level_names.get(key[: m.start()])
         return name
 
+    @cached_property
+    def _level_prefix_pattern(self) -> re.Pattern[str]:
+        names = self._longest_first((*self.spec.levels, *self._parent))
+        return re.compile("|".join(map(re.escape, names)))
+
+    def level_prefix(self, text: str) -> str | None:
+        """The level name (in full, as printed) a longer cell starts with: `<level 1><level 2>...`
+        run together."""
+        m = self._level_prefix_pattern.match(text)
+        return m.group(0) if m and m.end() < len(text) else None
+
     def is_level1(self, name: str | None) -> bool:
         return name in self.spec.levels
 

@@ -5,7 +5,9 @@ one per line. Splitting on spaces alone breaks a name that holds spaces (`数量
 bracket opened in one piece is closed in the pieces after it. A label glued to its value
 (`<label>:10`) is split at the colon when the part before it is a known label, and a cell
 wrapped over two lines (`可持续影响` + `指标`) is joined when the two make one label or level name:
-the label-anchored reading the rules rely on.
+the label-anchored reading the rules rely on. Cells printed with no separator at all
+(`<level 1><level 2><name>>=20人`) are split at the level names they start with and at the
+target's operator.
 """
 
 from __future__ import annotations
@@ -54,6 +56,56 @@ def split_inline_labels(texts: list[str], vocab: Vocabulary) -> list[str]:
         else:
             out.append(text)
     return out
+
+
+_OPERATORS = "≥≤><=＞＜≧≦"
+
+
+def split_run_together(
+    texts: list[str], vocab: Vocabulary, guessed: list[str], *, ends_row: bool = True
+) -> list[str]:
+    """A piece starting with level names run into what follows -> the level names, the indicator
+    name and its target as separate pieces. An operator (`>=20人`) says where the target starts.
+    Without one, a trailing number after the name is taken as the target, and a name ending the
+    row (when `texts` is a whole row) may hold its target: guesses the piece is added to `guessed` for (the rules turn them into
+    an error finding)."""
+    out: list[str] = []
+    for k, text in enumerate(texts):
+        rest = text
+        # a level with its score (`<level>(30分)`) is one cell, not a level run into a name
+        while (name := vocab.level_prefix(rest)) and not vocab.canonical_level(rest):
+            out.append(name)
+            rest = rest[len(name) :].strip()
+        if rest is text or vocab.canonical_level(rest):
+            out.append(rest)
+        elif split := _split_at_operator(rest):
+            out += split
+        else:
+            split = _split_trailing_number(rest)
+            if len(split) > 1 or (ends_row and k == len(texts) - 1):
+                guessed.append(text)
+            out += split
+    return out
+
+
+def _split_at_operator(text: str) -> list[str] | None:
+    """`<name>>=20人` -> name and target, at the first operator outside brackets (a name may hold
+    a template's placeholder `(≥**人)`) with a name of two characters or more before it."""
+    depth = 0
+    for k, ch in enumerate(text):
+        depth = max(0, depth + (ch in _OPENERS) - (ch in _CLOSERS))
+        if depth == 0 and ch in _OPERATORS and len(text[:k].strip()) >= 2:
+            return [text[:k].strip(), text[k:].strip()]
+    return None
+
+
+# A number ending a run-together name right after a CJK character (`完成时限1`, not `PM2.5`).
+_TRAILING_NUMBER = re.compile(r"(?<=[\u4e00-\u9fff])\d+(?:\.\d+)?%?$")
+
+
+def _split_trailing_number(text: str) -> list[str]:
+    m = _TRAILING_NUMBER.search(text)
+    return [text[: m.start()], m.group(0)] if m else [text]
 
 
 def join_wrapped(texts: list[str], vocab: Vocabulary) -> list[str]:

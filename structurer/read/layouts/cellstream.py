@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from ...models import Cell, Grid
 from ...vocab import Vocabulary
 from ..clean import clean_text
-from .cells import join_wrapped, share, split_inline_labels
+from .cells import join_wrapped, share, split_inline_labels, split_run_together
 from .markdown import is_pipe_row
 
 _ROW_END = re.compile(r"^\s*\|{2,}\s*$")
@@ -47,21 +47,23 @@ class CellPerLine:
         )
 
     def read(self, lines: Sequence[str], *, numbers: Sequence[int], vocab: Vocabulary) -> Grid:
-        stream = _stream(lines, numbers, vocab)
+        guessed: list[str] = []
+        stream = _stream(lines, numbers, vocab, guessed)
         builder = _Builder(vocab)
         for text, line in stream:
             if text is None:
                 builder.row_end()
             else:
                 builder.add(text, line)
-        return Grid(rows=builder.finish(), layout=self.name)
+        return Grid(rows=builder.finish(), layout=self.name, guessed=guessed)
 
 
 def _stream(
-    lines: Sequence[str], numbers: Sequence[int], vocab: Vocabulary
+    lines: Sequence[str], numbers: Sequence[int], vocab: Vocabulary, guessed: list[str]
 ) -> list[tuple[str | None, int]]:
     """(cell text, source line) in order; "" for an empty cell, None where a row is closed (a
-    line of pipes). Labels glued to values are split, wrapped labels joined."""
+    line of pipes). Labels glued to values are split, cells run together split at the level
+    names (guesses added to `guessed`), wrapped labels joined."""
     cells: list[tuple[str | None, int]] = []
     for line, number in zip(lines, numbers, strict=True):
         if not line:
@@ -73,7 +75,10 @@ def _stream(
             cells.append(("", number))
             continue
         text = _EDGE_PIPES.sub("", line).strip()
-        cells += [(t, number) for t in split_inline_labels([text], vocab)]
+        texts = split_run_together(
+            split_inline_labels([text], vocab), vocab, guessed, ends_row=False
+        )
+        cells += [(t, number) for t in texts]
     return _join(cells, vocab)
 
 

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 
 from ...models import Cell, Grid
 from ...vocab import Vocabulary
-from .cells import join_wrapped, make_cells, share, split_inline_labels, split_words
+from .cells import (
+    join_wrapped,
+    make_cells,
+    share,
+    split_inline_labels,
+    split_run_together,
+    split_words,
+)
 from .markdown import _drop_noise, is_pipe_row
 
 
@@ -26,12 +33,16 @@ class TextRows:
 
     def read(self, lines: Sequence[str], *, numbers: Sequence[int], vocab: Vocabulary) -> Grid:
         rows: list[list[Cell]] = []
+        guessed: list[str] = []
         for line, number in zip(lines, numbers, strict=True):
             if not line.strip():
                 continue
             texts = [w for w, _ in split_words(line)]
-            rows.append(make_cells(join_wrapped(split_inline_labels(texts, vocab), vocab), number))
-        return Grid(rows=_drop_noise(rows), layout=self.name)
+            texts = split_run_together(
+                join_wrapped(split_inline_labels(texts, vocab), vocab), vocab, guessed
+            )
+            rows.append(make_cells(texts, number))
+        return Grid(rows=_drop_noise(rows), layout=self.name, guessed=guessed)
 
 
 def _markup(line: str) -> bool:
