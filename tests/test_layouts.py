@@ -215,3 +215,28 @@ def test_the_llm_gets_the_text_when_there_is_no_grid(tmp_path: Path) -> None:
     grid = chunk_grid(chunk, VOCAB)
     prompt = render_form(chunk, grid, VOCAB)
     assert prompt.count("路面完好率") == 1  # a line in the grid is not sent twice
+
+
+def test_forms_without_a_title_start_at_their_project_name(tmp_path: Path) -> None:
+    body = TEXT_ROWS.split("\n", 2)[2]  # no title, no year line
+    other = body.replace("乡村道路养护", "桥梁检测")
+    records = read(body + "\n" + other, tmp_path)
+    assert [r.project_name for r in records] == ["乡村道路养护", "桥梁检测"]
+    assert all(len(r.indicators) == 3 for r in records)
+
+
+@pytest.mark.parametrize(
+    ("head", "year"),
+    [
+        ("2023年乡村道路养护项目绩效目标申报表", 2023),  # a project name glued in front
+        ("绩效目标申报表\n2023年度)", 2023),  # the year on its own line, its bracket lost
+        ("某县2023年部门预算公开\n项目支出绩效目标表", 2023),  # the year in the page heading
+        ("2026 年,某局按要求编制绩效目标\n项目支出绩效目标表", None),  # prose, not a heading
+        ("项目支出绩效目标表\n\n| 项目支出绩效目标表 |\n|---|", None),  # printed twice: one form
+    ],
+)
+def test_title_variants_and_where_the_year_is(head: str, year: int | None, tmp_path: Path) -> None:
+    body = TEXT_ROWS.split("\n", 2)[2]
+    (record,) = read(head + "\n" + body, tmp_path)
+    assert record.year == year
+    assert record.project_name == "乡村道路养护"

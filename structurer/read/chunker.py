@@ -11,7 +11,8 @@ inside one chunk means the OCR lost a title: the chunk is split there. A documen
 at all starts its forms at their project-name rows.
 
 The form's year comes from its title or the lines just under it, else from the page heading
-above it (a page heading `2018年<project><title>` over the bare title).
+above it (a page heading `2018年<project><title>` over the bare title, or a short heading line
+with a year, `某县2023年部门预算`, just above the form).
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ _YEAR_PATTERNS = (
     re.compile(r"(\d{4})\s*年度"),  # 2020年度) with its bracket lost, 2024年度项目...
     re.compile(r"^(\d{4})\s*年(?!\s*\d{1,2}\s*月)"),  # a title that starts with its year
 )
+# A page heading's year (`某县2023年部门预算`): a year in a short line, not a date (`2023年3月`).
+_HEADING_YEAR = re.compile(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月)")
+_MAX_HEADING = 40  # characters: longer lines above a form are prose, not its page heading
+_PROSE = re.compile(r"[,，。;；:：]")  # a line with a clause break is a sentence, not a heading
 _QUALIFIERS = re.compile(r"(?:[(（][^()（）]{0,20}[)）])+$")
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\s{2,}|(?<=\S)\s(?=\S)")
 _MAX_TITLE_PREFIX = 60  # characters before the title word: a project name, a year, a unit
@@ -215,9 +220,15 @@ def _form_year(
     for line in lines[a : min(b, a + _HEAD_LINES)]:
         if (year := find_year(line)) is not None:
             return year
-    for line in reversed(lines[previous_end:a]):
+    above = lines[previous_end:a]
+    for line in reversed(above):
         if (is_title(line, vocab) or _is_year_line(line)) and (year := find_year(line)):
             return year
+    for line in reversed([ln for ln in above if ln.strip()][-_HEAD_LINES:]):
+        plain = to_halfwidth(squash(strip_html(line)).strip("#|"), signs=True)
+        heading = len(plain) <= _MAX_HEADING and not _PROSE.search(plain)
+        if heading and (m := _HEADING_YEAR.search(plain)):
+            return int(m.group(1))
     return None
 
 
