@@ -9,7 +9,13 @@ import pytest
 
 from structurer.errors import InputError, RecordsError
 from structurer.models import Finding, FormRecord, Funding, Indicator
-from structurer.quality.evaluate import EvalReport, compare_reports, history_line, load_case
+from structurer.quality.evaluate import (
+    EvalReport,
+    compare_reports,
+    history_line,
+    load_case,
+    render_markdown,
+)
 from structurer.quality.scoring import ExpectedFinding, pair_indicators, score_case
 
 
@@ -360,3 +366,8 @@ def test_report_groups_real_and_synthetic_cases_and_layouts():
     assert groups["real"]["silent_errors"] == 1 and groups["synthetic"]["silent_errors"] == 0
     assert groups["layout:pdf-text"]["forms_wrong"] == 1
     assert groups["layout:pipe"]["field_accuracy"] == 1.0
+    data = EvalReport("rules", None, [real, synthetic]).to_dict()
+    assert set(data["layouts"]["pdf-text"]) == {"real"}
+    assert data["layouts"]["pipe"]["synthetic"]["forms_found"] == 1
+    table = render_markdown(data).split("## By layout")[1]
+    assert "| pdf-text | 1/1 | 93.8% | 100.0% | 1 | - | - | - | - |" in table

@@ -215,6 +215,17 @@ class EvalReport:
             for key in dict.fromkeys(keys)
         }
 
+    def by_layout(self) -> dict[str, dict[str, CaseScore]]:
+        """Each layout's real and synthetic cases apart: the README's layouts table."""
+        out: dict[str, dict[str, CaseScore]] = {}
+        for layout in sorted({c.layout for c in self.cases}):
+            cases = [c for c in self.cases if c.layout == layout]
+            out[layout] = {
+                kind: self._total(f"{kind} {layout}", [c for c in cases if c.kind == kind])
+                for kind in sorted({c.kind for c in cases})
+            }
+        return out
+
     @staticmethod
     def _total(name: str, cases: list[CaseScore]) -> CaseScore:
         total = CaseScore(name)
@@ -230,6 +241,10 @@ class EvalReport:
             "model": self.model,
             "overall": self.overall().metrics(),
             "groups": {k: g.metrics() for k, g in self.groups().items()},
+            "layouts": {
+                layout: {kind: g.metrics() for kind, g in kinds.items()}
+                for layout, kinds in self.by_layout().items()
+            },
             "field_errors": self.overall().field_errors(),
             "cases": [c.to_dict() for c in self.cases],
         }
@@ -422,6 +437,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         "A form is *wrong* when any field, goal or indicator is (a missing or extra form too); "
         "*silent* when its record carries no error finding, so nobody would look at it.",
     ]
+    lines += _md_layouts(data.get("layouts") or {})
     lines += _md_field_errors(data.get("field_errors") or {})
     if "calls" in data["overall"]:
         o = data["overall"]
@@ -435,6 +451,35 @@ def render_markdown(data: dict[str, Any]) -> str:
     for case in data["cases"]:
         lines += _md_mismatches(case)
     return "\n".join(lines) + "\n"
+
+
+_LAYOUT_KINDS = ("real", "synthetic")
+
+
+def _md_layouts(layouts: dict[str, dict[str, Any]]) -> list[str]:
+    """Per layout, the real documents' numbers beside the synthetic ones: forms found, field
+    accuracy, indicator F1, silent errors."""
+    if not layouts:
+        return []
+    head = " | ".join(f"{k} forms | {k} fields | {k} F1 | {k} silent" for k in _LAYOUT_KINDS)
+    out = ["", "## By layout: real documents beside synthetic ones", "", f"| layout | {head} |"]
+    out.append("|---" * (1 + 4 * len(_LAYOUT_KINDS)) + "|")
+    for layout, kinds in layouts.items():
+        cells = []
+        for kind in _LAYOUT_KINDS:
+            m = kinds.get(kind)
+            cells += (
+                [
+                    f"{m['forms_found']}/{m['forms_expected']}",
+                    _pct(m["field_accuracy"]),
+                    _pct(m["indicator_f1"]),
+                    str(m.get("silent_errors", 0)),
+                ]
+                if m
+                else ["-"] * 4
+            )
+        out.append(f"| {layout} | " + " | ".join(cells) + " |")
+    return out
 
 
 def _md_field_errors(errors: dict[str, int]) -> list[str]:
