@@ -49,6 +49,8 @@ def title_text(line: str) -> str:
 
 def is_title(line: str, vocab: Vocabulary) -> bool:
     """A line that ends with a form title (after any bracketed qualifiers), not a summary table's."""
+    if not any(ch in line for ch in vocab.title_ends):
+        return False
     text = title_text(line)
     if not text or len(text) > _MAX_TITLE_PREFIX + 20 or vocab.is_heading(text):
         return False
@@ -99,7 +101,7 @@ def _title_starts(lines: list[str], vocab: Vocabulary) -> list[int]:
                 starts[-1] = start
             # else the title printed again (as the table's first row): the form started above
             content_since, last_title = False, title
-        elif is_content(line, vocab):
+        elif not content_since and is_content(line, vocab):  # only asked until the form's body
             content_since = True
         if "</table>" in low:
             html_open = None
@@ -112,6 +114,9 @@ def _last(found: list[int]) -> int:
 
 def _name_row(line: str, vocab: Vocabulary) -> str | None:
     """The row's text when a cell of it is a project-name label (the start of a form's body)."""
+    ends = vocab.label_ends("project_name")
+    if ends is not None and not any(a in line and b in line for a, b in ends):
+        return None
     cells = [c for c in _CELL_SPLIT.split(strip_html(line).strip()) if c]
     names = set(vocab.labels("project_name"))
     if any(label_key(c).split(":")[0] in names for c in cells[:3]):

@@ -157,21 +157,24 @@ class Vocabulary:
     def _ignored_labels(self) -> dict[str, str]:
         return {label_key(lab): "ignored" for lab in self.spec.ignored.labels}
 
-    def _lookup(self, table: dict[str, Any], text: str | None) -> Any:
-        memo = self._memo_for(id(table))
+    def _lookup(self, table: str, text: str | None) -> Any:
+        """`text` looked up in the table held by the attribute named `table`, remembered."""
+        memo = self._memo_for(table)
         if text in memo:
             return memo[text]
-        memo[text] = found = self._find(table, text)
+        memo[text] = found = self._find(getattr(self, table), text)
         return found
 
-    def _memo_for(self, key: int) -> dict[str | None, Any]:
+    # Memos are keyed by the table's name, not its id(): a pickled Vocabulary (a spawned worker)
+    # keeps names, while ids would point at other objects.
+    def _memo_for(self, key: str) -> dict[str | None, Any]:
         memo = self._memo.setdefault(key, {})
         if len(memo) > _MEMO_SIZE:  # a corpus has many distinct cells: keep memory flat
             memo.clear()
         return memo
 
     @cached_property
-    def _memo(self) -> dict[int, dict[str | None, Any]]:
+    def _memo(self) -> dict[str, dict[str | None, Any]]:
         """Look-ups already made, per table: a form asks about the same cells many times."""
         return {}
 
@@ -185,22 +188,22 @@ class Vocabulary:
     def fields_of(self, text: str | None) -> tuple[str, ...]:
         """The field paths a label names: () for no label, two for one printed in both funding
         columns (the other-funds label)."""
-        return self._lookup(self._field_of_label, text) or ()
+        return self._lookup("_field_of_label", text) or ()
 
     def block_of(self, text: str | None) -> str | None:
         """funding / goals / indicators for a block's row label (项目资金(元), 绩效指标)."""
-        return self._lookup(self._block_of_label, text)
+        return self._lookup("_block_of_label", text)
 
     def column_of(self, text: str | None) -> str | None:
         """level1 / level2 / name / target for a header cell of the indicator table."""
-        return self._lookup(self._column_of_label, text)
+        return self._lookup("_column_of_label", text)
 
     def is_period(self, text: str | None) -> bool:
-        return bool(self._lookup(self._period_of_label, text))
+        return bool(self._lookup("_period_of_label", text))
 
     def is_ignored(self, text: str | None) -> bool:
         """A label of something the record does not keep (项目负责人, 备注...)."""
-        return bool(self._lookup(self._ignored_labels, text))
+        return bool(self._lookup("_ignored_labels", text))
 
     def is_trailer(self, text: str | None) -> bool:
         """An approval or signature row after the indicators (审核意见, 盖章, 填表人)."""
@@ -260,6 +263,23 @@ class Vocabulary:
     @property
     def titles(self) -> tuple[str, ...]:
         return tuple(self.spec.titles.forms)
+
+    @cached_property
+    def title_ends(self) -> frozenset[str]:
+        """The last characters of the titles: a line holding none of them is no title (the
+        chunker asks this of every line before the costlier test)."""
+        return frozenset(t[-1] for t in self.titles if t)
+
+    def label_ends(self, path: str) -> frozenset[tuple[str, str]] | None:
+        """The first and last characters of each of a field's labels (as label_key spells
+        them): a line holding neither pair has no such label, whatever spaces OCR put inside it.
+        None when one is not a CJK character a raw line would hold as is."""
+        memo = self._memo_for("label_ends")
+        if path not in memo:
+            ends = {(k[0], k[-1]) for lab in self.labels(path) if (k := label_key(lab))}
+            cjk = all(min(pair) >= "\u2e80" for pair in ends)
+            memo[path] = frozenset(ends) if cjk else None
+        return memo[path]
 
     def is_heading(self, line: str) -> bool:
         """A title line that names a summary table (汇总表), not one form."""
@@ -326,7 +346,7 @@ class Vocabulary:
         """The canonical level name a cell spells, or None if it is not a level name."""
         if not text:
             return None
-        memo = self._memo_for(0)
+        memo = self._memo_for("level")
         if text not in memo:
             memo[text] = self._canonical_level(text)
         return memo[text]
