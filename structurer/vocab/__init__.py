@@ -117,6 +117,13 @@ def label_key(text: str | None) -> str:
     return key.removeprefix("其中").strip(":")
 
 
+def _remember(memo: dict[str | None, Any], text: str | None, value: Any) -> Any:
+    if len(memo) >= _MEMO_SIZE:  # a corpus has many distinct cells: keep memory flat
+        memo.clear()
+    memo[text] = value
+    return value
+
+
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
@@ -159,18 +166,19 @@ class Vocabulary:
 
     def _lookup(self, table: str, text: str | None) -> Any:
         """`text` looked up in the table held by the attribute named `table`, remembered."""
-        memo = self._memo_for(table)
-        if text in memo:
-            return memo[text]
-        memo[text] = found = self._find(getattr(self, table), text)
-        return found
+        try:
+            return self._memo[table][text]
+        except KeyError:
+            found = self._find(getattr(self, table), text)
+            return _remember(self._memo_for(table), text, found)
 
     # Memos are keyed by the table's name, not its id(): a pickled Vocabulary (a spawned worker)
     # keeps names, while ids would point at other objects.
     def _memo_for(self, key: str) -> dict[str | None, Any]:
-        memo = self._memo.setdefault(key, {})
-        if len(memo) > _MEMO_SIZE:  # a corpus has many distinct cells: keep memory flat
-            memo.clear()
+        memos = self._memo
+        memo = memos.get(key)
+        if memo is None:
+            memo = memos[key] = {}
         return memo
 
     @cached_property
@@ -346,10 +354,10 @@ class Vocabulary:
         """The canonical level name a cell spells, or None if it is not a level name."""
         if not text:
             return None
-        memo = self._memo_for("level")
-        if text not in memo:
-            memo[text] = self._canonical_level(text)
-        return memo[text]
+        try:
+            return self._memo["level"][text]
+        except KeyError:
+            return _remember(self._memo_for("level"), text, self._canonical_level(text))
 
     def _canonical_level(self, text: str) -> str | None:
         key = "".join(text.split()).strip(":：").translate(_FULLWIDTH_SIGNS)
