@@ -58,4 +58,4 @@ def main() -> None:
 
 
 # Command modules register themselves on import (kept last: they import `app` from here).
-from . import check, core, evaluate, review, robustness  # noqa: E402, F401
+from . import batch, check, core, evaluate, review, robustness  # noqa: E402, F401

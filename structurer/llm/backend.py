@@ -77,7 +77,7 @@ class LLMBackend:
         self.batch_replies: dict[str, Any] = {}
         # per model, learned once per run (a reasoning model refuses max_tokens/temperature)
         self.params: dict[str, RequestParams] = {}
-        self._schema = schema_hash(self.vocab)
+        self.schema_hash = schema_hash(self.vocab)
 
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
         if jobs:
@@ -139,7 +139,7 @@ class LLMBackend:
             model=settings.model,
             mode=settings.mode,
             prompt=prompt,
-            schema=self._schema,
+            schema=self.schema_hash,
             max_reasks=settings.max_reasks,
             chunk_text=job.chunk.text,
         )
@@ -154,16 +154,22 @@ class LLMBackend:
         shadow: Shadow | None,
     ) -> Result:
         """One model's reply for a form: from the cache, else asked (a batch reply first)."""
-        key = self._key(job, settings)
-        cached = _from_cache(cache.get(key), settings.model)
-        if cached is not None and not (cached.problems and settings.retry_failed):
+        cached = self.from_cache(job, settings, cache)
+        if cached is not None:
             return cached
         first = self.batch_replies.get(job.key) if settings.model == self.settings.model else None
         async with gate:
             result = await self._call(job, settings, transport, first, shadow)
         if result.draft is not None:  # a form with no valid reply is asked again next time
-            cache.put(key, _cache_value(result))
+            cache.put(self._key(job, settings), _cache_value(result))
         return result
+
+    def from_cache(self, job: Job, settings: LLMSettings, cache: ReplyCache) -> Result | None:
+        """The cached reply this run may serve: not one with problems under --retry-failed."""
+        cached = _from_cache(cache.get(self._key(job, settings)), settings.model)
+        if cached is None or (cached.problems and settings.retry_failed):
+            return None
+        return cached
 
     async def _call(
         self,
@@ -192,6 +198,12 @@ class LLMBackend:
                 None, [], settings.model, u.calls, u.prompt_tokens, u.completion_tokens,
                 stats.http_retries, batch=batch, error=str(exc), http_failure=exc.http,
             )  # fmt: skip
+        except RunStopped:
+            raise
+        except Exception as exc:  # a bug met on one form: that form fails, the others go on
+            log.exception("%s: unexpected error", label)
+            error = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+            return Result(None, [], settings.model, stats.requests, error=error)
         log.info(
             "llm %s %s: %d call(s), %d+%d tokens, %d HTTP retries",
             settings.model,

@@ -81,7 +81,7 @@ class Transport:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.settings.http_retries + 1),
             retry=retry_if_exception(is_transient),
-            wait=_wait,
+            wait=retry_wait,
             before_sleep=lambda state: self._before_retry(state, stats),
             reraise=True,
         )
@@ -137,7 +137,7 @@ class Transport:
             log.info("%s: retrying in %.1f s", describe(exc) if exc else "?", seconds)
 
 
-def _wait(state: RetryCallState) -> float:
+def retry_wait(state: RetryCallState) -> float:
     """The endpoint's Retry-After when it gives one, else jittered exponential backoff."""
     exc = state.outcome.exception() if state.outcome else None
     after = retry_after(exc) if exc is not None else None
@@ -290,13 +290,13 @@ class Breaker:
         N-th form in a row."""
         status = getattr(exc, "status_code", None)
         if status in (401, 403, 404):
-            self.trip(_setting_at_fault(self.settings, status, exc))
+            self.trip(setting_at_fault(self.settings, status, exc))
         self.failures_in_a_row += 1
         if self.failures_in_a_row >= self.settings.max_failures_in_a_row:
             self.trip(_endpoint_at_fault(self.settings, self.failures_in_a_row, exc))
 
 
-def _setting_at_fault(s: LLMSettings, status: int, exc: BaseException) -> str:
+def setting_at_fault(s: LLMSettings, status: int, exc: BaseException) -> str:
     why = describe(exc)
     if status == 401:
         return (
