@@ -9,7 +9,8 @@ decides instead:
   keep hitting the limit;
 - `rpm` / `tpm` budgets space the requests of all workers together;
 - a circuit breaker stops the run (RunStopped, exit 2) at the first 401/403/404, or once
-  `max_failures_in_a_row` forms in a row failed on HTTP errors, naming the setting to fix;
+  `max_failures_in_a_row` forms in a row failed on HTTP errors, naming the setting to fix; the
+  run's first request goes alone, so a wrong key or model costs one request, not one per worker;
 - a cost cap: once the spend reaches `max_cost` no request is sent (BudgetReached).
 The retries a form needed are counted in its `CallStats` (its record's meta.llm.http_retries).
 """
@@ -66,6 +67,8 @@ class Transport:
         self.token_budget = Bucket(settings.tpm)
         self.breaker = Breaker(settings)
         self.spent = 0.0  # in the price's currency, over every response of this run
+        self._first_sent = False
+        self._answered = asyncio.Event()  # the run's first request got an answer (or none)
 
     def sender(self, stats: CallStats, first: Any = None) -> Send:
         """The `create` function one form's calls go through. `first`, a reply already received
@@ -96,16 +99,35 @@ class Transport:
         return response
 
     async def _request(self, stats: CallStats, kwargs: dict[str, Any]) -> Any:
-        self._may_send()
-        await self.pause.wait()
-        await self.request_budget.take(1)
-        estimate = request_tokens(kwargs) if self.settings.tpm else 0
-        await self.token_budget.take(estimate)
-        self._may_send()  # the breaker or the budget may have tripped while this one waited
-        stats.requests += 1
-        response = await self.client.chat.completions.create(**kwargs)
+        first = await self._first_goes_alone()
+        try:
+            self._may_send()
+            await self.pause.wait()
+            await self.request_budget.take(1)
+            estimate = request_tokens(kwargs) if self.settings.tpm else 0
+            await self.token_budget.take(estimate)
+            self._may_send()  # the breaker or the budget may have tripped while this one waited
+            stats.requests += 1
+            response = await self.client.chat.completions.create(**kwargs)
+        except openai.APIStatusError as exc:
+            self.breaker.refused(exc)  # a bad key or model stops the run before others send
+            raise
+        finally:
+            if first:
+                self._answered.set()
         self._account(kwargs.get("model", self.settings.model), response, estimate)
         return response
+
+    async def _first_goes_alone(self) -> bool:
+        """The run's first request is sent alone and the others wait for its answer, so a wrong
+        key or model costs one request, not one per worker. True for that first request."""
+        if self._answered.is_set():
+            return False
+        if not self._first_sent:
+            self._first_sent = True
+            return True
+        await self._answered.wait()
+        return False
 
     def _may_send(self) -> None:
         self.breaker.check()
@@ -201,7 +223,9 @@ def request_tokens(body: dict[str, Any]) -> int:
 def describe(exc: BaseException) -> str:
     """`HTTP 429 <the server's message>` or `APIConnectionError: <message>`, one short line."""
     if isinstance(exc, openai.APIStatusError):
-        return f"HTTP {exc.status_code} {first_line(exc)}"
+        body = exc.body if isinstance(exc.body, dict) else {}
+        said = body.get("message")  # the server's own words, without openai's prefix
+        return f"HTTP {exc.status_code}: {str(said)[:200] if said else first_line(exc)}"
     return f"{type(exc).__name__}: {first_line(exc)}"
 
 
@@ -285,12 +309,13 @@ class Breaker:
     def succeeded(self) -> None:
         self.failures_in_a_row = 0
 
+    def refused(self, exc: openai.APIStatusError) -> None:
+        """A 401, 403 or 404 is a setting's fault: every further request would get it too."""
+        if exc.status_code in (401, 403, 404):
+            self.trip(setting_at_fault(self.settings, exc.status_code, exc))
+
     def failed(self, exc: openai.APIError) -> None:
-        """A request failed for good (after its retries): stop on a setting's fault, or on the
-        N-th form in a row."""
-        status = getattr(exc, "status_code", None)
-        if status in (401, 403, 404):
-            self.trip(setting_at_fault(self.settings, status, exc))
+        """A request failed for good (after its retries): the N-th form in a row stops the run."""
         self.failures_in_a_row += 1
         if self.failures_in_a_row >= self.settings.max_failures_in_a_row:
             self.trip(_endpoint_at_fault(self.settings, self.failures_in_a_row, exc))
