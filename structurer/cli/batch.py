@@ -49,6 +49,11 @@ app.add_typer(batch_app, name="batch")
 JobFile = typer.Argument(help="The job file `batch submit` wrote.")
 
 
+def say(text: str) -> None:
+    """One line on stderr, never wrapped (paths and ids stay whole for copying)."""
+    console.print(text, soft_wrap=True)
+
+
 @batch_app.command()
 def submit(
     files: list[Path] = typer.Argument(..., help="One or more documents."),
@@ -96,15 +101,19 @@ def submit(
     atomic_write_text(batch_file, "".join(line + "\n" for line in lines))
     job_path = job or batch_file.with_name(batch_file.stem + ".job.json")
     console.print(estimate(backend, jobs).table())
-    console.print(f"wrote {batch_file}: {len(lines)} requests ({cached} forms in the cache)")
+    say(f"wrote {batch_file}: {len(lines)} requests ({cached} forms in the cache)")
     if dry_run or not lines:
         record.save(job_path)
-        console.print(f"nothing sent; job recorded in {job_path} (collect with --results FILE)")
+        if lines:
+            say(f"nothing sent; job recorded in {job_path} (collect with --results FILE)")
+        else:
+            say(f"every form is in the cache, nothing to send; `batch collect {job_path}` "
+                "writes the records")  # fmt: skip
         return
     start(backend.settings, record, job_path, lines)
     ids = ", ".join(b["id"] for b in record.batches)
-    console.print(f"submitted {ids}; job recorded in {job_path}")
-    console.print(f"next: structurer batch status {job_path}")
+    say(f"submitted {ids}; job recorded in {job_path}")
+    say(f"next: structurer batch status {job_path}")
 
 
 _REQUEST_OPTIONS = ("model", "base_url", "mode", "max_reasks", "max_tokens", "cache_dir",
@@ -185,7 +194,7 @@ def collect(
     backend.batch_replies = {k: v for k, v in replies.ok.items() if k in wanted}
     result = _run_with_progress(documents, out, backend)
     _print_summary(result, backend, None)
-    console.print(_batch_line(result.records, replies))
+    say(_batch_line(result.records, replies))
     if any(f.code.endswith(".failed") for r in result.records for f in r.findings):
         raise typer.Exit(1)
 

@@ -247,6 +247,8 @@ def collect_replies(
         for path in results:
             replies.read(path.read_text(encoding="utf-8"))
         return replies, []
+    if not job.lines:
+        return replies, []  # every form was in the cache at submit
     if not job.batches:
         raise StructurerError(
             "this job was written with --dry-run: nothing was sent; pass the result file of the "
