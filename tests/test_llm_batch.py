@@ -186,6 +186,35 @@ def test_dry_run_file_collected_from_a_local_result_file(tmp_path, gold) -> None
     assert [{k: r[k] for k in CONTENT} for r in records] == [content(g) for g in gold]
 
 
+def test_no_live_keeps_to_the_batch_replies(tmp_path, gold) -> None:
+    source = SEED_CASE / "source.md"
+    wrong = gold_reply(gold[0])
+    wrong["indicators"][3]["level1"] = "产出指标"
+    with FakeOpenAI(gold_responder(gold)) as server:
+        assert submit(server.url, source, tmp_path, "--dry-run").exit_code == 0
+        answer = gold_responder(gold)
+        lines = read_jsonl(tmp_path / "b.jsonl")
+        results = [
+            {"id": f"r{i}", "custom_id": line["custom_id"], "error": None,
+             "response": {"status_code": 200, "request_id": f"q{i}",
+                          "body": completion(line["body"], Reply(wrong) if i == 0
+                                             else answer(line["body"]))}}
+            for i, line in enumerate(lines) if i != 1  # form 2 got no reply
+        ]  # fmt: skip
+        (tmp_path / "r.jsonl").write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in results), encoding="utf-8"
+        )
+        done = collect(tmp_path, "--results", tmp_path / "r.jsonl", "--no-live")
+    assert done.exit_code == 1, done.output  # form 2 failed
+    assert server.requests == []  # nothing asked live
+    records = read_jsonl(tmp_path / "out.jsonl")
+    first, second = records[0], records[1]
+    assert first["indicators"][3]["level1"] == "产出指标"  # kept as the batch read it ...
+    assert "llm.unresolved" in [f["code"] for f in first["findings"]]  # ... and flagged
+    assert [f["code"] for f in second["findings"]][:1] == ["llm.failed"]
+    assert [{k: r[k] for k in CONTENT} for r in records[2:]] == [content(g) for g in gold[2:]]
+
+
 def test_forms_in_the_cache_are_left_out_of_the_batch(tmp_path, gold) -> None:
     source = SEED_CASE / "source.md"
     cache = ["--cache-dir", str(tmp_path / "cache")]

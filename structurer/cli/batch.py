@@ -152,6 +152,13 @@ def collect(
         help="Local result files (e.g. from vllm run-batch) instead of downloading.",
     ),
     wait: bool = typer.Option(False, "--wait", help="Wait until every batch has finished."),
+    live: bool = typer.Option(
+        True,
+        "--live/--no-live",
+        help="Re-ask live the forms whose batch reply fails, and ask live those with none. "
+        "--no-live keeps to the batch: a failing reply is kept with its problems as findings, "
+        "a form without a reply gets llm.failed (for offline runs such as vllm run-batch).",
+    ),
     poll: float = typer.Option(60.0, help="Seconds between looks with --wait."),
     concurrency: Concurrency = 4,
     timeout: Timeout = 120.0,
@@ -192,6 +199,7 @@ def collect(
     replies, _ = collect_replies(backend.settings, record, results or [])
     wanted = {j.key for j in plan_jobs(documents, words)}
     backend.batch_replies = {k: v for k, v in replies.ok.items() if k in wanted}
+    backend.live = live
     result = _run_with_progress(documents, out, backend)
     _print_summary(result, backend, None)
     say(_batch_line(result.records, replies))

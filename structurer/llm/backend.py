@@ -73,8 +73,10 @@ class LLMBackend:
         self.vocab = resolve(vocab)
         self.prompt = load_prompt()
         self.usage = Usage(settings)
-        # batch collect: job key -> the batch's reply to the form's first call
+        # batch collect: job key -> the batch's reply to the form's first call; `live=False`
+        # keeps to those replies (no re-ask, no form asked live)
         self.batch_replies: dict[str, Any] = {}
+        self.live = True
         # per model, learned once per run (a reasoning model refuses max_tokens/temperature)
         self.params: dict[str, RequestParams] = {}
         self.schema_hash = schema_hash(self.vocab)
@@ -160,7 +162,9 @@ class LLMBackend:
         first = self.batch_replies.get(job.key) if settings.model == self.settings.model else None
         async with gate:
             result = await self._call(job, settings, transport, first, shadow)
-        if result.draft is not None:  # a form with no valid reply is asked again next time
+        # a form with no valid reply is asked again next time; without live re-asks a reply
+        # with problems is not what a run with re-asks would have kept
+        if result.draft is not None and (self.live or not result.problems):
             cache.put(self._key(job, settings), _cache_value(result))
         return result
 
@@ -184,7 +188,7 @@ class LLMBackend:
         source = FormSource(job.chunk, job.grid, job.document.title, self.vocab, shadow)
         context = {"vocab": self.vocab, "source": source}
         stats = CallStats()
-        client = instructor_client(transport.sender(stats, first), settings.mode)
+        client = instructor_client(transport.sender(stats, first, live=self.live), settings.mode)
         batch = first is not None
         try:
             out: Outcome = await extract(

@@ -36,7 +36,7 @@ from tenacity import (
     wait_random,
 )
 
-from ..errors import BudgetReached, RunStopped
+from ..errors import BudgetReached, LLMError, RunStopped
 from .prompt import estimate_tokens
 from .settings import LLMSettings
 
@@ -45,6 +45,10 @@ log = logging.getLogger("structurer")
 MAX_PAUSE = 300.0  # a longer Retry-After (a spent daily quota) stops the run instead
 BACKOFF = wait_exponential(multiplier=0.5, max=30) + wait_random(0, 0.5)  # 0.5, 1, 2 s ... + jitter
 Send = Callable[..., Awaitable[Any]]
+
+
+class NoLiveRequests(LLMError):
+    """A form needed a live request (a re-ask, or no batch reply) where none may be sent."""
 
 
 @dataclass
@@ -70,13 +74,18 @@ class Transport:
         self._first_sent = False
         self._answered = asyncio.Event()  # the run's first request got an answer (or none)
 
-    def sender(self, stats: CallStats, first: Any = None) -> Send:
+    def sender(self, stats: CallStats, first: Any = None, *, live: bool = True) -> Send:
         """The `create` function one form's calls go through. `first`, a reply already received
-        (from a batch), answers the first call without a request; re-asks then go live."""
+        (from a batch), answers the first call without a request; re-asks then go live, or, with
+        `live=False`, end the form's calls (NoLiveRequests: the last reply is kept as it is)."""
         waiting = [first] if first is not None else []
 
         async def send(**kwargs: Any) -> Any:
-            return waiting.pop() if waiting else await self.send(stats, kwargs)
+            if waiting:
+                return waiting.pop()
+            if not live:
+                raise NoLiveRequests("no batch reply left to use and live requests are off")
+            return await self.send(stats, kwargs)
 
         return send
 
