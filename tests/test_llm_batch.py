@@ -151,7 +151,7 @@ def test_failing_batch_replies_are_reasked_live_and_missing_ones_asked_live(tmp_
 
 def test_collect_before_the_batch_finished_says_so_and_wait_waits(tmp_path, gold) -> None:
     source = SEED_CASE / "source.md"
-    with FakeOpenAI(gold_responder(gold), batch_delay=1.0) as server:
+    with FakeOpenAI(gold_responder(gold), batch_delay=0.5) as server:
         assert submit(server.url, source, tmp_path).exit_code == 0
         early = collect(tmp_path)
         status = invoke("batch", "status", tmp_path / "b.job.json")

@@ -128,7 +128,8 @@ class LLMBackend:
         except BudgetReached:
             return None
         record = self._record(job, results, time.perf_counter() - started, shadow)
-        self.usage.add(record.meta["llm"], failed=record.meta["llm"].get("failed", False))
+        failed = any(f.code == "llm.failed" for f in record.findings)
+        self.usage.add(record.meta["llm"], failed=failed)
         return record
 
     def summary(self) -> Any:
@@ -260,8 +261,6 @@ class LLMBackend:
             "model": kept.model,
             "prompt_version": self.prompt.version,
         }
-        if kept.draft is None:
-            meta["failed"] = True
         if any(r.batch for r in results):
             meta["batch"] = True
         if len(results) > 1:  # escalated: what each model cost

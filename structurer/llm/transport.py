@@ -312,7 +312,7 @@ class Breaker:
     def trip(self, message: str) -> None:
         if self.tripped is None:
             self.tripped = RunStopped(message)
-            log.error("stopping the run: %s", message)
+            log.info("stopping the run: %s", message)  # the CLI prints the message itself
         raise self.tripped
 
     def succeeded(self) -> None:
