@@ -55,7 +55,7 @@ def without_meta(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k != "meta"}
 
 
-@pytest.mark.parametrize("mode", ["tools", "json"])
+@pytest.mark.parametrize("mode", ["tools", "json", "json_schema"])
 def test_batch_lines_carry_exactly_the_live_requests(tmp_path, gold, mode) -> None:
     source = SEED_CASE / "source.md"
     with FakeOpenAI(gold_responder(gold)) as server:
