@@ -315,3 +315,24 @@ def test_dry_run_of_hybrid_counts_only_the_forms_the_rules_cannot_read(
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert re.search(r"sent to the LLM\s*│\s*1\s*│", result.output)
+
+
+# --- the form's text reaches the model as it is ---
+
+
+def test_template_syntax_in_a_form_reaches_the_model_verbatim(tmp_path, gold) -> None:
+    """instructor renders messages as Jinja2 templates when given a validation context; the
+    context goes to the validators another way, so `{{ }}` or `{%` in a cell is sent as printed."""
+    text = (SEED_CASE / "source.md").read_text(encoding="utf-8")
+    name = gold[0]["project_name"]
+    source = tmp_path / "braces.md"
+    source.write_text(text.replace(name, name + "{{ source }}{% raw %}x{{y}}", 1), "utf-8")
+    [job] = plan_jobs([load_document(source)])[:1]
+    wrong = gold_reply(gold[0])
+    wrong["indicators"][3]["level1"] = "产出指标"  # the validator (needing the context) re-asks
+    with FakeOpenAI(always(Reply(wrong))) as server:
+        server.queue([Reply(wrong)])
+        [record] = run(make(server.url, max_reasks=1), [job])
+    assert "{{ source }}{% raw %}x{{y}}" in prompt_text(server.requests[0])
+    assert "its level1 is '效益指标'" in prompt_text(server.requests[1])
+    assert "llm.failed" not in codes(record)

@@ -36,6 +36,7 @@ from ..errors import LLMError, RunStopped
 from ..vocab import Vocabulary, resolve
 from .params import RequestParams
 from .schema import (
+    REPLY_CONTEXT,
     FormDraft,
     FormExtraction,
     fixable_problems,
@@ -202,12 +203,14 @@ async def _ask(
     extra: dict[str, Any] = {}
     if settings.mode == "json_schema":  # instructor sends the schema without `strict`
         extra["extra_body"] = {"response_format": response_format(response_model)}
+    # the validators read the context from REPLY_CONTEXT: instructor's context= would render the
+    # messages (the form's own text) as Jinja2 templates
+    reading = REPLY_CONTEXT.set(context)
     try:
         model, _ = await client.create_with_completion(
             model=settings.model,
             messages=[dict(m) for m in messages],
             response_model=response_model,
-            context=context,
             max_retries=settings.max_reasks,
             hooks=hooks,
             **params.kwargs(max_tokens),
@@ -222,6 +225,8 @@ async def _ask(
         if params.adapt(exc):
             raise _Refused from None
         raise RequestFailed(f"request failed: {describe(exc)}") from None
+    finally:
+        REPLY_CONTEXT.reset(reading)
     return _usage(Outcome(model), responses)
 
 
