@@ -64,7 +64,8 @@ def _serve(conn, gold: list[dict], delay: float) -> None:  # type: ignore[no-unt
     with FakeOpenAI(gold_responder(gold), delay=delay) as server:
         conn.send(server.url)
         while (cmd := conn.recv()) != "stop":
-            conn.send(len(server.requests) if cmd == "requests" else server.max_in_flight)
+            stats = {"requests": len(server.requests), "batch_bodies": len(server.batch_bodies)}
+            conn.send(stats.get(cmd, server.max_in_flight))
 
 
 @contextmanager

@@ -6,6 +6,9 @@ StructurerError
  ├── RecordsError      a records file that is not valid JSON Lines of form records
  ├── VocabularyError   a template vocabulary file that cannot be read or names unknown fields
  └── LLMError          the LLM backend could not produce a record (carries the form index)
+      └── RunStopped    the whole run must stop (bad key or model, endpoint down): the forms not
+           │            done stay pending in the journal; exit code 2
+           └── BudgetReached   --max-cost reached: no new request is sent; exit code 3
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 class StructurerError(Exception):
     """Base of every error the package raises on purpose."""
+
+    exit_code = 2  # what the CLI exits with when this error ends a command
 
 
 class InputError(StructurerError):
@@ -43,3 +48,14 @@ class LLMError(StructurerError):
     def __init__(self, message: str, *, form_index: int | None = None) -> None:
         super().__init__(message)
         self.form_index = form_index
+
+
+class RunStopped(LLMError):
+    """Every further request would fail the same way: the run stops at once, naming the setting
+    to fix. Forms already done are kept (journalled); the others stay pending for a rerun."""
+
+
+class BudgetReached(RunStopped):
+    """The spend reached --max-cost: nothing more is sent; a rerun finishes the pending forms."""
+
+    exit_code = 3

@@ -252,7 +252,9 @@ OnRecord = Callable[[Job, FormRecord], None]
 
 class Backend(Protocol):
     """Turns jobs into records. Must call `on_record` once per job, in any order, and must not
-    raise for a single bad form: a form that fails becomes a record with an error finding.
+    raise for a single bad form: a form that fails becomes a record with an error finding. It
+    may raise errors.RunStopped to stop the whole run (a refused key, a cost cap): the jobs not
+    reported then stay pending for a rerun.
     `vocab` is the template vocabulary its records are read and checked with (a backend without
     one gets the bundled vocabulary)."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .checks import check_document, refresh_findings
+from .errors import RunStopped
 from .io import atomic_write_text, records_jsonl
 from .models import Backend, Document, Finding, FormRecord, Job, OnRecord, SourceRef
 from .read.layouts import chunk_grid
@@ -78,6 +79,8 @@ def safe_run(backend: Backend, jobs: Sequence[Job], on_record: OnRecord) -> None
 
     try:
         backend.run(jobs, collect)
+    except RunStopped:
+        raise  # the whole run stops (bad key, cost cap): the forms not done stay pending, not failed
     except Exception as exc:  # a backend bug: keep what finished, mark the rest failed
         log.exception("backend %s failed", backend.name)
         for job in jobs:

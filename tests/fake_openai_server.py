@@ -1,16 +1,27 @@
 """A local OpenAI-compatible server for the LLM tests and benchmarks: real sockets, real client.
 
 It serves POST /v1/chat/completions on 127.0.0.1 from a scripted queue of `Reply`s (consumed in
-order), falling back to a `responder(body) -> Reply` function; it records every request and the
-most requests it had in flight at once. The reply's shape follows the request: a tool call when
-the request offered tools, else message content (fenced like a chatty model when the request set
-no response_format, i.e. md_json mode).
+order), falling back to a `responder(body) -> Reply` function; it records every request (with the
+time it arrived) and the most requests it had in flight at once. The reply's shape follows the
+request: a tool call when the request offered tools, else message content (fenced like a chatty
+model when the request set no response_format, i.e. md_json mode). Usage counts the prompt as
+providers bill it: messages plus the schema sent as tools or response_format (estimated).
+
+It also stands in for the batch API: POST /v1/files (multipart upload), GET
+/v1/files/{id}/content, POST /v1/batches and GET /v1/batches/{id}. A batch is answered line by
+line by the same responder in a background thread after `batch_delay` seconds, into an output
+file (status 200 lines) and an error file (the others), in OpenAI's format. `batch_api=False`
+answers those routes with 404, like an endpoint without a batch API.
 """
 
 from __future__ import annotations
 
 import copy
+import email.parser
+import email.policy
+import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -20,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from structurer.llm.prompt import estimate_tokens
+from structurer.llm.transport import request_tokens
 
 
 @dataclass
@@ -38,14 +50,28 @@ Responder = Callable[[dict[str, Any]], Reply]
 
 
 class FakeOpenAI:
-    def __init__(self, responder: Responder | None = None, *, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        responder: Responder | None = None,
+        *,
+        delay: float = 0.0,
+        batch_delay: float = 0.0,
+        batch_api: bool = True,
+    ) -> None:
         self.script: deque[Reply] = deque()
         self.responder = responder or (lambda body: Reply({}))
         self.delay = delay  # added to every reply: the benchmark's fixed latency
         self.requests: list[dict[str, Any]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each request in `requests`
         self.headers: list[dict[str, str]] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.batch_delay = batch_delay
+        self.batch_api = batch_api
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+        self.batch_bodies: list[dict[str, Any]] = []  # every request answered inside a batch
+        self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -69,6 +95,7 @@ class FakeOpenAI:
     def answer(self, body: dict[str, Any], headers: dict[str, str]) -> Reply:
         with self._lock:
             self.requests.append(body)
+            self.arrived.append(time.monotonic())
             self.headers.append(headers)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -81,10 +108,64 @@ class FakeOpenAI:
             with self._lock:
                 self.in_flight -= 1
 
+    # --- the batch API ---
+
+    def new_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids)}"
+
+    def store_file(self, data: bytes, name: str) -> dict[str, Any]:
+        file_id = self.new_id("file")
+        self.files[file_id] = data
+        return {"id": file_id, "object": "file", "bytes": len(data), "created_at": _now(),
+                "filename": name, "purpose": "batch", "status": "processed"}  # fmt: skip
+
+    def create_batch(self, request: dict[str, Any]) -> dict[str, Any]:
+        batch = {
+            "id": self.new_id("batch"), "object": "batch", "endpoint": request["endpoint"],
+            "input_file_id": request["input_file_id"], "completion_window": "24h",
+            "created_at": _now(), "status": "in_progress", "metadata": request.get("metadata"),
+            "request_counts": {"total": 0, "completed": 0, "failed": 0},
+        }  # fmt: skip
+        self.batches[batch["id"]] = batch
+        threading.Thread(target=self._run_batch, args=(batch,), daemon=True).start()
+        return batch
+
+    def _run_batch(self, batch: dict[str, Any]) -> None:
+        time.sleep(self.batch_delay)
+        lines = self.files[batch["input_file_id"]].decode().splitlines()
+        ok, failed = [], []
+        for n, line in enumerate(lines):
+            request = json.loads(line)
+            body = request["body"]
+            with self._lock:
+                self.batch_bodies.append(body)
+            reply = self.responder(body)
+            answer = completion(body, reply) if reply.status == 200 else _error(reply)
+            out = {"id": f"batch_req_{n}", "custom_id": request["custom_id"], "error": None,
+                   "response": {"status_code": reply.status, "request_id": f"req_{n}",
+                                "body": answer}}  # fmt: skip
+            (ok if reply.status == 200 else failed).append(json.dumps(out, ensure_ascii=False))
+        for key, found in (("output_file_id", ok), ("error_file_id", failed)):
+            if found:
+                batch[key] = self.store_file("\n".join(found).encode() + b"\n", key)["id"]
+        batch["request_counts"] = {"total": len(lines), "completed": len(ok), "failed": len(failed)}
+        batch["completed_at"] = _now()
+        batch["status"] = "completed"
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _error(reply: Reply) -> dict[str, Any]:
+    """An OpenAI error body; its message is the reply's content when that is text."""
+    text = reply.content if isinstance(reply.content, str) else None
+    return {"error": {"message": text or f"fake {reply.status}", "type": "fake"}}
+
 
 def completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     """An OpenAI chat.completion object answering `body` with `reply`."""
-    text = reply.content if isinstance(reply.content, str) else json.dumps(reply.content or {})
+    text = reply.content if isinstance(reply.content, str) else _json(reply.content or {})
     message: dict[str, Any] = {"role": "assistant", "content": None}
     if body.get("tools"):
         name = body["tools"][0]["function"]["name"]
@@ -94,7 +175,7 @@ def completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         message["content"] = f"Here is the record:\n```json\n{text}\n```"
     else:
         message["content"] = text
-    prompt = sum(estimate_tokens(str(m.get("content") or "")) for m in body.get("messages", []))
+    prompt = request_tokens(body)
     done = estimate_tokens(text)
     return {
         "id": "chatcmpl-fake",
@@ -120,17 +201,51 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            reply = server.answer(body, {k.lower(): v for k, v in self.headers.items()})
-            if reply.status != 200:
-                text = reply.content if isinstance(reply.content, str) else None
-                err = {"error": {"message": text or f"fake {reply.status}", "type": "fake"}}
-                payload = json.dumps(err).encode()
+            data = self.rfile.read(length)
+            if self.path.endswith("/chat/completions"):
+                self._chat(json.loads(data or b"{}"))
+            elif not server.batch_api:
+                self._send(404, _error(Reply(status=404)))
+            elif self.path.endswith("/files"):
+                name, content = _upload(self.headers.get("content-type", ""), data)
+                self._send(200, server.store_file(content, name))
+            elif self.path.endswith("/batches"):
+                self._send(200, server.create_batch(json.loads(data)))
             else:
-                payload = json.dumps(completion(body, reply), ensure_ascii=False).encode()
+                self._send(404, _error(Reply(status=404)))
+
+        def do_GET(self) -> None:
+            content = re.search(r"/files/([^/]+)/content$", self.path)
+            batch = re.search(r"/batches/([^/]+)$", self.path)
+            if not server.batch_api:
+                self._send(404, _error(Reply(status=404)))
+            elif content and content.group(1) in server.files:
+                self._send(200, server.files[content.group(1)], "application/octet-stream")
+            elif batch and batch.group(1) in server.batches:
+                self._send(200, server.batches[batch.group(1)])
+            else:
+                self._send(404, _error(Reply(status=404)))
+
+        def _chat(self, body: dict[str, Any]) -> None:
+            reply = server.answer(body, {k.lower(): v for k, v in self.headers.items()})
+            answer = completion(body, reply) if reply.status == 200 else _error(reply)
+            self._send(reply.status, answer, headers=reply.headers)
+
+        def _send(
+            self,
+            status: int,
+            answer: dict[str, Any] | bytes,
+            content_type: str = "application/json",
+            headers: dict[str, str] | None = None,
+        ) -> None:
+            payload = (
+                answer
+                if isinstance(answer, bytes)
+                else json.dumps(answer, ensure_ascii=False).encode()
+            )
             try:
-                self.send_response(reply.status)
-                for name, value in {"content-type": "application/json", **reply.headers}.items():
+                self.send_response(status)
+                for name, value in {"content-type": content_type, **(headers or {})}.items():
                     self.send_header(name, value)
                 self.send_header("content-length", str(len(payload)))
                 self.end_headers()
@@ -139,6 +254,17 @@ def _handler_for(server: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 pass  # the client timed out and left
 
     return Handler
+
+
+def _upload(content_type: str, data: bytes) -> tuple[str, bytes]:
+    """The file of a multipart/form-data upload: (filename, content)."""
+    message = email.parser.BytesParser(policy=email.policy.default).parsebytes(
+        f"content-type: {content_type}\r\n\r\n".encode() + data
+    )
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            return part.get_filename() or "upload", part.get_payload(decode=True)
+    raise ValueError("no file in the upload")
 
 
 def prompt_text(body: dict[str, Any]) -> str:
@@ -182,3 +308,8 @@ def names_project(prompt: str, name: str) -> bool:
 def _last_user(body: dict[str, Any]) -> str:
     users = [m for m in body.get("messages", []) if m.get("role") == "user"]
     return str(users[0].get("content") or "") if users else ""
+
+
+def _json(value: Any) -> str:
+    """JSON as a model writes it: characters as themselves, not \\u escapes."""
+    return json.dumps(value, ensure_ascii=False)

@@ -16,14 +16,15 @@ from ..errors import StructurerError
 
 
 class _Group(TyperGroup):
-    """Turns the package's own errors into one line on stderr and exit code 2, never a traceback."""
+    """Turns the package's own errors into one line on stderr and their exit code (2; 3 for a
+    run stopped at --max-cost), never a traceback."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
             return super().invoke(ctx)
         except StructurerError as exc:
             typer.echo(f"structurer: error: {exc}", err=True)
-            raise typer.Exit(2) from None
+            raise typer.Exit(exc.exit_code) from None
 
 
 app = typer.Typer(
@@ -57,4 +58,4 @@ def main() -> None:
 
 
 # Command modules register themselves on import (kept last: they import `app` from here).
-from . import check, core, evaluate, review, robustness  # noqa: E402, F401
+from . import batch, check, core, evaluate, review, robustness  # noqa: E402, F401

@@ -18,6 +18,12 @@ from .options import (
     BaseUrl,
     CacheDir,
     Concurrency,
+    DryRun,
+    FallbackModel,
+    FallbackPriceIn,
+    FallbackPriceOut,
+    MaxCost,
+    MaxFailuresInARow,
     MaxReasks,
     MaxTokens,
     Mode,
@@ -25,10 +31,14 @@ from .options import (
     NoCache,
     PriceIn,
     PriceOut,
+    RetryFailed,
+    Rpm,
     Timeout,
+    Tpm,
     VocabFiles,
     backend_from_options,
     llm_settings,
+    print_estimate,
     vocabulary,
 )
 
@@ -111,6 +121,15 @@ def extract(
     max_tokens: MaxTokens = 4096,
     price_in: PriceIn = None,
     price_out: PriceOut = None,
+    fallback_model: FallbackModel = None,
+    fallback_price_in: FallbackPriceIn = None,
+    fallback_price_out: FallbackPriceOut = None,
+    max_cost: MaxCost = None,
+    rpm: Rpm = None,
+    tpm: Tpm = None,
+    retry_failed: RetryFailed = False,
+    max_failures_in_a_row: MaxFailuresInARow = 5,
+    dry_run: DryRun = False,
     corrections: Path | None = typer.Option(
         None, help="Reviewer corrections to re-apply. Default: OUT's .corrections.jsonl if any."
     ),
@@ -118,11 +137,15 @@ def extract(
     """Extract one record per form from FILES into OUT (JSONL), check them, print a summary.
 
     The API key comes from STRUCTURER_API_KEY or OPENAI_API_KEY. An interrupted run restarted
-    with the same arguments only extracts the forms not yet done.
+    with the same arguments only extracts the forms not yet done; so does a run stopped by
+    --max-cost (exit 3) or by the endpoint refusing the key or model (exit 2).
     """
     words = vocabulary(vocab)
     impl = backend_from_options(backend, llm_settings(locals()), words)
     documents = _load_or_fail(files, words)
+    if dry_run:
+        print_estimate(impl, documents, console)
+        return
     result = _run_with_progress(documents, out, impl)
     applied = _apply_corrections(out, corrections, result)
     _print_summary(result, impl, applied)

@@ -11,6 +11,9 @@ import typer
 
 LLM_KEYS = ("base_url", "model", "mode", "max_reasks", "concurrency", "cache_dir", "no_cache",
             "timeout", "max_tokens", "price_in", "price_out")  # fmt: skip
+# corpus-scale options (budgets, breaker, escalation): declared by extract and batch collect
+SCALE_KEYS = ("fallback_model", "fallback_price_in", "fallback_price_out", "max_cost", "rpm",
+              "tpm", "retry_failed", "max_failures_in_a_row")  # fmt: skip
 
 BaseUrl = Annotated[
     str | None,
@@ -37,6 +40,53 @@ Timeout = Annotated[float, typer.Option(help="Seconds per LLM request.")]
 MaxTokens = Annotated[int, typer.Option(help="Completion token limit per LLM request.")]
 PriceIn = Annotated[float | None, typer.Option(help="Price per million prompt tokens.")]
 PriceOut = Annotated[float | None, typer.Option(help="Price per million completion tokens.")]
+FallbackModel = Annotated[
+    str | None,
+    typer.Option(
+        help="A stronger model for the forms whose reply still has problems after the re-asks "
+        "(or no valid reply); the reply with fewer problems is kept."
+    ),
+]
+FallbackPriceIn = Annotated[
+    float | None, typer.Option(help="The fallback model's price per million prompt tokens.")
+]
+FallbackPriceOut = Annotated[
+    float | None, typer.Option(help="The fallback model's price per million completion tokens.")
+]
+MaxCost = Annotated[
+    float | None,
+    typer.Option(
+        help="Stop sending requests once this run's spend reaches this (needs the prices); the "
+        "forms not done stay pending and a rerun finishes them. Exit code 3."
+    ),
+]
+Rpm = Annotated[int | None, typer.Option(help="At most this many requests per minute.")]
+Tpm = Annotated[
+    int | None, typer.Option(help="At most this many tokens per minute (prompt + completion).")
+]
+RetryFailed = Annotated[
+    bool,
+    typer.Option(
+        "--retry-failed",
+        help="Send again the forms whose cached reply still had problems after the re-asks "
+        "(forms with no valid reply are never cached: they are always sent again).",
+    ),
+]
+MaxFailuresInARow = Annotated[
+    int,
+    typer.Option(
+        help="Stop the run (exit 2) when this many forms in a row fail on HTTP errors. A 401, "
+        "403 or 404 stops it at once."
+    ),
+]
+DryRun = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Send nothing: print the forms, calls, estimated tokens and cost (with "
+        "--price-in/--price-out) and exit.",
+    ),
+]
 BackendName = Annotated[
     str,
     typer.Option(
@@ -60,6 +110,7 @@ def llm_settings(args: dict[str, Any]) -> dict[str, Any]:
     """The LLM options of a command's arguments, with the endpoint and model from the
     environment when not given. The API key is read by the backend, never passed around."""
     settings = {k: args[k] for k in LLM_KEYS}
+    settings.update({k: args[k] for k in SCALE_KEYS if k in args})
     settings["base_url"] = (
         settings["base_url"]
         or os.environ.get("STRUCTURER_BASE_URL")
@@ -81,3 +132,16 @@ def vocabulary(files: list[Path] | None) -> Any:
     from ..vocab import load_vocabulary
 
     return load_vocabulary(files or ())
+
+
+def print_estimate(backend: Any, documents: list[Any], console: Any) -> None:
+    """`--dry-run`: what the backend would send for `documents`, without sending anything."""
+    from ..pipeline import plan_jobs, vocab_of
+
+    jobs = plan_jobs(documents, vocab_of(backend))
+    if not hasattr(backend, "settings") and not hasattr(backend, "llm"):
+        console.print(f"{len(jobs)} forms; the {backend.name} backend sends nothing to an LLM")
+        return
+    from ..llm.estimate import estimate
+
+    console.print(estimate(backend, jobs).table())

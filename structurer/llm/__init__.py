@@ -4,8 +4,10 @@ Backends are made through `structurer.backends.make_backend("llm" | "hybrid", ..
 settings (options, key), params (max_tokens/temperature, reasoning models), prompt (templates in
 `prompts/`, the compact grid), schema (reply model, strict schema, fixable checks, conversion),
 reask (the source checks in the validator), shadow (the rules' reading: recall findings, the
-cells labels point at), client (openai + instructor, faults), cache (diskcache), backend (LLM),
-hybrid (rules first), usage (totals, source cells).
+cells labels point at), transport (the run's HTTP policy: retries, shared pause, budgets,
+breaker, cost cap), client (instructor over the transport, faults, the request a form sends),
+cache (diskcache), backend (LLM, escalation), hybrid (rules first), usage (totals, source
+cells), estimate (dry run), batch (provider batch jobs).
 """
 
 from __future__ import annotations

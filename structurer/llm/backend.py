@@ -1,10 +1,17 @@
 """The LLM backend: jobs -> records through the cache and the model, N requests at once.
 
 `run` is synchronous (the pipeline's Backend protocol) and drives one asyncio loop with one
-AsyncOpenAI client. Each finished form is reported at once through `on_record` (the pipeline
-journals it, so an interrupted run resumes with only the forms not yet done; the cache covers
-forms that finished but were not journaled). A form that fails becomes a record with an
-`llm.failed` error finding; the others are unaffected.
+AsyncOpenAI client and one Transport (the run's retry policy, shared pause, budgets, breaker).
+Each finished form is reported at once through `on_record` (the pipeline journals it, so an
+interrupted run resumes with only the forms not yet done; the cache covers forms that finished
+but were not journaled). A form that fails becomes a record with an `llm.failed` error finding;
+the others are unaffected. Two things stop the whole run instead, leaving the forms not done
+without a record (pending, for a rerun): RunStopped (bad key or model, endpoint down: the other
+workers are cancelled at once) and BudgetReached (--max-cost: requests in flight finish, nothing
+new is sent).
+
+With a fallback model, a form whose reply still has problems after the re-asks (or no valid
+reply) is asked again of the fallback model; the reply with fewer problems is kept.
 
 The rules read every form too, as a shadow (`shadow.py`, about a millisecond): the validator
 checks each reply against the form and the shadow (re-asking with the cells labels point at), and
@@ -17,20 +24,22 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import BudgetReached, RunStopped
 from ..models import Finding, FormRecord, Job, OnRecord
 from ..vocab import Vocabulary, resolve
 from .cache import ReplyCache, cache_key
-from .client import CallFailed, Outcome, extract, make_client
+from .client import CallFailed, Outcome, extract, instructor_client, make_client
 from .params import RequestParams
 from .prompt import load_prompt
 from .reask import FormSource
 from .schema import FormDraft, schema_hash, to_record
 from .settings import LLMSettings
 from .shadow import Shadow, read_shadow, recall_findings
+from .transport import CallStats, Transport
 from .usage import Usage, locate_cells
 
 log = logging.getLogger("structurer")
@@ -38,15 +47,22 @@ log = logging.getLogger("structurer")
 
 @dataclass
 class Result:
-    """One form's outcome before it becomes a record."""
+    """One model's outcome for one form, before it becomes a record."""
 
     draft: FormDraft | None
     problems: list[str]
+    model: str
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    http_retries: int = 0
     cache_hit: bool = False
+    batch: bool = False  # the first reply came from a batch job
     error: str | None = None
+    http_failure: bool = False  # the endpoint failed, not the model
+
+    def badness(self) -> tuple[bool, int]:
+        return (self.draft is None, len(self.problems))
 
 
 class LLMBackend:
@@ -57,8 +73,13 @@ class LLMBackend:
         self.vocab = resolve(vocab)
         self.prompt = load_prompt()
         self.usage = Usage(settings)
-        self.params = RequestParams.for_reasoning(settings.reasoning)  # learned once per run
-        self._schema = schema_hash(self.vocab)
+        # batch collect: job key -> the batch's reply to the form's first call; `live=False`
+        # keeps to those replies (no re-ask, no form asked live)
+        self.batch_replies: dict[str, Any] = {}
+        self.live = True
+        # per model, learned once per run (a reasoning model refuses max_tokens/temperature)
+        self.params: dict[str, RequestParams] = {}
+        self.schema_hash = schema_hash(self.vocab)
 
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
         if jobs:
@@ -66,100 +87,210 @@ class LLMBackend:
 
     async def run_async(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
         cache = ReplyCache(None if self.settings.no_cache else self.settings.cache_dir)
-        raw, client = make_client(self.settings)
+        raw = make_client(self.settings)
+        transport = Transport(self.settings, raw)
         gate = asyncio.Semaphore(self.settings.concurrency)
+        pending: list[Job] = []
 
         async def one(job: Job) -> None:
-            record = await self.extract_job(job, client, cache, gate)
-            on_record(job, record)
+            record = await self.extract_job(job, transport, cache, gate)
+            if record is None:
+                pending.append(job)
+            else:
+                on_record(job, record)
 
         try:
             async with raw:
-                await asyncio.gather(*(one(job) for job in jobs))
+                await run_all(one(job) for job in jobs)
         finally:
             cache.close()
+            self.usage.note_transport(transport)
+        if pending:
+            done, cap = len(jobs) - len(pending), self.settings.max_cost
+            raise BudgetReached(
+                f"stopped at --max-cost {cap:g} (spent {transport.spent:.4f} in this run): "
+                f"{done} of {len(jobs)} forms done, {len(pending)} pending; run the same "
+                "command again (with a higher --max-cost) to finish them"
+            )
 
     async def extract_job(
-        self, job: Job, client: Any, cache: ReplyCache, gate: asyncio.Semaphore
-    ) -> FormRecord:
-        """The record for one job, from the cache or the model; never raises for a bad form."""
+        self, job: Job, transport: Transport, cache: ReplyCache, gate: asyncio.Semaphore
+    ) -> FormRecord | None:
+        """The record for one job, from the cache or the model(s); None when the cost cap
+        stopped it before it was done (pending). Never raises for a bad form."""
         started = time.perf_counter()
-        key = self._key(job)
         shadow = read_shadow(job, self.vocab)
-        result = _from_cache(cache.get(key))
-        if result is None:
-            async with gate:
-                result = await self._call(job, client, shadow)
-            if result.draft is not None:
-                cache.put(key, _cache_value(result))
-        record = self._record(job, result, time.perf_counter() - started, shadow)
-        self.usage.add(record.meta["llm"], failed=result.draft is None)
+        try:
+            results = [await self._result(job, self.settings, transport, cache, gate, shadow)]
+            if self.settings.fallback_model and _escalate(results[0]):
+                fallback = self.settings.for_fallback()
+                results.append(await self._result(job, fallback, transport, cache, gate, shadow))
+        except BudgetReached:
+            return None
+        record = self._record(job, results, time.perf_counter() - started, shadow)
+        failed = any(f.code == "llm.failed" for f in record.findings)
+        self.usage.add(record.meta["llm"], failed=failed)
         return record
 
     def summary(self) -> Any:
         return self.usage.table(self.name)
 
-    def _key(self, job: Job) -> str:
-        s = self.settings
+    def _key(self, job: Job, settings: LLMSettings) -> str:
         prompt = f"{self.prompt.version}:{self.prompt.sha}:{self.vocab.label}"
         return cache_key(
-            model=s.model,
-            mode=s.mode,
+            endpoint=settings.base_url,
+            model=settings.model,
+            mode=settings.mode,
             prompt=prompt,
-            schema=self._schema,
+            schema=self.schema_hash,
+            max_reasks=settings.max_reasks,
             chunk_text=job.chunk.text,
         )
 
-    async def _call(self, job: Job, client: Any, shadow: Shadow | None) -> Result:
+    async def _result(
+        self,
+        job: Job,
+        settings: LLMSettings,
+        transport: Transport,
+        cache: ReplyCache,
+        gate: asyncio.Semaphore,
+        shadow: Shadow | None,
+    ) -> Result:
+        """One model's reply for a form: from the cache, else asked (a batch reply first)."""
+        cached = self.from_cache(job, settings, cache)
+        if cached is not None:
+            return cached
+        first = self.batch_replies.get(job.key) if settings.model == self.settings.model else None
+        async with gate:
+            result = await self._call(job, settings, transport, first, shadow)
+        # a form with no valid reply is asked again next time; without live re-asks a reply
+        # with problems is not what a run with re-asks would have kept
+        if result.draft is not None and (self.live or not result.problems):
+            cache.put(self._key(job, settings), _cache_value(result))
+        return result
+
+    def from_cache(self, job: Job, settings: LLMSettings, cache: ReplyCache) -> Result | None:
+        """The cached reply this run may serve: not one with problems under --retry-failed."""
+        cached = _from_cache(cache.get(self._key(job, settings)), settings.model)
+        if cached is None or (cached.problems and settings.retry_failed):
+            return None
+        return cached
+
+    async def _call(
+        self,
+        job: Job,
+        settings: LLMSettings,
+        transport: Transport,
+        first: Any,
+        shadow: Shadow | None,
+    ) -> Result:
         label = f"form {job.chunk.index}"
         messages = self.prompt.messages(job.chunk, job.grid, self.vocab)
         source = FormSource(job.chunk, job.grid, job.document.title, self.vocab, shadow)
         context = {"vocab": self.vocab, "source": source}
+        stats = CallStats()
+        client = instructor_client(transport.sender(stats, first, live=self.live), settings.mode)
+        batch = first is not None
         try:
             out: Outcome = await extract(
-                client, self.settings, messages, label=label, context=context, params=self.params
-            )
+                client, settings, messages, label=label, context=context,
+                params=self.params_for(settings),
+            )  # fmt: skip
         except CallFailed as exc:
             log.warning("%s: %s", label, exc)
             u = exc.usage
-            return Result(None, [], u.calls, u.prompt_tokens, u.completion_tokens, error=str(exc))
+            return Result(
+                None, [], settings.model, u.calls, u.prompt_tokens, u.completion_tokens,
+                stats.http_retries, batch=batch, error=str(exc), http_failure=exc.http,
+            )  # fmt: skip
+        except RunStopped:
+            raise
+        except Exception as exc:  # a bug met on one form: that form fails, the others go on
+            log.exception("%s: unexpected error", label)
+            error = f"unexpected {type(exc).__name__}: {str(exc)[:200]}"
+            return Result(None, [], settings.model, stats.requests, error=error)
         log.info(
-            "llm %s %s: %d call(s), %d+%d tokens",
-            self.settings.model,
+            "llm %s %s: %d call(s), %d+%d tokens, %d HTTP retries",
+            settings.model,
             label,
             out.calls,
             out.prompt_tokens,
             out.completion_tokens,
+            stats.http_retries,
         )
-        return Result(out.draft, out.problems, out.calls, out.prompt_tokens, out.completion_tokens)
+        return Result(
+            out.draft, out.problems, settings.model, out.calls, out.prompt_tokens,
+            out.completion_tokens, stats.http_retries, batch=batch,
+        )  # fmt: skip
+
+    def params_for(self, settings: LLMSettings) -> RequestParams:
+        return self.params.setdefault(
+            settings.model, RequestParams.for_reasoning(settings.reasoning)
+        )
 
     def _record(
-        self, job: Job, result: Result, seconds: float, shadow: Shadow | None = None
+        self, job: Job, results: list[Result], seconds: float, shadow: Shadow | None = None
     ) -> FormRecord:
-        if result.draft is None:
+        # the reply with fewer problems; on a tie the later (fallback) model's
+        kept = min(reversed(results), key=Result.badness)
+        if kept.draft is None:
             record = FormRecord(form_index=job.chunk.index, year=job.chunk.year)
             record.findings.append(
-                Finding(severity="error", code="llm.failed", message=result.error or "failed")
+                Finding(severity="error", code="llm.failed", message=kept.error or "failed")
             )
         else:
             record = to_record(
-                result.draft, form_index=job.chunk.index, year=job.chunk.year, vocab=self.vocab
+                kept.draft, form_index=job.chunk.index, year=job.chunk.year, vocab=self.vocab
             )
-            record.findings.extend(_unresolved(result.problems))
+            record.findings.extend(_unresolved(kept.problems))
             if shadow is not None:
                 record.findings.extend(recall_findings(record, shadow))
             locate_cells(record, job)
         record.backend = self.name
-        record.meta["llm"] = {
-            "calls": result.calls,
-            "prompt_tokens": result.prompt_tokens,
-            "completion_tokens": result.completion_tokens,
-            "cache_hit": result.cache_hit,
+        record.meta["llm"] = self._meta(results, kept, seconds)
+        return record
+
+    def _meta(self, results: list[Result], kept: Result, seconds: float) -> dict[str, Any]:
+        meta: dict[str, Any] = {
+            "calls": sum(r.calls for r in results),
+            "prompt_tokens": sum(r.prompt_tokens for r in results),
+            "completion_tokens": sum(r.completion_tokens for r in results),
+            "http_retries": sum(r.http_retries for r in results),
+            "cache_hit": all(r.cache_hit for r in results),
             "seconds": round(seconds, 3),
-            "model": self.settings.model,
+            "model": kept.model,
             "prompt_version": self.prompt.version,
         }
-        return record
+        if any(r.batch for r in results):
+            meta["batch"] = True
+        if len(results) > 1:  # escalated: what each model cost
+            meta["by_model"] = {
+                r.model: {
+                    "calls": r.calls,
+                    "prompt_tokens": r.prompt_tokens,
+                    "completion_tokens": r.completion_tokens,
+                }
+                for r in results
+            }
+        return meta
+
+
+def _escalate(result: Result) -> bool:
+    """Worth asking the fallback model: the reply still has problems or never parsed (an
+    endpoint failure is not the model's fault)."""
+    return bool(result.problems) or (result.draft is None and not result.http_failure)
+
+
+async def run_all(coros: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the workers together; a RunStopped in one cancels the others at once and is raised
+    as itself (not inside an exception group)."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coro in coros:
+                group.create_task(coro)
+    except BaseExceptionGroup as errors:
+        stop = next((e for e in errors.exceptions if isinstance(e, RunStopped)), None)
+        raise (stop or errors.exceptions[0]) from None
 
 
 def _unresolved(problems: list[str]) -> list[Finding]:
@@ -180,14 +311,14 @@ def _cache_value(result: Result) -> dict[str, Any]:
     return {"draft": result.draft.model_dump(mode="json"), "problems": result.problems}
 
 
-def _from_cache(value: dict[str, Any] | None) -> Result | None:
+def _from_cache(value: dict[str, Any] | None, model: str) -> Result | None:
     if not value:
         return None
     try:
         draft = FormDraft.model_validate(value["draft"])
     except (KeyError, ValueError):
         return None
-    return Result(draft, list(value.get("problems", [])), cache_hit=True)
+    return Result(draft, list(value.get("problems", [])), model, cache_hit=True)
 
 
 def run_coroutine(coro: Coroutine[Any, Any, None]) -> None:

@@ -1,8 +1,12 @@
 """A disk cache of extractions, so a rerun of the same inputs makes no LLM call.
 
-Keyed by sha256 of (model, mode, prompt version + template hash, schema hash, chunk text); the
-value is JSON text (never a pickle) holding the reply and the problems left after the re-asks.
-Neither key nor value contains the API key or the endpoint's credentials.
+Keyed by sha256 of everything that shapes the reply: the endpoint, model, mode, prompt version +
+template hash + vocabulary, schema hash, re-ask limit and form text (a reply from one endpoint is
+never served for another). The value is JSON text (never a pickle) holding the reply and the
+problems left after the re-asks; forms that got no valid reply (`llm.failed`) are not stored, so
+a rerun sends them again. Replies with problems left are served like the others (at temperature 0
+the same request mostly gets the same reply, and they carry their `llm.unresolved` findings);
+`--retry-failed` sends them again instead. Neither key nor value contains the API key.
 """
 
 from __future__ import annotations
@@ -15,9 +19,18 @@ from typing import Any
 import diskcache
 
 
-def cache_key(*, model: str, mode: str, prompt: str, schema: str, chunk_text: str) -> str:
-    parts = json.dumps([model, mode, prompt, schema, chunk_text], ensure_ascii=False)
-    return "extract:" + hashlib.sha256(parts.encode()).hexdigest()
+def cache_key(
+    *,
+    endpoint: str,
+    model: str,
+    mode: str,
+    prompt: str,
+    schema: str,
+    max_reasks: int,
+    chunk_text: str,
+) -> str:
+    parts = [endpoint.rstrip("/"), model, mode, prompt, schema, max_reasks, chunk_text]
+    return "extract:" + hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()
 
 
 class ReplyCache:

@@ -47,8 +47,7 @@ class HybridBackend:
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
         pending: dict[str, tuple[FormRecord | None, Score]] = {}
         for job in jobs:
-            record = rules_record(job, self.vocab)
-            score = error_score(record, job, self.vocab) if record else NO_RECORD
+            record, score = self.read_with_rules(job)
             if record is not None and score.errors == 0:
                 self.llm.usage.routed_rules += 1
                 on_record(job, self._stamp(record, "rules", score, None))
@@ -62,6 +61,11 @@ class HybridBackend:
             on_record(job, self._choose(job, *pending[job.key], llm_record))
 
         run_coroutine(self.llm.run_async(llm_jobs, choose))
+
+    def read_with_rules(self, job: Job) -> tuple[FormRecord | None, Score]:
+        """The rule record and its score; only forms with errors go to the LLM."""
+        record = rules_record(job, self.vocab)
+        return record, error_score(record, job, self.vocab) if record else NO_RECORD
 
     def _choose(
         self, job: Job, rules: FormRecord | None, rule_score: Score, llm: FormRecord

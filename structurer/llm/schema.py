@@ -19,6 +19,7 @@ import copy
 import hashlib
 import json
 import logging
+from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
@@ -138,6 +139,13 @@ class FormDraft(BaseModel):
         return {} if value is None else value
 
 
+# The validation context of the reply being read: `vocab` and `source` (a FormSource). The client
+# sets it around each call instead of passing instructor's `context=`, which would also render
+# every message as a Jinja2 template (a `{{ }}` in a form's text dropped or replaced, a `{%` a
+# crash). A ContextVar is per asyncio task, and each form runs in its own.
+REPLY_CONTEXT: ContextVar[dict[str, Any] | None] = ContextVar("reply_context", default=None)
+
+
 class FormExtraction(FormDraft):
     """A draft with every key that passes the checks a model can fix; failing ones become the
     re-ask message. The validation context may hold `vocab` and `source` (a FormSource)."""
@@ -154,7 +162,7 @@ class FormExtraction(FormDraft):
 
     @model_validator(mode="after")
     def _fixable(self, info: ValidationInfo) -> FormExtraction:
-        context = info.context or {}
+        context = info.context or REPLY_CONTEXT.get() or {}
         source: FormSource | None = context.get("source")
         problems = fixable_problems(self, context.get("vocab"), source)
         if source is not None:
