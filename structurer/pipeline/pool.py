@@ -1,0 +1,61 @@
+"""Forms in worker processes: the rules and checks on every core.
+
+Each worker gets the backend once (pickled at start) and then batches of one document's chunks;
+it sends back `FormResult`s (JSON lines and counts), never grids or records, so little crosses
+the process boundary. Only backends that say `parallel = True` (pure, picklable, no network:
+the rules) run here; LLM backends have their own concurrency.
+
+Workers are started by a fork server that has imported the package once, so a worker starts in
+milliseconds without inheriting the parent's threads (progress bar, logging).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from ..models import Backend, Chunk, Document
+from .forms import FormResult, run_forms
+
+_backend: Backend | None = None  # the worker's backend, set once by _start
+
+
+def _start(backend: Backend) -> None:
+    global _backend
+    _backend = backend
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def _work(document: Document, chunks: Sequence[Chunk]) -> list[FormResult]:
+    assert _backend is not None
+    return run_forms(_backend, document, chunks)
+
+
+def can_run_in_processes(backend: Backend) -> bool:
+    return bool(getattr(backend, "parallel", False))
+
+
+class Pool:
+    def __init__(self, backend: Backend, workers: int) -> None:
+        context = _context()
+        self._executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_start, initargs=(backend,)
+        )
+        self.workers = workers
+
+    def submit(self, document: Document, chunks: Sequence[Chunk]) -> Future[list[FormResult]]:
+        return self._executor.submit(_work, document, list(chunks))
+
+    def close(self, *, cancel: bool = False) -> None:
+        self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" not in methods:  # Windows, and macOS without it: spawn
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["structurer.pipeline.pool", "structurer.rules"])
+    return context
