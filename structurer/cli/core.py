@@ -344,11 +344,15 @@ def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-de
     console.print(table)
     for d in docs:
         for f in d.findings:
-            console.print(f"[yellow]{d.name}[/]: {f.severity} {f.code}: {f.message}")
+            console.print(
+                f"[yellow]{escape(d.name)}[/]: {f.severity} {f.code}: {escape(f.message)}",
+                soft_wrap=True,
+            )
     if result.resumed:
         console.print(f"resumed: {result.resumed} forms taken from the interrupted run")
     for why, n in result.ignored.items():
-        console.print(f"not reused from the interrupted run: {n} lines ({why})")
+        lines = "line" if n == 1 else "lines"
+        console.print(f"not reused from the interrupted run: {n} {lines} ({why})", soft_wrap=True)
     summary = getattr(impl, "summary", None)
     if summary:
         console.print(summary())
