@@ -237,7 +237,7 @@ def test_one_queue_over_a_three_document_corpus(tmp_path, browser) -> None:
     log = read_corrections(session.log.path)
     assert {c.form.document for c in log} <= {s.record.source.document for s in session.states()}
     first = session.state(sampled[0]).record
-    assert [c.form.document for c in log][0] == first.source.document
+    assert next(c.form.document for c in log) == first.source.document
 
 
 def _wait_for_lines(path: Path, n: int) -> None:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from structurer.cli import app
 from structurer.review.corrections import Correction, CorrectionLog, FormKey
-from structurer.review.queue import tier, wilson
+from structurer.review.queue import wilson
 from structurer.review.session import ReviewSession
 
 runner = CliRunner()
