@@ -177,3 +177,59 @@ def test_a_form_whose_layout_reader_raises_fails_alone(tmp_path, monkeypatch) ->
     assert [
         r.form_index for r in records if r.findings and r.findings[0].code == "extract.failed"
     ] == [7]
+
+
+@pytest.fixture(scope="module")
+def long_document(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 numbered forms: long enough to be stopped half way."""
+    from structurer.quality.damage import render_document
+
+    forms = read_records(SEED_CASE / "gold.jsonl")
+    records = []
+    for i in range(300):
+        r = forms[i % len(forms)].model_copy(deep=True)
+        r.project_name = f"{r.project_name}{i:03d}"
+        records.append(r)
+    path = tmp_path_factory.mktemp("long") / "long.md"
+    path.write_text(render_document(records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])
+def test_a_run_stopped_half_way_goes_on_when_the_command_is_run_again(
+    long_document, tmp_path, sig: str
+) -> None:
+    """A real process, stopped by Ctrl-C or killed, then the very same command again."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out.jsonl"
+    journal = tmp_path / "out.jsonl.partial"
+    cmd = [str(Path(sys.executable).parent / "structurer"), "extract", str(long_document),
+           "-o", str(out), "-b", "rules", "-j", "1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= 20:
+            break
+        time.sleep(0.02)
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    done = journal.read_bytes().count(b"\n")
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be stopped (a very fast machine)")
+    assert not out.exists()  # never a half-written output
+    assert 20 <= done < 300
+    if sig == "SIGINT":
+        assert proc.returncode == 130 and b"run the same command again" in err
+        assert b"Traceback" not in err
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    resumed = int(again.stderr.split("resumed: ")[1].split()[0])
+    assert resumed >= done - 1  # all but a line cut off by the kill
+    records = read_records(out)
+    assert [r.form_index for r in records] == list(range(1, 301))
+    assert len({r.project_name for r in records}) == 300
+    assert not journal.exists()

@@ -45,7 +45,7 @@ def check(
 
     words = vocabulary(vocab)
     records = read_records(records_file)
-    document = load_document(source, words) if source else None
+    document = _as_named(load_document(source, words), records) if source else None
     doc_findings = recheck(records, document, words)
     if as_json:
         _print_json(records, doc_findings)
@@ -53,6 +53,17 @@ def check(
         _print_report(records, doc_findings)
     if any(f.severity == "error" for f in _all(records, doc_findings)):
         raise typer.Exit(1)
+
+
+def _as_named(document: Document, records: list[FormRecord]) -> Document:
+    """The document under the name the records know it by: records of a corpus name it by its
+    path in the corpus (`2024/预算.md`), found here by its content."""
+    names = {
+        r.source.document
+        for r in records
+        if r.source and r.source.document and r.source.sha256 == document.sha256
+    }
+    return document.model_copy(update={"name": names.pop()}) if len(names) == 1 else document
 
 
 def recheck(
@@ -73,7 +84,7 @@ def _document_findings(records: list[FormRecord], document: Document | None) -> 
     groups: dict[str | None, list[FormRecord]] = {}
     for r in records:
         groups.setdefault(r.source.document if r.source else None, []).append(r)
-    mine = Path(document.path).name if document else None
+    mine = document.key if document else None
     if document and None in groups and mine not in groups:
         groups[mine] = groups.pop(None)  # records without a document name: the --source one
     out = []
