@@ -38,15 +38,16 @@ PER_FILE = 100
 MARK = "§"  # placeholder in the template file, replaced by the file's number
 
 
-def template(forms: int) -> str:
-    """`forms` gold forms rendered as one document, project names ending in MARK + position."""
+def template(forms: int, first: int = 0) -> str:
+    """`forms` gold forms (from the `first`-th on, cycling) rendered as one document, project
+    names ending in MARK + position."""
     from structurer.quality.damage import render_document
     from structurer.quality.robustness import load_gold_cases
 
     gold = [r for c in load_gold_cases(ROOT / "fixtures") for r in c.gold]
     records = []
     for i in range(forms):
-        r = gold[i % len(gold)].model_copy(deep=True)
+        r = gold[(first + i) % len(gold)].model_copy(deep=True)
         r.project_name = f"{r.project_name}{MARK}{i:03d}"
         records.append(r)
     return render_document(records)
@@ -57,10 +58,11 @@ def make_corpus(folder: Path, files: int, per_file: int) -> Path:
     done = folder / ".complete"
     if done.exists():
         return folder
-    text = template(per_file)
-    for k in range(files):
+    texts = [template(per_file, first) for first in range(0, 25 if per_file < 25 else 1)]
+    for k in range(files):  # one-form files cycle through the gold forms, as one file does
         path = folder / f"part-{k // 100:03d}" / f"doc-{k:05d}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
+        text = texts[k % len(texts)]
         path.write_text(text.replace(MARK, f"-{k:05d}-"), encoding="utf-8")
     done.write_text("")
     return folder

@@ -57,7 +57,7 @@ _MAX_PIECES = 3
 _MIN_PIECE = 6
 
 
-@lru_cache(maxsize=65536)  # labels, level names and targets recur in every form
+@lru_cache(maxsize=8192)  # labels, level names and targets recur in every form
 def normalize(text: str) -> str:
     """Text as grounding compares it: tags, LaTeX, full-width forms, quote and dash variants and
     whitespace gone (a backend may write "" for “” or - for —)."""
@@ -184,7 +184,7 @@ def _zeros(m: re.Match[str]) -> str:
     return "0" * len(m.group(0))
 
 
-@lru_cache(maxsize=16384)  # label rows recur in every form
+@lru_cache(maxsize=4096)  # label rows recur in every form
 def _row_cells(row: str) -> tuple[str, ...]:
     """The normalized, non-empty cells of a markdown line or an HTML row (or a text line)."""
     if "<t" in row:  # split on the cell tags before normalizing strips them
@@ -192,7 +192,7 @@ def _row_cells(row: str) -> tuple[str, ...]:
     return tuple(c for c in normalize(row).split("|") if c)
 
 
-@lru_cache(maxsize=65536)  # amounts and targets recur across forms
+@lru_cache(maxsize=8192)  # amounts and targets recur across forms
 def _numbers(cell: str) -> tuple[tuple[Decimal, str | None], ...]:
     """Every number in a normalized cell, with its raw token when letter O had to be read as 0."""
     if _BARE_O.fullmatch(cell):  # an amount cell OCR read as letter O (0 -> O), nothing else
