@@ -233,3 +233,31 @@ def test_a_run_stopped_half_way_goes_on_when_the_command_is_run_again(
     assert [r.form_index for r in records] == list(range(1, 301))
     assert len({r.project_name for r in records}) == 300
     assert not journal.exists()
+
+
+class _DiesInWorkers(RulesBackend):
+    """Rules that kill the worker process they run in (as the OOM killer would) on form 5."""
+
+    parallel = True
+
+    def __init__(self, parent: int) -> None:
+        super().__init__()
+        self.parent = parent
+
+    def run(self, jobs, on_record):  # type: ignore[no-untyped-def]
+        import os
+
+        if os.getpid() != self.parent and any(j.chunk.index == 5 for j in jobs):
+            os._exit(1)
+        super().run(jobs, on_record)
+
+
+def test_a_dead_worker_process_loses_no_form(tmp_path) -> None:
+    import os
+
+    out = tmp_path / "out.jsonl"
+    doc = load_document(SOURCE)
+    result = pipeline.extract_to_file([doc], out, _DiesInWorkers(os.getpid()), jobs=2)
+    assert result.forms == 13 and result.failed == 0
+    expected = pipeline.extract_documents([doc], RulesBackend()).records
+    assert [r.project_name for r in read_records(out)] == [r.project_name for r in expected]
