@@ -2,7 +2,7 @@
 
 Every measurement is one fresh `structurer extract FOLDER -o OUT -j N` process (the real CLI,
 start-up included) on a generated corpus, with the peak memory of its whole process tree (the
-parent and its workers, summed, sampled from /proc every 50 ms). In the same run, the *floor*:
+parent and its workers: the sum of their Pss, sampled from /proc every 50 ms). In the same run, the *floor*:
 the same files read, decoded, split into forms and every table row split on `|`, with no grid,
 rules, checks or output — what any reader of this text must at least spend.
 
@@ -69,8 +69,9 @@ def make_corpus(folder: Path, files: int, per_file: int) -> Path:
 
 
 def _tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (0 once gone). Children are found
-    through /proc/PID/task/TID/children (cheap: no scan of every process)."""
+    """Memory of a process and all its descendants (0 once gone): the sum of their proportional
+    set sizes (Pss), so pages a forked worker shares with its parent count once, not twice.
+    Children are found through /proc/PID/task/TID/children (no scan of every process)."""
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
@@ -79,8 +80,8 @@ def _tree_rss(pid: int) -> int:
                 todo += [
                     int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()
                 ]
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
                     total += int(line.split()[1]) * 1024
         except OSError:
             pass
@@ -120,7 +121,7 @@ def extract(corpus: Path, jobs: int, work: Path) -> dict:
     size = out.stat().st_size
     out.unlink()
     return {"jobs": jobs, "forms": forms, "seconds": round(seconds, 2),
-            "forms_per_s": round(forms / seconds, 1), "peak_rss_mib": round(peak / 2**20, 1),
+            "forms_per_s": round(forms / seconds, 1), "peak_pss_mib": round(peak / 2**20, 1),
             "output_mib": round(size / 2**20, 1)}  # fmt: skip
 
 

@@ -183,11 +183,13 @@ def extract(
     loader = _Loader(corpus, words)
     documents = loader.documents()
     if dry_run:
-        print_estimate(impl, list(documents), console)
+        print_estimate(impl, loader.all(documents), console)
         return
     workers = _workers(jobs, corpus.size)
     try:
-        result = _run_with_progress(documents, out, impl, workers, fix, len(corpus.inputs))
+        result = _run_with_progress(
+            documents, out, impl, workers, fix, len(corpus.inputs), loader.skip_loader
+        )
     except KeyboardInterrupt:
         if not to_stdout:
             console.print(f"interrupted: run the same command again to extract only the forms "
@@ -209,6 +211,12 @@ def _workers(jobs: int | None, size: int) -> int:
         return os.cpu_count() or 1
 
 
+def _only(corpus: Any, item: Any) -> Any:
+    from ..read.corpus import Corpus
+
+    return Corpus(inputs=[item])
+
+
 class _Loader:
     """Loads the corpus one document at a time, reporting what it passes over. The first document
     is loaded before anything is written: when none is readable, that is the error (exit 2)."""
@@ -220,17 +228,40 @@ class _Loader:
         self.notes = 0
         self._held: list[str] | None = [f"[red]skipped[/] {escape(str(e))}" for e in corpus.errors]
 
-    def documents(self) -> Iterator[Document]:
-        from ..read.corpus import iter_documents
+    def documents(self) -> Iterator[Any]:
+        """The first readable document, then a loader for each later input (read when the run
+        reaches it; in a worker process when there are workers)."""
+        from ..read.corpus import Loader, iter_documents
 
-        stream = iter_documents(self.corpus, self.vocab, on_skip=self._skip)
-        first = next(stream, None)
+        rest = iter(self.corpus.inputs)
+        first: Document | None = None
+        for item in rest:
+            first = next(
+                iter_documents(_only(self.corpus, item), self.vocab, on_skip=self._skip), None
+            )
+            if first is not None:
+                break
         if first is None:  # the error says it all: no "skipped" lines before it
             raise self._nothing_readable()
         for line in self._held or []:
             console.print(line, highlight=False, soft_wrap=True)
         self._held = None
-        return itertools.chain([first], stream)
+        return itertools.chain([first], (Loader(item, self.vocab) for item in rest))
+
+    def all(self, documents: Iterator[Any]) -> list[Document]:
+        """Every readable document at once (`--dry-run` estimates the whole run)."""
+        from ..models import Document as Loaded
+
+        out = []
+        for item in documents:
+            try:
+                out.append(item if isinstance(item, Loaded) else item())
+            except StructurerError as exc:
+                self.skip_loader(item, exc)
+        return out
+
+    def skip_loader(self, loader: Any, exc: StructurerError) -> None:
+        self._skip(loader.item, exc)
 
     def _skip(self, item: Any, exc: StructurerError) -> None:
         from ..read.corpus import is_note
@@ -283,7 +314,7 @@ def _load_or_fail(files: list[Path], vocab: Any) -> list[Document]:
     return documents
 
 
-def _run_with_progress(documents, out: Path, impl, workers: int = 1, fix=None, total: int | None = None):  # type: ignore[no-untyped-def]
+def _run_with_progress(documents, out: Path, impl, workers: int = 1, fix=None, total: int | None = None, on_skip=None):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from ..pipeline import extract_to_file, extract_to_stream
@@ -308,7 +339,14 @@ def _run_with_progress(documents, out: Path, impl, workers: int = 1, fix=None, t
         def on_document(stats: Any) -> None:
             progress.advance(task)
 
-        hooks = {"jobs": workers, "fix": fix, "on_form": on_form, "on_document": on_document}
+        def skipped(item: Any, exc: StructurerError) -> None:
+            if on_skip is None:
+                raise exc
+            on_skip(item, exc)
+            progress.advance(task)
+
+        hooks = {"jobs": workers, "fix": fix, "on_form": on_form, "on_document": on_document,
+                 "on_skip": skipped}  # fmt: skip
         if str(out) == "-":
             return extract_to_stream(documents, _stdout(), impl, **hooks)
         return extract_to_file(documents, out, impl, **hooks)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from ..checks import check_document
+from ..errors import StructurerError
 from ..models import Backend, Chunk, Document, Finding, FormRecord, Job
 from ..read.layouts import chunk_grid
 from ..vocab import Vocabulary, resolve
@@ -50,6 +51,12 @@ log = logging.getLogger("structurer")
 # with its own concurrency) is given at once.
 POOL_BATCH = 16
 INLINE_BATCH = 256
+LOAD_AHEAD = 2  # documents read ahead per worker
+
+# What a run reads: documents, or loaders (read.corpus.Loader) that read one when called: with
+# worker processes, those are read and split in the workers, ahead of the run.
+DocumentLike = Document | Callable[[], Document]
+OnSkip = Callable[[Any, StructurerError], None]
 
 OnForm = Callable[[FormResult], None]
 
@@ -145,8 +152,10 @@ class _Runner:
         fix: DocumentFix | None = None,
         on_form: OnForm | None = None,
         on_document: Callable[[DocumentStats], None] | None = None,
+        on_skip: OnSkip | None = None,
     ) -> None:
         self.backend = backend
+        self.on_skip = on_skip
         self.sink = sink
         self.journal = journal
         self.fix = fix
@@ -156,9 +165,9 @@ class _Runner:
         self.window: deque[_Slot] = deque()
         self.result = RunResult()
 
-    def run(self, documents: Iterable[Document]) -> RunResult:
+    def run(self, documents: Iterable[DocumentLike]) -> RunResult:
         try:
-            for document in documents:
+            for document in self._loaded(documents):
                 self._document(document)
             self._drain(0)
         except BaseException:
@@ -170,6 +179,43 @@ class _Runner:
         if self.journal:
             self.result.ignored = self.journal.ignored
         return self.result
+
+    # --- reading (ahead, in the workers, when there are workers) ---
+
+    def _loaded(self, items: Iterable[DocumentLike]) -> Iterator[Document]:
+        ahead: deque[tuple[DocumentLike, Future[Document | None] | None]] = deque()
+        for item in items:
+            ahead.append((item, self._start_load(item)))
+            while len(ahead) > (LOAD_AHEAD * self.pool.workers if self.pool else 0):
+                if (document := self._finish_load(*ahead.popleft())) is not None:
+                    yield document
+        while ahead:
+            if (document := self._finish_load(*ahead.popleft())) is not None:
+                yield document
+
+    def _start_load(self, item: DocumentLike) -> Future[Document | None] | None:
+        if self.pool and not isinstance(item, Document) and not getattr(item, "local", False):
+            return self.pool.load(item)
+        return None
+
+    def _finish_load(
+        self, item: DocumentLike, future: Future[Document | None] | None
+    ) -> Document | None:
+        if isinstance(item, Document):
+            return item
+        try:
+            if future is not None:
+                try:
+                    if (document := future.result()) is not None:
+                        return document
+                except BrokenProcessPool:
+                    pass  # read it here; the batches notice the broken pool themselves
+            return item()  # here: also how a worker's failure gets reported, as it is
+        except StructurerError as exc:
+            if self.on_skip is None:
+                raise
+            self.on_skip(item, exc)
+            return None
 
     # --- scheduling ---
 
@@ -332,7 +378,7 @@ class _ListSink:
 
 
 def extract_to_file(
-    documents: Iterable[Document],
+    documents: Iterable[DocumentLike],
     out: str | Path,
     backend: Backend,
     *,
@@ -340,12 +386,14 @@ def extract_to_file(
     fix: DocumentFix | None = None,
     on_form: OnForm | None = None,
     on_document: Callable[[DocumentStats], None] | None = None,
+    on_skip: OnSkip | None = None,
 ) -> RunResult:
-    """Extract `documents` into the JSONL file `out`: resumable, written atomically."""
+    """Extract `documents` into the JSONL file `out`: resumable, written atomically. A loader
+    whose document cannot be read is passed to `on_skip` (without one, its error is raised)."""
     journal = Journal(journal_path(out), run_identity(backend))
     sink = _FileSink(journal)
     runner = _Runner(backend, sink, jobs=jobs, journal=journal, fix=fix, on_form=on_form,
-                     on_document=on_document)  # fmt: skip
+                     on_document=on_document, on_skip=on_skip)  # fmt: skip
     try:
         result = runner.run(documents)
         journal.finish(out, sink.order)
@@ -355,7 +403,7 @@ def extract_to_file(
 
 
 def extract_to_stream(
-    documents: Iterable[Document],
+    documents: Iterable[DocumentLike],
     stream: BinaryIO,
     backend: Backend,
     *,
@@ -363,10 +411,12 @@ def extract_to_stream(
     fix: DocumentFix | None = None,
     on_form: OnForm | None = None,
     on_document: Callable[[DocumentStats], None] | None = None,
+    on_skip: OnSkip | None = None,
 ) -> RunResult:
     """Write each record to `stream` as one JSON line, in document order, as forms finish."""
     sink = _StreamSink(stream)
-    runner = _Runner(backend, sink, jobs=jobs, fix=fix, on_form=on_form, on_document=on_document)
+    runner = _Runner(backend, sink, jobs=jobs, fix=fix, on_form=on_form, on_document=on_document,
+                     on_skip=on_skip)  # fmt: skip
     result = runner.run(documents)
     stream.flush()
     return result

@@ -113,6 +113,23 @@ def _walk(folder: Path, glob: str) -> Iterator[Path]:
                 yield path
 
 
+@dataclass(frozen=True)
+class Loader:
+    """Loads one input when called. Picklable, so that a worker process can do the reading and
+    splitting of a corpus's documents while the main process writes records; standard input
+    (`local`) is read by the main process."""
+
+    item: Input
+    vocab: Vocabulary | None = None
+
+    @property
+    def local(self) -> bool:
+        return self.item.path is None
+
+    def __call__(self) -> Document:
+        return _load(self.item, self.vocab, None)
+
+
 def iter_documents(
     corpus: Corpus,
     vocab: Vocabulary | None = None,
