@@ -162,14 +162,14 @@ def test_a_form_whose_checks_or_json_raise_fails_alone(tmp_path) -> None:
 def test_a_form_whose_layout_reader_raises_fails_alone(tmp_path, monkeypatch) -> None:
     from structurer.pipeline import forms
 
-    real = forms.read_grid
+    real = forms.chunk_grid
 
-    def flaky(text: str, first_line: int = 1, **kw: Any):  # type: ignore[no-untyped-def]
-        if first_line == load_document(SOURCE).chunks[6].start_line:
+    def flaky(chunk, vocab=None):  # type: ignore[no-untyped-def]
+        if chunk.index == 7:
             raise RecursionError("maximum recursion depth exceeded")
-        return real(text, first_line, **kw)
+        return real(chunk, vocab)
 
-    monkeypatch.setattr(forms, "read_grid", flaky)
+    monkeypatch.setattr(forms, "chunk_grid", flaky)
     result = runner.invoke(app, ["extract", str(SOURCE), "-o", str(tmp_path / "o.jsonl")])
     assert result.exit_code == 1  # a failed form is reported by the exit code
     records = read_records(tmp_path / "o.jsonl")

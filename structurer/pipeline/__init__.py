@@ -28,7 +28,7 @@ from ..errors import StructurerError
 from ..models import Backend, Chunk, Document, Finding, FormRecord, Job
 from ..read.layouts import chunk_grid
 from ..vocab import Vocabulary, resolve
-from .forms import FormResult, run_forms, run_identity, summarize
+from .forms import FormResult, finish_record, run_forms, run_identity, summarize, vocab_of
 from .journal import Journal, journal_path
 from .pool import Pool, can_run_in_processes
 
@@ -41,8 +41,10 @@ __all__ = [
     "extract_documents",
     "extract_to_file",
     "extract_to_stream",
+    "finish_record",
     "plan_jobs",
     "run_identity",
+    "vocab_of",
 ]
 
 log = logging.getLogger("structurer")

@@ -30,7 +30,7 @@ from typing import Any
 from ..errors import StructurerError
 from ..io import atomic_write_bytes
 from ..models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
-from ..values import amount_value
+from ..read.values import amount_value
 
 UNIT_FACTORS = {"元": 1, "万元": 10000}
 FORM_KEY = ("run_id", "document", "sha256", "form_index")
