@@ -116,13 +116,14 @@ def extract(corpus: Path, jobs: int, work: Path) -> dict:
     out = work / "out.jsonl"
     out.unlink(missing_ok=True)
     cmd = [str(STRUCTURER), "extract", str(corpus), "-o", str(out), "-b", "rules", "-j", str(jobs)]
+    load = os.getloadavg()[0]  # other work on the machine slows the run: say how much there was
     seconds, peak, _ = run_measured(cmd)
     forms = sum(1 for _ in out.open("rb"))
     size = out.stat().st_size
     out.unlink()
     return {"jobs": jobs, "forms": forms, "seconds": round(seconds, 2),
             "forms_per_s": round(forms / seconds, 1), "peak_pss_mib": round(peak / 2**20, 1),
-            "output_mib": round(size / 2**20, 1)}  # fmt: skip
+            "output_mib": round(size / 2**20, 1), "load_1m_before": round(load, 2)}  # fmt: skip
 
 
 FLOOR = """
