@@ -314,7 +314,9 @@ def _load_or_fail(files: list[Path], vocab: Any) -> list[Document]:
     return documents
 
 
-def _run_with_progress(documents, out: Path, impl, workers: int = 1, fix=None, total: int | None = None, on_skip=None):  # type: ignore[no-untyped-def]
+def _run_with_progress(
+    documents, out: Path, impl, workers: int = 1, fix=None, total: int | None = None, on_skip=None
+):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from ..pipeline import extract_to_file, extract_to_stream
