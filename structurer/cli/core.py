@@ -266,12 +266,14 @@ class _Loader:
     def _skip(self, item: Any, exc: StructurerError) -> None:
         from ..read.corpus import is_note
 
+        # name the file as the corpus does (its path under the inputs' root), not absolutely
+        text = str(exc).replace(str(item.path), item.name) if item.path else str(exc)
         if is_note(item, exc):
             self.notes += 1
-            line = f"[dim]note: passed over {escape(str(exc))}[/]"
+            line = f"[dim]note: passed over {escape(text)}[/]"
         else:
             self.errors.append(exc)
-            line = f"[red]skipped[/] {escape(str(exc))}"
+            line = f"[red]skipped[/] {escape(text)}"
         if self._held is not None:
             self._held.append(line)
         else:
