@@ -65,7 +65,7 @@ def run_one(n: int, damaged: bool, trace: bool) -> dict:
         seconds = time.perf_counter() - t0
         peak = tracemalloc.get_traced_memory()[1] / 1024**2 if trace else None
         tracemalloc.stop()
-        forms = len(result.records)
+        forms = result.forms
         jobs = plan_jobs([load_document(src)])
         t1 = time.perf_counter()
         for job in jobs:

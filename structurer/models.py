@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_serializer
@@ -116,7 +117,12 @@ class Place(BaseModel):
 
 
 class Document(BaseModel):
-    path: str
+    """A document of the run. Its identity is `name` (the path relative to the common root of the
+    run's inputs) plus `sha256`: two documents with the same file name in different folders, or
+    byte-identical files at different paths, are different documents."""
+
+    path: str = Field(description='where it was read from, as given ("-" for stdin)')
+    name: str = Field("", description="the path relative to the common root of the inputs")
     encoding: str
     format: str = Field("text", description="the input format reader that read the file")
     sha256: str = Field("", description="of the decoded text: identifies the source across runs")
@@ -134,6 +140,11 @@ class Document(BaseModel):
             return cell
         block = self.line_places.get(line)
         return Place(page=block.page) if block is not None else None
+
+    @property
+    def key(self) -> str:
+        """The name records, corrections and the review know this document by."""
+        return self.name or Path(self.path).name
 
 
 class Funding(BaseModel):
@@ -189,9 +200,16 @@ class CellRef(BaseModel):
 
 
 class SourceRef(BaseModel):
-    """Where a record came from: its line range and, per field path, the cell it was read from."""
+    """Where a record came from: its document, its line range and, per field path, the cell it
+    was read from. `document` + `sha256` identify the document across runs and folders."""
 
-    document: str | None = None
+    document: str | None = Field(
+        None, description="the document's path relative to the common root of the run's inputs"
+    )
+    sha256: str | None = Field(None, description="of the document's text")
+    path: str | None = Field(
+        None, description="the file as read (absolute): where `review` finds the source"
+    )
     start_line: int
     end_line: int
     cells: dict[str, CellRef] = Field(default_factory=dict)
@@ -244,7 +262,13 @@ class Job:
     def key(self) -> str:
         """Identifies this form's input across runs (journal, cache)."""
         digest = hashlib.sha256(self.chunk.text.encode()).hexdigest()[:16]
-        return f"{self.document.sha256[:16]}:{self.chunk.index}:{digest}"
+        return job_key(self.document, self.chunk.index, digest)
+
+
+def job_key(document: Document, index: int, chunk_digest: str) -> str:
+    """A form's input across runs: its document's identity (name and content), its position and
+    its text. Byte-identical files at different paths give different keys."""
+    return f"{document.key}:{document.sha256[:16]}:{index}:{chunk_digest}"
 
 
 OnRecord = Callable[[Job, FormRecord], None]

@@ -10,7 +10,6 @@ from typer.testing import CliRunner
 
 from structurer import pipeline
 from structurer.cli import app
-from structurer.models import FormRecord
 from structurer.read import load_document
 from structurer.rules import RulesBackend
 
@@ -112,12 +111,15 @@ def test_one_broken_form_loses_nothing_else(seed_source: Path, tmp_path: Path) -
     doc = load_document(seed_source)
     out = tmp_path / "out.jsonl"
     result = pipeline.extract_to_file([doc], out, _Flaky())
-    assert len(result.records) == 13
-    failed = [r for r in result.records if any(f.code == "extract.failed" for f in r.findings)]
-    # forms after the crash are marked failed, the ones before are intact
-    assert [r.form_index for r in failed] == list(range(3, 14))
-    assert result.records[1].project_name == "项目管理费"
-    assert len(read_jsonl(out)) == 13
+    records = read_jsonl(out)
+    assert len(records) == 13 and result.failed == 1
+    failed = [r for r in records if any(f["code"] == "extract.failed" for f in r["findings"])]
+    # only the form that crashes the backend fails: the forms after it are run one by one
+    assert [r["form_index"] for r in failed] == [3]
+    assert "RuntimeError: boom" in failed[0]["findings"][0]["message"]
+    assert failed[0]["source"]["document"] == "source.md"  # still says where it belongs
+    assert records[1]["project_name"] == "项目管理费"
+    assert records[3]["project_name"] and records[12]["project_name"]
 
 
 def test_interrupted_run_resumes_from_journal(seed_source: Path, tmp_path: Path) -> None:
@@ -125,19 +127,19 @@ def test_interrupted_run_resumes_from_journal(seed_source: Path, tmp_path: Path)
     out = tmp_path / "out.jsonl"
     seen: list[int] = []
 
-    def stop_after_five(job, record: FormRecord) -> None:  # type: ignore[no-untyped-def]
-        seen.append(job.chunk.index)
+    def stop_after_five(result: pipeline.FormResult) -> None:
+        seen.append(result.form_index)
         if len(seen) == 5:
             raise KeyboardInterrupt  # Ctrl-C mid-run
 
     with pytest.raises(KeyboardInterrupt):
-        pipeline.extract_to_file([doc], out, RulesBackend(), on_record=stop_after_five)
+        pipeline.extract_to_file([doc], out, RulesBackend(), on_form=stop_after_five)
     assert not out.exists()  # never a half-written output
     assert len((tmp_path / "out.jsonl.partial").read_text().splitlines()) == 5
 
     again: list[int] = []
     result = pipeline.extract_to_file(
-        [doc], out, RulesBackend(), on_record=lambda j, r: again.append(j.chunk.index)
+        [doc], out, RulesBackend(), on_form=lambda r: again.append(r.form_index)
     )
     assert result.resumed == 5
     assert again == list(range(6, 14))

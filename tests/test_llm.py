@@ -239,7 +239,7 @@ def test_pipeline_runs_it_in_order_with_progress(gold) -> None:
     doc = load_document(SEED_CASE / "source.md")
     seen: list[int] = []
     with FakeOpenAI(gold_responder(gold)) as server:
-        result = extract_documents([doc], make(server.url), on_record=lambda j, r: seen.append(1))
+        result = extract_documents([doc], make(server.url), on_form=lambda r: seen.append(1))
     assert len(seen) == len(gold)
     assert [r.form_index for r in result.records] == list(range(1, len(gold) + 1))
     assert all(r.backend == "llm" for r in result.records)

@@ -76,15 +76,15 @@ def test_interrupted_run_resumes_with_only_the_missing_forms(tmp_path, gold) -> 
     out, seed = tmp_path / "out.jsonl", load_document(SEED_CASE / "source.md")
     finished: list[int] = []
 
-    def interrupt_after_three(job, record) -> None:  # type: ignore[no-untyped-def]
-        finished.append(record.form_index)
+    def interrupt_after_three(result) -> None:  # type: ignore[no-untyped-def]
+        finished.append(result.form_index)
         if len(finished) == 3:
             raise KeyboardInterrupt
 
     with FakeOpenAI(gold_responder(gold)) as first:
         backend = make_backend("llm", **settings(first.url, concurrency=1))
         with pytest.raises(KeyboardInterrupt):
-            extract_to_file([seed], out, backend, on_record=interrupt_after_three)
+            extract_to_file([seed], out, backend, on_form=interrupt_after_three)
     assert (tmp_path / "out.jsonl.partial").exists() and not out.exists()
     with FakeOpenAI(gold_responder(gold)) as second:
         backend = make_backend("llm", **settings(second.url))

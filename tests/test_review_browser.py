@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -156,3 +159,93 @@ def test_the_page_beside_the_grid_boxes_the_selected_fields_cell(tmp_path, brows
         assert page.locator(".cellbox").count() == 1
         moved = page.locator(".cellbox").bounding_box()
         assert moved["y"] < drawn["y"] - 20  # the project name is printed above the amounts
+
+
+def corpus_records(tmp_path: Path) -> Path:
+    """Three documents in two folders extracted as one corpus; the second document's form 2 gets
+    a planted fault (its 年度资金申请总额 off by 1,000), so it heads the queue."""
+    from typer.testing import CliRunner
+
+    from structurer.cli import app
+
+    for folder, case in (("2024", "shanghai-2024"), ("2025", "synthetic-district-2026"),
+                         ("2025/other", "synthetic-paddle-2025")):  # fmt: skip
+        (tmp_path / "corpus" / folder).mkdir(parents=True, exist_ok=True)
+        data = (ROOT / "fixtures" / case / "source.md").read_bytes()
+        (tmp_path / "corpus" / folder / "预算.md").write_bytes(data)
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["extract", str(tmp_path / "corpus"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(x) for x in lines]
+    target = next(
+        r for r in records if r["source"]["document"] == "2025/预算.md" and r["form_index"] == 2
+    )
+    amount = Decimal(target["funding"]["annual_total"]) + 1000
+    target["funding"]["annual_total"] = f"{amount:.2f}"
+    out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), "utf-8")
+    return out
+
+
+def test_one_queue_over_a_three_document_corpus(tmp_path, browser) -> None:
+    records = corpus_records(tmp_path)
+    session = ReviewSession(records, reviewer="e2e", sample=2, seed=7)  # sources from the records
+    assert len(session.documents) == 3 and len(session.sample) == 2
+    with running(session, TOKEN) as base:
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(f"{base}/?token={TOKEN}")
+        rows = page.locator("tr.row")
+        assert rows.count() == len(session.base) == 13 + 4 + 4
+        head = rows.first.inner_text()
+        assert "2025/预算.md" in head and "errors" in head  # the planted fault heads the queue
+        assert "3 documents" in page.locator(".summary").inner_text()
+        assert {rows.nth(i).locator("td.docname").inner_text() for i in range(rows.count())} == {
+            "2024/预算.md", "2025/预算.md", "2025/other/预算.md"
+        }  # fmt: skip
+        estimate = page.locator("#estimate")
+        assert "0 of 2 clean forms reviewed" in estimate.inner_text()
+
+        page.keyboard.press("n")  # the first form of the queue, beside its own document
+        page.wait_for_url(re.compile(r"/form/\d+$"))
+        assert page.locator("header .doc").inner_text().startswith("2025/预算.md")
+        finding = page.locator('#record-pane .finding[data-code="funding.annual_identity"]')
+        assert finding.count() == 1
+        name = page.locator('[data-path="project_name"]')
+        name.focus()
+        assert page.locator("td.hl").inner_text() == name.input_value()  # its own source cell
+
+        # the sampled clean forms come after the flagged ones: review both, one needing a fix
+        sampled = sorted(session.sample)
+        page.goto(f"{base}/form/{sampled[0]}")
+        goal = page.locator('[data-path="annual_goal"]')
+        goal.fill(goal.input_value() + "。")
+        goal.press("Escape")  # leaving the field saves it
+        page.wait_for_function(
+            "() => !document.activeElement || document.activeElement.tagName === 'BODY'"
+        )
+        _wait_for_lines(session.log.path, 1)
+        page.keyboard.press("r")
+        page.locator("#status", has_text="reviewed").wait_for()
+        page.goto(f"{base}/form/{sampled[1]}")
+        page.keyboard.press("r")
+        page.locator("#status", has_text="reviewed").wait_for()
+        page.goto(f"{base}/")
+        text = page.locator("#estimate").inner_text()
+        assert "2 of 2 clean forms reviewed, 1 needed a fix" in text
+        assert "50%" in text
+    log = read_corrections(session.log.path)
+    assert {c.form.document for c in log} <= {s.record.source.document for s in session.states()}
+    first = session.state(sampled[0]).record
+    assert next(c.form.document for c in log) == first.source.document
+
+
+def _wait_for_lines(path: Path, n: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if path.exists() and len(path.read_text(encoding="utf-8").splitlines()) >= n:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{path} did not get {n} lines")

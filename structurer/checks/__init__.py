@@ -8,8 +8,6 @@ One module per area: funding, indicators, header, grounding (values against the 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..models import Chunk, Document, Finding, FormRecord, Grid
 from ..vocab import Vocabulary, resolve
 from .document import check_document
@@ -72,8 +70,10 @@ def chunk_for(record: FormRecord, document: Document) -> Chunk | None:
     """The chunk `record` was read from: by its source lines, else by its form index; None when
     the record names another document."""
     src = record.source
-    if src and src.document and src.document != Path(document.path).name:
+    if src and src.document and src.document != document.key:
         return None
+    if src and src.sha256 and document.sha256 and src.sha256 != document.sha256:
+        return None  # same name, other content: another version of the document
     if src:
         for chunk in document.chunks:
             if (chunk.start_line, chunk.end_line) == (src.start_line, src.end_line):

@@ -57,6 +57,7 @@ _MAX_PIECES = 3
 _MIN_PIECE = 6
 
 
+@lru_cache(maxsize=8192)  # labels, level names and targets recur in every form
 def normalize(text: str) -> str:
     """Text as grounding compares it: tags, LaTeX, full-width forms, quote and dash variants and
     whitespace gone (a backend may write "" for “” or - for —)."""
@@ -183,17 +184,19 @@ def _zeros(m: re.Match[str]) -> str:
     return "0" * len(m.group(0))
 
 
-def _row_cells(row: str) -> list[str]:
+@lru_cache(maxsize=4096)  # label rows recur in every form
+def _row_cells(row: str) -> tuple[str, ...]:
     """The normalized, non-empty cells of a markdown line or an HTML row (or a text line)."""
     if "<t" in row:  # split on the cell tags before normalizing strips them
-        return [n for part in _CELL_TAG.split(row) if (n := normalize(part))]
-    return [c for c in normalize(row).split("|") if c]
+        return tuple(n for part in _CELL_TAG.split(row) if (n := normalize(part)))
+    return tuple(c for c in normalize(row).split("|") if c)
 
 
-def _numbers(cell: str) -> list[tuple[Decimal, str | None]]:
+@lru_cache(maxsize=8192)  # amounts and targets recur across forms
+def _numbers(cell: str) -> tuple[tuple[Decimal, str | None], ...]:
     """Every number in a normalized cell, with its raw token when letter O had to be read as 0."""
     if _BARE_O.fullmatch(cell):  # an amount cell OCR read as letter O (0 -> O), nothing else
-        return [(Decimal(0), cell)]
+        return ((Decimal(0), cell),)
     found: list[tuple[Decimal, str | None]] = []
     for token in _NUMBER.findall(cell):
         token = token.rstrip(".,，'’")
@@ -206,7 +209,7 @@ def _numbers(cell: str) -> list[tuple[Decimal, str | None]]:
                 found.append((Decimal(part.strip(".")), token if fixed != digits else None))
             except InvalidOperation:
                 continue
-    return found
+    return tuple(found)
 
 
 def _is_iso(text: str) -> bool:

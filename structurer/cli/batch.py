@@ -202,8 +202,10 @@ def collect(
     backend.live = live
     result = _run_with_progress(documents, out, backend)
     _print_summary(result, backend, None)
-    say(_batch_line(result.records, replies))
-    if any(f.code.endswith(".failed") for r in result.records for f in r.findings):
+    from ..io import read_records  # the run streams its records to OUT; read them back
+
+    say(_batch_line(read_records(out), replies))
+    if result.failed:
         raise typer.Exit(1)
 
 

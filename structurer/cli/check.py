@@ -45,7 +45,7 @@ def check(
 
     words = vocabulary(vocab)
     records = read_records(records_file)
-    document = load_document(source, words) if source else None
+    document = _as_named(load_document(source, words), records) if source else None
     doc_findings = recheck(records, document, words)
     if as_json:
         _print_json(records, doc_findings)
@@ -53,6 +53,17 @@ def check(
         _print_report(records, doc_findings)
     if any(f.severity == "error" for f in _all(records, doc_findings)):
         raise typer.Exit(1)
+
+
+def _as_named(document: Document, records: list[FormRecord]) -> Document:
+    """The document under the name the records know it by: records of a corpus name it by its
+    path in the corpus (`2024/预算.md`), found here by its content."""
+    names = {
+        r.source.document
+        for r in records
+        if r.source and r.source.document and r.source.sha256 == document.sha256
+    }
+    return document.model_copy(update={"name": names.pop()}) if len(names) == 1 else document
 
 
 def recheck(
@@ -73,7 +84,7 @@ def _document_findings(records: list[FormRecord], document: Document | None) -> 
     groups: dict[str | None, list[FormRecord]] = {}
     for r in records:
         groups.setdefault(r.source.document if r.source else None, []).append(r)
-    mine = Path(document.path).name if document else None
+    mine = document.key if document else None
     if document and None in groups and mine not in groups:
         groups[mine] = groups.pop(None)  # records without a document name: the --source one
     out = []
@@ -137,7 +148,7 @@ def _print_findings(title: str, findings: list[Finding]) -> None:
         out_console.print(f"          {escape(f.message)}", highlight=False)
 
 
-FORMATS = ("csv", "xlsx")
+FORMATS = ("csv", "xlsx", "sqlite", "parquet")
 
 
 @app.command()
@@ -145,14 +156,16 @@ def export(
     records_file: Path = typer.Argument(
         ..., help="Records (JSONL) written by `structurer extract`."
     ),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv or xlsx."),
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv, xlsx, sqlite or parquet."),
     out: Path = typer.Option(
         ...,
         "--out",
         "-o",
         help="xlsx: the workbook file (sheets forms and indicators). csv: two files, "
         "PATH-forms.csv and PATH-indicators.csv beside PATH (a trailing .csv is dropped), or "
-        "forms.csv and indicators.csv inside PATH when it is a directory or ends with '/'.",
+        "forms.csv and indicators.csv inside PATH when it is a directory or ends with '/'. "
+        "sqlite: a database file the run is added to (runs accumulate; the same records file "
+        "replaces its earlier export). parquet: a folder, PATH/<table>/<run>.parquet.",
     ),
 ) -> None:
     """Write the records as two tables for analysts: forms and indicators.
@@ -160,12 +173,23 @@ def export(
     forms: one row per form with its key fields, funding columns and finding counts per
     severity. indicators: one row each, keyed by document, form_index and project_name.
     CSV is UTF-8 with a BOM so that Excel opens it correctly; XLSX stores amounts as numbers.
+    sqlite and parquet are a store to query across runs: tables runs, forms, indicators and
+    findings keyed by run, document (name and sha256) and form, with each form's backend, model
+    and prompt version.
     """
     from ..io import read_records
-    from ..store.export import export_records
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     records = read_records(records_file)
-    for path in export_records(records, out, fmt):
+    if fmt in ("sqlite", "parquet"):
+        from ..store import database
+
+        write = database.export_sqlite if fmt == "sqlite" else database.export_parquet
+        paths = write(records, out, records_file=records_file)
+    else:
+        from ..store.export import export_records
+
+        paths = export_records(records, out, fmt)
+    for path in paths:
         out_console.print(f"wrote {path}")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ..errors import StructurerError
@@ -100,14 +104,41 @@ def schema() -> None:
     out_console.print_json(json.dumps(record_schema(), ensure_ascii=False))
 
 
+# Below this much input the pool's start-up costs more than it saves: one process.
+POOL_MIN_BYTES = 256 * 1024
+SUMMARY_ROWS = 30  # documents listed one by one in the summary; more are summed up
+
+
 @app.command()
 def extract(
-    files: list[Path] = typer.Argument(
+    inputs: list[Path] = typer.Argument(
         ...,
-        help="One or more documents: OCR markdown/text (UTF-8, GBK), PDF with a text layer, "
-        ".xlsx/.xls, MinerU content_list.json/middle.json, Docling JSON.",
+        help="Documents (OCR markdown/text in UTF-8 or GBK, PDF with a text layer, .xlsx/.xls, "
+        "MinerU or Docling JSON), folders (read recursively; see --glob) or - for stdin.",
+        show_default=False,
     ),
-    out: Path = typer.Option(..., "--out", "-o", help="Output JSON Lines: one record per form."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        "-o",
+        help="Output JSON Lines, one record per form; - writes them to standard output as forms "
+        "finish (the progress and summary go to standard error).",
+    ),
+    glob: str = typer.Option(
+        "*",
+        help="In folders, the files to read: a file-name pattern such as '*.md', or a "
+        "relative-path pattern when it holds a '/'. Hidden files are skipped; files that are not "
+        "documents are passed over with a note.",
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Worker processes for the rules and checks. Default: the cores (inputs under "
+        "256 KiB run in one process). LLM backends use --concurrency instead.",
+        show_default=False,
+    ),
     backend: BackendName = "auto",
     vocab: VocabFiles = None,
     base_url: BaseUrl = None,
@@ -134,28 +165,145 @@ def extract(
         None, help="Reviewer corrections to re-apply. Default: OUT's .corrections.jsonl if any."
     ),
 ) -> None:
-    """Extract one record per form from FILES into OUT (JSONL), check them, print a summary.
+    """Extract one record per form from INPUTS into OUT (JSONL), check them, print a summary.
 
-    The API key comes from STRUCTURER_API_KEY or OPENAI_API_KEY. An interrupted run restarted
-    with the same arguments only extracts the forms not yet done; so does a run stopped by
-    --max-cost (exit 3) or by the endpoint refusing the key or model (exit 2).
+    Each record names its document by its path relative to the common root of the inputs
+    (source.document) and the sha256 of its text (source.sha256). The API key comes from
+    STRUCTURER_API_KEY or OPENAI_API_KEY. An interrupted run restarted with the same arguments
+    only extracts the forms not yet done; so does a run stopped by --max-cost (exit 3) or by the
+    endpoint refusing the key or model (exit 2).
     """
+    from ..read.corpus import find_inputs
+
     words = vocabulary(vocab)
     impl = backend_from_options(backend, llm_settings(locals()), words)
-    documents = _load_or_fail(files, words)
+    corpus = find_inputs(inputs, glob=glob)
+    to_stdout = str(out) == "-"
+    fix = _corrections_plan(out, corrections, to_stdout, words)
+    loader = _Loader(corpus, words)
+    documents = loader.documents()
     if dry_run:
-        print_estimate(impl, documents, console)
+        print_estimate(impl, loader.all(documents), console)
         return
-    result = _run_with_progress(documents, out, impl)
-    applied = _apply_corrections(out, corrections, result)
-    _print_summary(result, impl, applied)
-    failed = [r for r in result.records if any(f.code.endswith(".failed") for f in r.findings)]
-    if failed or len(documents) < len(files):
+    workers = _workers(jobs, corpus.size)
+    try:
+        result = _run_with_progress(
+            documents, out, impl, workers, fix, len(corpus.inputs), loader.skip_loader
+        )
+    except KeyboardInterrupt:
+        if not to_stdout:
+            console.print(f"interrupted: run the same command again to extract only the forms "
+                          f"not yet done (kept in {out}.partial)")  # fmt: skip
+        raise typer.Exit(130) from None
+    _print_summary(result, impl, fix.report() if fix else None)
+    if result.failed or loader.errors:
         raise typer.Exit(1)
 
 
+def _workers(jobs: int | None, size: int) -> int:
+    if jobs is not None:
+        return jobs
+    if size < POOL_MIN_BYTES:
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _only(corpus: Any, item: Any) -> Any:
+    from ..read.corpus import Corpus
+
+    return Corpus(inputs=[item])
+
+
+class _Loader:
+    """Loads the corpus one document at a time, reporting what it passes over. The first document
+    is loaded before anything is written: when none is readable, that is the error (exit 2)."""
+
+    def __init__(self, corpus: Any, vocab: Any) -> None:
+        self.corpus = corpus
+        self.vocab = vocab
+        self.errors: list[StructurerError] = list(corpus.errors)
+        self.notes = 0
+        self._held: list[str] | None = [f"[red]skipped[/] {escape(str(e))}" for e in corpus.errors]
+
+    def documents(self) -> Iterator[Any]:
+        """The first readable document, then a loader for each later input (read when the run
+        reaches it; in a worker process when there are workers)."""
+        from ..read.corpus import Loader, iter_documents
+
+        rest = iter(self.corpus.inputs)
+        first: Document | None = None
+        for item in rest:
+            first = next(
+                iter_documents(_only(self.corpus, item), self.vocab, on_skip=self._skip), None
+            )
+            if first is not None:
+                break
+        if first is None:  # the error says it all: no "skipped" lines before it
+            raise self._nothing_readable()
+        for line in self._held or []:
+            console.print(line, highlight=False, soft_wrap=True)
+        self._held = None
+        return itertools.chain([first], (Loader(item, self.vocab) for item in rest))
+
+    def all(self, documents: Iterator[Any]) -> list[Document]:
+        """Every readable document at once (`--dry-run` estimates the whole run)."""
+        from ..models import Document as Loaded
+
+        out = []
+        for item in documents:
+            try:
+                out.append(item if isinstance(item, Loaded) else item())
+            except StructurerError as exc:
+                self.skip_loader(item, exc)
+        return out
+
+    def skip_loader(self, loader: Any, exc: StructurerError) -> None:
+        self._skip(loader.item, exc)
+
+    def _skip(self, item: Any, exc: StructurerError) -> None:
+        from ..read.corpus import is_note
+
+        # name the file as the corpus does (its path under the inputs' root), not absolutely
+        text = str(exc).replace(str(item.path), item.name) if item.path else str(exc)
+        if is_note(item, exc):
+            self.notes += 1
+            line = f"[dim]note: passed over {escape(text)}[/]"
+        else:
+            self.errors.append(exc)
+            line = f"[red]skipped[/] {escape(text)}"
+        if self._held is not None:
+            self._held.append(line)
+        else:
+            console.print(line, highlight=False, soft_wrap=True)
+
+    def _nothing_readable(self) -> StructurerError:
+        if len(self.errors) == 1 and not self.notes:
+            return self.errors[0]
+        if not self.errors:
+            return StructurerError("no document found among the inputs")
+        return StructurerError("no readable document: " + "; ".join(map(str, self.errors)))
+
+
+def _corrections_plan(out: Path, path: Path | None, to_stdout: bool, vocab: Any) -> Any:
+    """Reviewer corrections to re-apply as each document finishes: --corrections, else OUT's
+    corrections log when there is one."""
+    default = None if to_stdout else out.with_name(out.stem + ".corrections.jsonl")
+    target = path or (default if default and default.exists() else None)
+    if target is None:
+        return None
+    if not target.exists():
+        raise StructurerError(f"{target}: corrections file not found")
+    from ..review.corrections import CorrectionPlan
+
+    return CorrectionPlan.from_file(target, vocab=vocab)
+
+
 def _load_or_fail(files: list[Path], vocab: Any) -> list[Document]:
-    """Unreadable files are reported and skipped; if none is readable, that is the error."""
+    """Documents named one by one (`batch`): unreadable ones are reported and skipped; if none is
+    readable, that is the error."""
     from ..read import load_documents
 
     documents, errors = load_documents(files, vocab)
@@ -164,72 +312,98 @@ def _load_or_fail(files: list[Path], vocab: Any) -> list[Document]:
             raise errors[0]
         raise StructurerError("no readable document: " + "; ".join(map(str, errors)))
     for exc in errors:
-        console.print(f"[red]skipped[/] {exc}")
+        console.print(f"[red]skipped[/] {escape(str(exc))}", soft_wrap=True)
     return documents
 
 
-def _run_with_progress(documents: list[Document], out: Path, impl):  # type: ignore[no-untyped-def]
+def _run_with_progress(
+    documents, out: Path, impl, workers: int = 1, fix=None, total: int | None = None, on_skip=None
+):  # type: ignore[no-untyped-def]
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from ..pipeline import extract_to_file
+    from ..pipeline import extract_to_file, extract_to_stream
 
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
+        "documents",
         TimeElapsedColumn(),
         console=console,
         transient=False,
         disable=not console.is_terminal,
     ) as progress:
-        total = sum(len(d.chunks) for d in documents)
-        task = progress.add_task(f"extracting ({impl.name})", total=total)
-        return extract_to_file(
-            documents, out, impl, on_record=lambda job, rec: progress.advance(task)
-        )
+        label = f"extracting ({impl.name}{f', {workers} processes' if workers > 1 else ''})"
+        task = progress.add_task(label, total=total if total is not None else len(documents))
+        forms = itertools.count(1)
+
+        def on_form(result: Any) -> None:
+            progress.update(task, description=f"{label}: {next(forms)} forms")
+
+        def on_document(stats: Any) -> None:
+            progress.advance(task)
+
+        def skipped(item: Any, exc: StructurerError) -> None:
+            if on_skip is None:
+                raise exc
+            on_skip(item, exc)
+            progress.advance(task)
+
+        hooks = {"jobs": workers, "fix": fix, "on_form": on_form, "on_document": on_document,
+                 "on_skip": skipped}  # fmt: skip
+        if str(out) == "-":
+            return extract_to_stream(documents, _stdout(), impl, **hooks)
+        return extract_to_file(documents, out, impl, **hooks)
 
 
-def _apply_corrections(out: Path, path: Path | None, result: Any) -> Any:
-    """Re-apply reviewer corrections when a corrections file exists; the summary then counts the
-    corrected records."""
-    default = out.with_name(out.stem + ".corrections.jsonl")
-    target = path or (default if default.exists() else None)
-    if target is None:
-        return None
-    if not target.exists():
-        raise StructurerError(f"{target}: corrections file not found")
-    from ..io import read_records
-    from ..review.corrections import reapply_to_file
+def _stdout() -> BinaryIO:
+    import sys
 
-    replay = reapply_to_file(out, target, sources=result.documents)
-    result.records = read_records(out)
-    return replay
+    return getattr(sys.stdout, "buffer", None) or sys.stdout  # type: ignore[return-value]
 
 
 def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-def]
+    docs = result.documents
     table = Table(title="extract summary")
     for col in ("document", "forms", "indicators", "errors", "warnings", "info"):
         table.add_column(col, justify="right" if col != "document" else "left")
-    for doc in result.documents:
-        recs = [r for r in result.records if r.source and r.source.document == Path(doc.path).name]
-        sev = Counter(f.severity for r in recs for f in r.findings)
-        sev.update(f.severity for f in result.document_findings.get(doc.path, []))
-        table.add_row(
-            Path(doc.path).name,
-            str(len(recs)),
-            str(sum(len(r.indicators) for r in recs)),
-            str(sev["error"]),
-            str(sev["warning"]),
-            str(sev["info"]),
-        )
+
+    def row(name: str, forms: int, indicators: int, sev: Counter[str]) -> None:
+        counts = (sev["error"], sev["warning"], sev["info"])
+        table.add_row(name, str(forms), str(indicators), *map(str, counts))
+
+    def severities(d: Any) -> Counter[str]:
+        return d.severities + Counter(f.severity for f in d.findings)
+
+    shown = docs if len(docs) <= SUMMARY_ROWS else _riskiest(docs, SUMMARY_ROWS - 10)
+    for d in shown:
+        row(d.name, d.forms, d.indicators, severities(d))
+    if len(docs) > len(shown):
+        table.add_row(f"… {len(docs) - len(shown)} more documents", "", "", "", "", "")
+    if len(docs) > 1:
+        total = sum((severities(d) for d in docs), Counter())
+        row(f"all {len(docs)} documents", result.forms, sum(d.indicators for d in docs), total)
     console.print(table)
-    for doc_path, findings in result.document_findings.items():
-        for f in findings:
-            console.print(f"[yellow]{Path(doc_path).name}[/]: {f.severity} {f.code}: {f.message}")
+    for d in docs:
+        for f in d.findings:
+            console.print(
+                f"[yellow]{escape(d.name)}[/]: {f.severity} {f.code}: {escape(f.message)}",
+                soft_wrap=True,
+            )
     if result.resumed:
         console.print(f"resumed: {result.resumed} forms taken from the interrupted run")
+    for why, n in result.ignored.items():
+        lines = "line" if n == 1 else "lines"
+        console.print(f"not reused from the interrupted run: {n} {lines} ({why})", soft_wrap=True)
     summary = getattr(impl, "summary", None)
     if summary:
         console.print(summary())
     if applied is not None:
         console.print(str(applied))
+
+
+def _riskiest(docs: list[Any], n: int) -> list[Any]:
+    """The documents with the most errors, then warnings, in document order."""
+    ranked = sorted(docs, key=lambda d: (-d.severities["error"], -d.severities["warning"]))[:n]
+    keep = {id(d) for d in ranked}
+    return [d for d in docs if id(d) in keep]

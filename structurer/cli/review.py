@@ -22,7 +22,25 @@ DEFAULT_PORT = 8765
 @app.command()
 def review(
     records: Path = typer.Argument(..., help="Records (JSONL) from `structurer extract`."),
-    source: Path = typer.Option(..., "--source", "-s", help="The document the records came from."),
+    source: Path | None = typer.Option(
+        None,
+        "--source",
+        "-s",
+        help="Review only the records of this document. Default: every document the records "
+        "name, found where it was extracted from (see --source-root).",
+    ),
+    source_root: Path | None = typer.Option(
+        None,
+        help="The folder the documents are in now, when they moved since extraction: each "
+        "record's document is found at DIR/source.document.",
+    ),
+    sample: int = typer.Option(
+        0,
+        min=0,
+        help="Also queue N random forms the checks call clean; reviewing them estimates the "
+        "error rate of the clean forms (shown in the list).",
+    ),
+    seed: int = typer.Option(0, help="Seed of the --sample draw (the same seed, the same forms)."),
     port: int = typer.Option(DEFAULT_PORT, help="Port on 127.0.0.1 (0: any free port)."),
     no_browser: bool = typer.Option(False, "--no-browser", help="Only print the URL."),
     corrections: Path | None = typer.Option(
@@ -39,9 +57,11 @@ def review(
 ) -> None:
     """Review records beside their source in the browser; every fix is saved to a corrections log.
 
-    With pages (a PDF source, or OCR JSON plus --pdf) the form page also shows the page region,
-    with the selected field's cell boxed. The records file is never changed. The server listens
-    on 127.0.0.1 only and refuses requests without the token in the printed URL.
+    One queue for a whole corpus: every document's forms ranked by risk (errors, OCR repairs,
+    rules-vs-LLM disagreements, warnings), each shown beside its own document. With pages (a PDF
+    source, or OCR JSON plus --pdf) the form page also shows the page region, with the selected
+    field's cell boxed. The records file is never changed. The server listens on 127.0.0.1 only
+    and refuses requests without the token in the printed URL.
     """
     from ..review.server import bind, make_server
     from ..review.session import ReviewSession
@@ -49,10 +69,13 @@ def review(
     session = ReviewSession(
         records,
         source,
+        source_root=source_root,
         corrections_path=corrections,
         reviewer=reviewer or _user(),
         vocab=vocabulary(vocab),
         pdf=pdf,
+        sample=sample,
+        seed=seed,
     )
     token = secrets.token_urlsafe(24)
     try:
@@ -60,7 +83,11 @@ def review(
     except OSError as exc:
         raise typer.BadParameter(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
-    console.print(f"reviewing {len(session.base)} forms; corrections go to {session.log.path}")
+    docs = len(session.documents)
+    where = f" of {docs} documents" if docs > 1 else ""
+    console.print(
+        f"reviewing {len(session.base)} forms{where}; corrections go to {session.log.path}"
+    )
     console.print(f"open: [bold]{url}[/]   (Ctrl+C to stop)", soft_wrap=True)
     if not no_browser:
         import webbrowser

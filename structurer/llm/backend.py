@@ -135,6 +135,14 @@ class LLMBackend:
     def summary(self) -> Any:
         return self.usage.table(self.name)
 
+    @property
+    def identity(self) -> dict[str, Any]:
+        """What the pipeline stamps on each record (`meta.run`) and checks before reusing a
+        journalled record: another model, fallback model or prompt version is another run."""
+        s = self.settings
+        return {"model": s.model, "fallback_model": s.fallback_model,
+                "prompt_version": self.prompt.version}  # fmt: skip
+
     def _key(self, job: Job, settings: LLMSettings) -> str:
         prompt = f"{self.prompt.version}:{self.prompt.sha}:{self.vocab.label}"
         return cache_key(

@@ -44,6 +44,10 @@ class HybridBackend:
     def summary(self) -> Any:
         return self.llm.usage.table(self.name)
 
+    @property
+    def identity(self) -> dict[str, Any]:
+        return self.llm.identity
+
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
         pending: dict[str, tuple[FormRecord | None, Score]] = {}
         for job in jobs:

@@ -18,8 +18,11 @@ from .structure import list_table
 __all__ = ["load_document", "load_documents", "read_grid", "read_source", "split_forms"]
 
 
-def load_document(path: str | Path, vocab: Vocabulary | None = None) -> Document:
-    """Read and chunk one document; raises InputError / NoFormsError with the reason."""
+def load_document(
+    path: str | Path, vocab: Vocabulary | None = None, *, name: str | None = None
+) -> Document:
+    """Read and chunk one document; raises InputError / NoFormsError with the reason. `name` is
+    its identity in a run (default: the file name; a corpus names it relative to its root)."""
     source = read_source(path)
     heading, chunks = split_forms(source.text, vocab)
     chunks = split_list_projects(chunks, vocab)
@@ -28,6 +31,7 @@ def load_document(path: str | Path, vocab: Vocabulary | None = None) -> Document
     sha = hashlib.sha256(source.text.encode()).hexdigest()
     return Document(
         path=str(path),
+        name=name or Path(path).name,
         encoding=source.encoding or "",
         format=source.format,
         title=heading,

@@ -76,6 +76,7 @@ def strip_html(text: str) -> str:
     return html.unescape(_ANY_TAG.sub("", text))
 
 
+@lru_cache(maxsize=8192)  # grounding collapses the same cells (labels, targets) in every form
 def collapse_repeats(text: str) -> str:
     """Text the OCR printed several times in a row is kept once.
 

@@ -27,7 +27,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .corrections import CorrectionsError
 from .pages import FormPages, form_pages
-from .session import STATUS_ORDER, Conflict, ReviewSession
+from .queue import TIER_LABELS, to_review
+from .session import Conflict, ReviewSession
 from .view import build_form
 
 HERE = Path(__file__).parent
@@ -92,20 +93,26 @@ def _templates() -> Jinja2Templates:
 def create_app(session: ReviewSession, token: str) -> ASGIApp:
     templates = _templates()
 
-    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    def page(
+        request: Request, name: str, status: int = 200, number: int | None = None, **context: Any
+    ) -> Response:
+        doc = session.docs[number - 1] if number else None
         base = {
-            "doc": Path(session.document.path).name,
-            "title": session.document.title,
+            "doc": doc.key if doc else _corpus_name(session),
+            "title": doc.title if doc else None,
             "reviewer": session.reviewer or "anonymous",
         }
         return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
     def index(request: Request) -> Response:
         states = session.states()
-        rows = sorted(states, key=lambda s: (STATUS_ORDER[s.status], s.number))
+        rows = session.queue()
         counts = Counter(s.status for s in states)
-        first = next((s.number for s in rows if s.flagged), None)
-        return page(request, "list.html", rows=rows, counts=counts, first=first)
+        first = next(iter(to_review(states, session.sample)), None)
+        return page(
+            request, "list.html", rows=rows, counts=counts, first=first, tier=session.tier,
+            labels=TIER_LABELS, estimate=session.estimate(), corpus=len(session.documents) > 1,
+        )  # fmt: skip
 
     def form(request: Request) -> Response:
         number = _number(request, session)
@@ -113,10 +120,11 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
         total = len(session.base)
         view = build_form(session.state(number), session.vocab)
         pages = _pages_of(session, number)
-        shown = session.pages.path.name if session.pages else ""
+        renderer = session.renderer(number)
+        shown = renderer.path.name if renderer else ""
         return page(
-            request, "form.html", v=view, prev=prev, next=nxt, total=total, pages=pages,
-            page_pdf=shown,
+            request, "form.html", number=number, v=view, prev=prev, next=nxt, total=total,
+            pages=pages, page_pdf=shown,
         )  # fmt: skip
 
     def page_png(request: Request) -> Response:
@@ -125,15 +133,16 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
         region = next(
             (r for r in _pages_of(session, number).regions if str(r.page) == wanted), None
         )
-        if session.pages is None or region is None:
+        renderer = session.renderer(number)
+        if renderer is None or region is None:
             raise _Refused(wanted)
         headers = {"Cache-Control": "private, max-age=600"}
-        return Response(session.pages.png(region), media_type="image/png", headers=headers)
+        return Response(renderer.png(region), media_type="image/png", headers=headers)
 
     def pane(request: Request, number: int, status: int = 200) -> Response:
         prev, nxt = session.neighbours(number)
         view = build_form(session.state(number), session.vocab)
-        return page(request, "_pane.html", status, v=view, prev=prev, next=nxt)
+        return page(request, "_pane.html", status, number, v=view, prev=prev, next=nxt)
 
     def get_pane(request: Request) -> Response:
         return pane(request, _number(request, session))
@@ -193,15 +202,22 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
     return TokenGate(app, token)
 
 
+def _corpus_name(session: ReviewSession) -> str:
+    if len(session.documents) == 1:
+        return next(iter(session.documents))
+    return f"{len(session.documents)} documents"
+
+
 class _Refused(KeyError):
     pass
 
 
 def _pages_of(session: ReviewSession, number: int) -> FormPages:
-    """The page regions of a form, when the session has page images."""
-    if session.pages is None:
+    """The page regions of a form, when its document has page images."""
+    document = session.docs[number - 1]
+    if document is None or session.renderer(number) is None:
         return FormPages()
-    return form_pages(session.document, session.state(number).chunk)
+    return form_pages(document, session.state(number).chunk)
 
 
 def _number(request: Request, session: ReviewSession) -> int:

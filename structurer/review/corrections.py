@@ -60,16 +60,23 @@ class CorrectionsError(StructurerError):
 
 
 class FormKey(BaseModel):
-    """How a correction names its form: as it was in the records file when corrected."""
+    """How a correction names its form: as it was in the records file when corrected. The
+    document is named by its identity: its path relative to the run's root and its sha256."""
 
     document: str | None = None
+    sha256: str | None = None
     project_name: str | None = None
     form_index: int
 
     @classmethod
     def of(cls, record: FormRecord) -> FormKey:
-        doc = record.source.document if record.source else None
-        return cls(document=doc, project_name=record.project_name, form_index=record.form_index)
+        src = record.source
+        return cls(
+            document=src.document if src else None,
+            sha256=src.sha256 if src else None,
+            project_name=record.project_name,
+            form_index=record.form_index,
+        )
 
 
 class Correction(BaseModel):
@@ -338,17 +345,24 @@ class _LockedLog:
 def find_form(records: list[FormRecord], key: FormKey) -> int | None:
     """Index in `records` of the form `key` names: same document and project (several forms of
     one name: the same or nearest position), or by position when the key has no project name."""
-    docs = [
-        i
-        for i, r in enumerate(records)
-        if key.document is None or r.source is None or r.source.document in (None, key.document)
-    ]
+    docs = [i for i, r in enumerate(records) if same_document(key, r)]
     if key.project_name is None:
         return next((i for i in docs if records[i].form_index == key.form_index), None)
     named = [i for i in docs if records[i].project_name == key.project_name]
     if not named:
         return None
     return min(named, key=lambda i: abs(records[i].form_index - key.form_index))
+
+
+def same_document(key: FormKey, record: FormRecord) -> bool:
+    """Whether `record` comes from the document `key` names: the same name and, where both
+    know it, the same content. Either side without a name matches (records without a source)."""
+    src = record.source
+    if key.document is None or src is None or src.document is None:
+        return True
+    if src.document != key.document:
+        return False
+    return not (key.sha256 and src.sha256 and key.sha256 != src.sha256)
 
 
 @dataclass
@@ -398,9 +412,60 @@ def reapply_to_file(
     The log itself is never changed."""
     records = read_records(records_path)
     result = replay(records, read_corrections(corrections_path), strict=True)
-    docs = {Path(d.path).name: d for d in sources or []}
+    docs = {d.key: d for d in sources or []}
     for i in sorted(result.touched):
         source = records[i].source
         recheck(records[i], docs.get(source.document or "") if source else None)
     write_records(records_path, records)
     return result
+
+
+class CorrectionPlan:
+    """A corrections log re-applied to a fresh extraction one document at a time, as the
+    pipeline finishes each (its `DocumentFix`): a correction goes only to the document it names
+    (the same relative path; when it recorded the content's sha256, the same content), so a fix
+    made on 2024/预算.md never reaches 2025/预算.md. What no longer applies is reported."""
+
+    def __init__(self, corrections: list[Correction], *, vocab: Any = None) -> None:
+        self.corrections = corrections
+        self.vocab = vocab
+        self.result = Replay()
+        self._met: set[int] = set()  # corrections whose document was in the run
+
+    @classmethod
+    def from_file(cls, path: str | Path, *, vocab: Any = None) -> CorrectionPlan:
+        return cls(read_corrections(path), vocab=vocab)
+
+    def _names(self, c: Correction, document: Document) -> bool:
+        return c.form.document is None or c.form.document == document.key
+
+    def wants(self, document: Document) -> bool:
+        return any(self._names(c, document) for c in self.corrections)
+
+    def apply(self, document: Document, records: list[FormRecord]) -> set[int]:
+        mine: list[Correction] = []
+        for n, c in enumerate(self.corrections):
+            if n in self._met or not self._names(c, document):
+                continue
+            self._met.add(n)
+            if c.form.sha256 and document.sha256 and c.form.sha256 != document.sha256:
+                why = "the document's content changed since the correction"
+                self.result.stale.append((c, why))
+            else:
+                mine.append(c)
+        done = replay(records, mine, strict=True)
+        for i in sorted(done.touched):
+            recheck(records[i], document, vocab=self.vocab)
+        self.result.applied += done.applied
+        self.result.stale += done.stale
+        return done.touched
+
+    def report(self) -> Replay:
+        """What was applied and what not (with why), including corrections of documents this run
+        did not read."""
+        gone = [
+            (c, "its document was not in this run")
+            for n, c in enumerate(self.corrections)
+            if n not in self._met
+        ]
+        return Replay(self.result.applied, self.result.stale + gone)

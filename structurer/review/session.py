@@ -1,8 +1,11 @@
-"""A review session: one records file, its source document and its corrections log.
+"""A review session: one records file, its source documents and its corrections log.
 
-No web code here: the app calls these methods, tests can too. The records file is read once and
-never written; every read of a form replays the log (cached while the log file is unchanged), so
-two servers or two browser tabs on the same log see each other's saves.
+The records may come from one document (`--source FILE`) or a whole corpus: each form is shown
+beside its own document's text (found by `sources.documents_for`) and all of them are one queue
+ranked by risk (`queue.py`). No web code here: the app calls these methods, tests can too. The
+records file is read once and never written; every read of a form replays the log (cached while
+the log file is unchanged), so two servers or two browser tabs on the same log see each other's
+saves.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ from ..checks import chunk_for, recheck
 from ..errors import StructurerError
 from ..io import read_records
 from ..models import Chunk, Document, FormRecord
-from ..read import load_document
 from ..vocab import Vocabulary, resolve
 from .corrections import (
     Correction,
@@ -33,7 +35,9 @@ from .corrections import (
     now_utc,
     same_value,
 )
-from .pages import page_renderer
+from .pages import PageRenderer, page_renderer
+from .queue import Estimate, draw_sample, estimate, ranked, tier, to_review
+from .sources import documents_for
 
 Status = Literal["errors", "warnings", "clean", "reviewed"]
 STATUS_ORDER: dict[str, int] = {"errors": 0, "warnings": 1, "clean": 2, "reviewed": 3}
@@ -52,7 +56,9 @@ class FormState:
     number: int  # 1-based position in the session: the form's address in the app
     record: FormRecord  # base record + corrections, re-checked
     chunk: Chunk | None
+    document: Document | None = None  # the document the record came from, when found
     corrections: int = 0
+    fixes: int = 0  # corrections that changed the record (not the reviewed mark)
     stale: list[tuple[Correction, str]] = field(default_factory=list)
 
     @property
@@ -77,44 +83,87 @@ class FormState:
         return self.status in ("errors", "warnings")
 
 
-def select_records(records: list[FormRecord], document: Document) -> list[FormRecord]:
-    """The records that come from `document` (all of them when records name no document)."""
-    name = Path(document.path).name
-    named = [r for r in records if r.source and r.source.document]
-    if not named:
-        return records
-    mine = [r for r in records if r.source and r.source.document == name]
-    if not mine:
-        docs = sorted({r.source.document for r in named if r.source})
-        raise StructurerError(f"none of the records come from {name} (they come from {docs})")
-    return mine
-
-
 class ReviewSession:
     def __init__(
         self,
         records_path: str | Path,
-        source_path: str | Path,
+        source_path: str | Path | None = None,
         *,
+        source_root: str | Path | None = None,
         corrections_path: str | Path | None = None,
         reviewer: str = "",
         vocab: Vocabulary | None = None,
         pdf: str | Path | None = None,
+        sample: int = 0,
+        seed: int = 0,
     ) -> None:
         self.records_path = Path(records_path)
         self.vocab = resolve(vocab)
-        self.document = load_document(source_path, self.vocab)
-        self.pages = page_renderer(source_path, self.document, pdf)  # the page images, if any
-        self.base = select_records(read_records(records_path), self.document)
+        self.base, self.documents = documents_for(
+            read_records(records_path),
+            source=source_path,
+            source_root=source_root,
+            records_path=records_path,
+            vocab=self.vocab,
+        )
+        if pdf is not None and len(self.documents) != 1:
+            raise StructurerError("--pdf goes with one document: name it with --source")
+        # the page images of each document that has pages (a PDF, or OCR JSON with --pdf)
+        self.renderers: dict[str, PageRenderer | None] = {
+            key: page_renderer(doc.path, doc, pdf) for key, doc in self.documents.items()
+        }
         if not self.base:
             raise StructurerError(f"{records_path}: no records to review")
-        self.chunks = [chunk_for(r, self.document) for r in self.base]
-        for r, chunk in zip(self.base, self.chunks, strict=True):
-            recheck(r, self.document if chunk else None, vocab=self.vocab)
+        self.docs = [self._document_of(r) for r in self.base]
+        self.chunks = [
+            chunk_for(r, d) if d else None for r, d in zip(self.base, self.docs, strict=True)
+        ]
+        for r, d, chunk in zip(self.base, self.docs, self.chunks, strict=True):
+            recheck(r, d if chunk else None, vocab=self.vocab)
         self.log = CorrectionLog(corrections_path or corrections_path_for(records_path))
         self.reviewer = reviewer
         self._cache: tuple[Any, list[FormState]] | None = None
         self._lock = threading.Lock()
+        loaded = self._replay([])
+        self.clean = sum(1 for s in loaded if s.status == "clean")
+        self.sample = draw_sample(loaded, sample, seed)
+
+    def _document_of(self, record: FormRecord) -> Document | None:
+        name = record.source.document if record.source else None
+        if name is None and len(self.documents) == 1:
+            return next(iter(self.documents.values()))
+        return self.documents.get(name or "")
+
+    @property
+    def pages(self) -> PageRenderer | None:
+        """The page images of a single-document session."""
+        return self.renderers.get(self.document.key) if len(self.documents) == 1 else None
+
+    def renderer(self, number: int) -> PageRenderer | None:
+        """The page images of form `number`'s document, if it has pages."""
+        document = self.docs[number - 1]
+        return self.renderers.get(document.key) if document else None
+
+    @property
+    def document(self) -> Document:
+        """The one document of a single-document session (`fixture add`)."""
+        if len(self.documents) != 1:
+            raise StructurerError(
+                f"the records come from {len(self.documents)} documents: name one with --source"
+            )
+        return next(iter(self.documents.values()))
+
+    # --- the queue ---
+
+    def queue(self) -> list[FormState]:
+        """Every form, ranked by risk (see queue.py)."""
+        return ranked(self.states(), self.sample)
+
+    def estimate(self) -> Estimate | None:
+        return estimate(self.states(), self.sample, self.clean)
+
+    def tier(self, state: FormState) -> str:
+        return tier(state, state.number in self.sample)
 
     # --- reading ---
 
@@ -144,9 +193,8 @@ class ReviewSession:
 
     def _replay(self, corrections: list[Correction]) -> list[FormState]:
         records = [r.model_copy(deep=True) for r in self.base]
-        states = [
-            FormState(n, r, c) for n, (r, c) in enumerate(zip(records, self.chunks, strict=True), 1)
-        ]
+        parts = zip(records, self.chunks, self.docs, strict=True)
+        states = [FormState(n, r, c, d) for n, (r, c, d) in enumerate(parts, 1)]
         for c in corrections:
             i = find_form(self.base, c.form)
             if i is None:
@@ -154,18 +202,24 @@ class ReviewSession:
             why = apply(records[i], c, strict=False)
             if why is None:
                 states[i].corrections += 1
+                states[i].fixes += c.op != "review"
             else:
                 states[i].stale.append((c, why))
         for s in states:
             if s.corrections:
-                recheck(s.record, self.document if s.chunk else None, vocab=self.vocab)
+                recheck(s.record, s.document if s.chunk else None, vocab=self.vocab)
         return states
 
     def neighbours(self, number: int) -> tuple[int | None, int | None]:
-        """The previous and next flagged forms (errors or warnings, not reviewed), wrapping."""
-        flagged = [s.number for s in self.states() if s.flagged and s.number != number]
-        before = [n for n in flagged if n < number]
-        after = [n for n in flagged if n > number]
+        """The previous and next forms to review (flagged or sampled), wrapping: in queue order
+        from a form in the queue, else the nearest ones by position."""
+        queue = to_review(self.states(), self.sample)
+        if number in queue:
+            at = queue.index(number)
+            others = queue[at + 1 :] + queue[:at]
+            return (others[-1] if others else None), (others[0] if others else None)
+        before = sorted(n for n in queue if n < number)
+        after = sorted(n for n in queue if n > number)
         prev = before[-1] if before else (after[-1] if after else None)
         nxt = after[0] if after else (before[0] if before else None)
         return prev, nxt

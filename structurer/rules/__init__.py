@@ -57,6 +57,7 @@ class RulesBackend:
     """The deterministic extractor as a backend: offline, no network, the default."""
 
     name = "rules"
+    parallel = True  # pure and picklable: the pipeline may run it in worker processes
 
     def __init__(self, vocab: Vocabulary | None = None) -> None:
         self.vocab = resolve(vocab)

@@ -81,7 +81,8 @@ def _markdown_row(line: str, lineno: int) -> list[Cell]:
     body = line.strip()
     body = body[1:] if body.startswith("|") else body
     body = body[:-1] if body.endswith("|") and not body.endswith("\\|") else body
-    parts = re.split(r"(?<!\\)\|", body)
+    # an escaped \| is part of a cell; rows without a backslash (nearly all) split plainly
+    parts = re.split(r"(?<!\\)\|", body) if "\\" in body else body.split("|")
     return [
         Cell(text=clean_text(p), raw=p.strip(), line=lineno, col=c) for c, p in enumerate(parts)
     ]

@@ -1,0 +1,136 @@
+"""The journal `OUT.jsonl.partial`: every finished record, appended as it finishes.
+
+It is the output in the making: each line is a record exactly as the output will hold it. When
+the run ends, the journal becomes the output by a rename when its lines are already in document
+order (the usual case), else the output is assembled from it in order, line by line by offset,
+and renamed into place; either way the output appears whole or not at all, and memory stays flat.
+
+Re-running the same command after an interruption (Ctrl-C, a crash, a full disk) reuses the
+journal's records of the same inputs and the same run (backend, model, prompt version and
+vocabulary: `meta.run`) and extracts only the rest. Records with a `*.failed` finding are never
+reused: those forms are tried again. A line cut off by the interruption is dropped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .forms import FormResult, parse_line, summarize_line
+
+
+def journal_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".partial")
+
+
+class Journal:
+    """Append finished records; look up reusable ones; turn into the output at the end."""
+
+    def __init__(self, path: str | Path, identity: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.identity = identity
+        self.spans: dict[str, tuple[int, int]] = {}  # key -> (offset, bytes) of its good line
+        self.reused: dict[str, FormResult] = {}  # what an earlier run finished, by key
+        self.sequence: list[str] = []  # keys of the lines in file order (unusable ones as "")
+        self.ignored: Counter[str] = Counter()  # why lines of an earlier run are not reused
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh: BinaryIO = self.path.open("a+b")
+        self._load()
+
+    # --- reading what an interrupted run left ---
+
+    def _load(self) -> None:
+        self._fh.seek(0)
+        offset = 0
+        for raw in self._fh:  # line by line: a journal may be larger than memory
+            if not raw.endswith(b"\n"):  # cut off mid-write: drop it, or ours would glue on
+                self._fh.truncate(offset)
+                self.ignored["cut off"] += 1
+                break
+            self._index(raw[:-1], offset)
+            offset += len(raw)
+        self._fh.seek(0, os.SEEK_END)
+
+    def _index(self, raw: bytes, offset: int) -> None:
+        data = parse_line(raw.decode("utf-8", "replace"))
+        meta = (data or {}).get("meta") or {}
+        key = meta.get("job") if isinstance(meta, dict) else None
+        why = self._unusable(data, meta, key)
+        if why:
+            self.ignored[why] += 1
+            self.sequence.append("")
+            return
+        result = summarize_line(key, data or {})
+        result.reused = True
+        self.reused[key] = result
+        self.spans[key] = (offset, len(raw))
+        self.sequence.append(key)
+
+    def _unusable(self, data: dict[str, Any] | None, meta: Any, key: Any) -> str | None:
+        if data is None or not isinstance(key, str):
+            return "unreadable"
+        if meta.get("run") != self.identity:
+            return "another backend, model or vocabulary"
+        if any(str(f.get("code", "")).endswith(".failed") for f in data.get("findings") or []):
+            return "failed"
+        return None
+
+    def reusable(self, key: str) -> FormResult | None:
+        return self.reused.get(key)
+
+    def line(self, key: str) -> str:
+        offset, length = self.spans[key]
+        self._fh.flush()
+        with self.path.open("rb") as fh:
+            fh.seek(offset)
+            return fh.read(length).decode("utf-8")
+
+    # --- writing ---
+
+    def append(self, result: FormResult) -> None:
+        data = result.line.encode("utf-8") + b"\n"
+        offset = self._fh.tell()
+        self._fh.write(data)
+        self._fh.flush()  # a crash loses at most the form being written
+        self.spans[result.key] = (offset, len(data) - 1)
+        self.sequence.append(result.key)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def finish(self, out: str | Path, order: Iterable[tuple[str, str | None]]) -> None:
+        """Write the output: the journal's records in `order` (key, or a replacement line for a
+        corrected record), atomically; then the journal is gone."""
+        out = Path(out)
+        order = list(order)
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        keys = [k for k, _ in order]
+        if keys == self.sequence and all(line is None for _, line in order):
+            self._fh.close()
+            os.replace(self.path, out)  # already the output, line for line
+            return
+        tmp = out.with_name(f".{out.name}.assembling")
+        try:
+            with tmp.open("wb") as dest, self.path.open("rb") as src:
+                for key, line in order:
+                    dest.write(self._bytes(src, key, line))
+                dest.flush()
+                os.fsync(dest.fileno())
+            os.replace(tmp, out)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        self._fh.close()
+        self.path.unlink(missing_ok=True)
+
+    def _bytes(self, src: BinaryIO, key: str, line: str | None) -> bytes:
+        if line is not None:
+            return line.encode("utf-8") + b"\n"
+        offset, length = self.spans[key]
+        src.seek(offset)
+        return src.read(length) + b"\n"

@@ -1,0 +1,263 @@
+"""Resume through the CLI and one failing form never losing the others (issue 16, item 3).
+
+An interrupted run leaves its journal, OUT.jsonl.partial: the records it finished, each stamped
+with the run that made it (meta.run: backend, model, prompt version, vocabulary). Re-running the
+same command reuses the journal's records of the same run, never those of another backend or
+model, never failed ones, and drops a line the interruption cut off. To see whether a record was
+reused or extracted again, the tests mark the journal's records (a project name no extraction
+would produce).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SEED_CASE
+from typer.testing import CliRunner
+
+from structurer import pipeline
+from structurer.cli import app
+from structurer.io import read_records
+from structurer.models import FormRecord
+from structurer.read import load_document
+from structurer.rules import RulesBackend, extract_form
+
+runner = CliRunner()
+SOURCE = SEED_CASE / "source.md"
+MARK = "FROM-THE-JOURNAL"
+
+
+def extract(out: Path, *extra: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["extract", str(SOURCE), "-o", str(out), "-b", "rules", *extra])
+
+
+def interrupted_journal(out: Path, forms: int, edit: Any = None) -> Path:
+    """The journal a run interrupted after `forms` forms leaves: a full run's first lines, each
+    marked (and changed by `edit`), then half a line cut off by the interruption."""
+    assert extract(out).exit_code == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    out.unlink()
+    journal = out.with_name(out.name + ".partial")
+    kept = []
+    for line in lines[:forms]:
+        data = json.loads(line)
+        data["project_name"] = MARK
+        if edit:
+            edit(data)
+        kept.append(json.dumps(data, ensure_ascii=False))
+    journal.write_text("\n".join(kept) + "\n" + lines[forms][:50], encoding="utf-8")
+    return journal
+
+
+def marked(out: Path) -> list[int]:
+    return [r.form_index for r in read_records(out) if r.project_name == MARK]
+
+
+def test_rerunning_the_same_command_resumes_from_the_journal(tmp_path) -> None:
+    out = tmp_path / "out.jsonl"
+    journal = interrupted_journal(out, 5)
+    result = extract(out)
+    assert result.exit_code == 0, result.stderr
+    assert "resumed: 5 forms" in result.stderr
+    assert "1 line (cut off)" in result.stderr
+    assert marked(out) == [1, 2, 3, 4, 5]  # reused, not extracted again
+    assert [r.form_index for r in read_records(out)] == list(range(1, 14))
+    assert not journal.exists()
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        {"backend": "llm", "model": "gpt-x", "prompt_version": "extract-v1"},
+        {"backend": "rules", "model": "another-model", "prompt_version": None},
+        {"backend": "rules", "model": None, "prompt_version": None, "vocabulary": "other:0"},
+    ],
+    ids=["another-backend", "another-model", "another-vocabulary"],
+)
+def test_a_journal_of_another_run_is_not_reused(tmp_path, run: dict[str, Any]) -> None:
+    out = tmp_path / "out.jsonl"
+
+    def other_run(data: dict[str, Any]) -> None:
+        data["meta"]["run"] = {**data["meta"]["run"], **run}
+
+    interrupted_journal(out, 5, other_run)
+    result = extract(out)
+    assert result.exit_code == 0, result.stderr
+    assert "resumed" not in result.stderr
+    assert "5 lines (another backend, model or vocabulary)" in result.stderr
+    assert marked(out) == []  # every form extracted by this run
+    assert all(r.meta["run"]["backend"] == "rules" for r in read_records(out))
+
+
+def test_failed_forms_are_retried_on_resume(tmp_path) -> None:
+    out = tmp_path / "out.jsonl"
+
+    def failed(data: dict[str, Any]) -> None:
+        if data["form_index"] == 2:
+            data["findings"].append(
+                {"severity": "error", "code": "llm.failed", "message": "timeout", "paths": []}
+            )
+
+    interrupted_journal(out, 3, failed)
+    result = extract(out)
+    assert result.exit_code == 0, result.stderr
+    assert "resumed: 2 forms" in result.stderr and "1 line (failed)" in result.stderr
+    assert marked(out) == [1, 3]
+    second = read_records(out)[1]
+    assert second.project_name == "项目管理费" and not any(
+        f.code.endswith(".failed") for f in second.findings
+    )
+
+
+class _Poisoned:
+    """Rules, except that two forms come back holding what breaks the checks or the JSON."""
+
+    name = "rules"
+
+    def __init__(self, poison: dict[int, Any]) -> None:
+        self.poison = poison
+
+    def run(self, jobs, on_record):  # type: ignore[no-untyped-def]
+        for job in jobs:
+            record = extract_form(job.chunk, job.grid)
+            if job.chunk.index in self.poison:
+                self.poison[job.chunk.index](record)
+            on_record(job, record)
+
+
+def _overflow(record: FormRecord) -> None:
+    record.funding.annual_total = "1e999999999"  # checking it overflows the decimal context
+
+
+def _surrogate(record: FormRecord) -> None:
+    record.project_name = "孵化\ud800基地"  # a lone surrogate: not encodable as UTF-8
+
+
+def test_a_form_whose_checks_or_json_raise_fails_alone(tmp_path) -> None:
+    out = tmp_path / "out.jsonl"
+    doc = load_document(SOURCE)
+    result = pipeline.extract_to_file([doc], out, _Poisoned({4: _overflow, 9: _surrogate}))
+    records = read_records(out)  # the output is valid UTF-8 JSON Lines, every form in it
+    assert [r.form_index for r in records] == list(range(1, 14))
+    failed = {
+        r.form_index: r for r in records if any(f.code == "extract.failed" for f in r.findings)
+    }
+    assert sorted(failed) == [4, 9] and result.failed == 2
+    assert "Overflow" in failed[4].findings[0].message
+    assert failed[9].source is not None and failed[9].source.document == "source.md"
+    assert records[4].project_name and not any(f.severity == "error" for f in records[4].findings)
+
+    # the journal never takes the failures for done: a rerun extracts those two again
+    journal = out.with_name(out.name + ".partial")
+    journal.write_text(out.read_text(encoding="utf-8"), encoding="utf-8")
+    out.unlink()
+    again = pipeline.extract_to_file([doc], out, RulesBackend())
+    assert again.resumed == 11 and again.failed == 0
+    assert not any(f.code.endswith(".failed") for r in read_records(out) for f in r.findings)
+
+
+def test_a_form_whose_layout_reader_raises_fails_alone(tmp_path, monkeypatch) -> None:
+    from structurer.pipeline import forms
+
+    real = forms.chunk_grid
+
+    def flaky(chunk, vocab=None):  # type: ignore[no-untyped-def]
+        if chunk.index == 7:
+            raise RecursionError("maximum recursion depth exceeded")
+        return real(chunk, vocab)
+
+    monkeypatch.setattr(forms, "chunk_grid", flaky)
+    result = runner.invoke(app, ["extract", str(SOURCE), "-o", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 1  # a failed form is reported by the exit code
+    records = read_records(tmp_path / "o.jsonl")
+    assert len(records) == 13
+    assert [
+        r.form_index for r in records if r.findings and r.findings[0].code == "extract.failed"
+    ] == [7]
+
+
+@pytest.fixture(scope="module")
+def long_document(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 numbered forms: long enough to be stopped half way."""
+    from structurer.quality.damage import render_document
+
+    forms = read_records(SEED_CASE / "gold.jsonl")
+    records = []
+    for i in range(300):
+        r = forms[i % len(forms)].model_copy(deep=True)
+        r.project_name = f"{r.project_name}{i:03d}"
+        records.append(r)
+    path = tmp_path_factory.mktemp("long") / "long.md"
+    path.write_text(render_document(records), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGKILL"])
+def test_a_run_stopped_half_way_goes_on_when_the_command_is_run_again(
+    long_document, tmp_path, sig: str
+) -> None:
+    """A real process, stopped by Ctrl-C or killed, then the very same command again."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out.jsonl"
+    journal = tmp_path / "out.jsonl.partial"
+    cmd = [str(Path(sys.executable).parent / "structurer"), "extract", str(long_document),
+           "-o", str(out), "-b", "rules", "-j", "1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_bytes().count(b"\n") >= 20:
+            break
+        time.sleep(0.02)
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    done = journal.read_bytes().count(b"\n")
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be stopped (a very fast machine)")
+    assert not out.exists()  # never a half-written output
+    assert 20 <= done < 300
+    if sig == "SIGINT":
+        assert proc.returncode == 130 and b"run the same command again" in err
+        assert b"Traceback" not in err
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    resumed = int(again.stderr.split("resumed: ")[1].split()[0])
+    assert resumed >= done - 1  # all but a line cut off by the kill
+    records = read_records(out)
+    assert [r.form_index for r in records] == list(range(1, 301))
+    assert len({r.project_name for r in records}) == 300
+    assert not journal.exists()
+
+
+class _DiesInWorkers(RulesBackend):
+    """Rules that kill the worker process they run in (as the OOM killer would) on form 5."""
+
+    parallel = True
+
+    def __init__(self, parent: int) -> None:
+        super().__init__()
+        self.parent = parent
+
+    def run(self, jobs, on_record):  # type: ignore[no-untyped-def]
+        import os
+
+        if os.getpid() != self.parent and any(j.chunk.index == 5 for j in jobs):
+            os._exit(1)
+        super().run(jobs, on_record)
+
+
+def test_a_dead_worker_process_loses_no_form(tmp_path) -> None:
+    import os
+
+    out = tmp_path / "out.jsonl"
+    doc = load_document(SOURCE)
+    result = pipeline.extract_to_file([doc], out, _DiesInWorkers(os.getpid()), jobs=2)
+    assert result.forms == 13 and result.failed == 0
+    expected = pipeline.extract_documents([doc], RulesBackend()).records
+    assert [r.project_name for r in read_records(out)] == [r.project_name for r in expected]
