@@ -13,7 +13,7 @@ from ..vocab import Vocabulary, resolve
 from .chunker import split_forms
 from .formats import read_source
 from .layouts import chunk_grid, read_grid
-from .structure import list_table
+from .structure import list_table, may_hold_list_table
 
 __all__ = ["load_document", "load_documents", "read_grid", "read_source", "split_forms"]
 
@@ -53,6 +53,8 @@ def split_list_projects(chunks: list[Chunk], vocab: Vocabulary | None = None) ->
 
 
 def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
+    if not may_hold_list_table(chunk.text, vocab):
+        return []
     grid = chunk_grid(chunk, vocab)
     table = list_table(grid.rows, vocab)
     projects = table.projects() if table is not None else []

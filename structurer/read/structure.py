@@ -75,6 +75,22 @@ class ListTable:
         return out
 
 
+def may_hold_list_table(text: str, vocab: Vocabulary) -> bool:
+    """Whether a chunk's text can hold a list table's header: a line naming the project column
+    and two indicator columns. Checked on the text so that a form that is no list (nearly all)
+    is not read into a grid twice."""
+    names = [label_key(lab) for lab in vocab.labels("project_name")]
+    columns = [
+        [label_key(lab) for lab in vocab.spec.indicator_columns.get(role, ())]
+        for role in _INDICATOR_ROLES
+    ]
+    for line in text.split("\n"):
+        key = label_key(line)
+        if any(n in key for n in names) and sum(any(c in key for c in cs) for cs in columns) >= 2:
+            return True
+    return False
+
+
 def list_table(rows: list[list[Cell]], vocab: Vocabulary) -> ListTable | None:
     """The grid's department list table, None when the form is not one."""
     names = set(vocab.labels("project_name"))
