@@ -13,7 +13,11 @@ from functools import lru_cache
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”‘’"
 _PARA_TAG = re.compile(r"</?p\b[^>]*>|<br\s*/?>", re.I)
 _ANY_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0]+|[ \t\u00a0]+(?=[{_CJK}])")
+# A run of spaces is matched from its first space only (the look-behind) and never given back
+# (possessive): tried from every space of a long run, the old pattern took quadratic time.
+_SPACE_NEAR_CJK = re.compile(
+    rf"(?<=[{_CJK}])[ \t\u00a0]+|(?<![ \t\u00a0])[ \t\u00a0]++(?=[{_CJK}])"
+)
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _REPEAT = re.compile(r"(.{4,80}?)\1+", re.S)
 _DIGIT_GROUPS = re.compile(r"[\d,.，\s]+")
