@@ -36,6 +36,10 @@ def rules(text: str) -> None:
 # name -> (input of size n, the path that reads it)
 PATHS: dict[str, tuple[Callable[[int], Any], Callable[[Any], object]]] = {
     "clean: a run of spaces between non-CJK text": (lambda n: "a" + " " * n + "a", clean_text),
+    "tables: a pipe row like a separator with spaces inside": (
+        lambda n: "|--" + " " * n + "x|",
+        read_grid,
+    ),
 }
 
 

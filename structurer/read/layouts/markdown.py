@@ -17,7 +17,9 @@ from ...models import Cell, Grid
 from ...vocab import Vocabulary
 from ..clean import clean_text
 
-_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# Possessive throughout: with backtracking, the spaces before and after an optional `|` could be
+# split every way, so a long run of spaces inside a pipe row took quadratic time.
+_SEPARATOR = re.compile(r"^\|?\s*+:?-{2,}+:?\s*+(?:\|\s*+:?-{2,}+:?\s*+)*+\|?\s*+$")
 _PIPE = re.compile(r"(?<!\\)\|")
 
 
