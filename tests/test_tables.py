@@ -37,3 +37,22 @@ def test_html_rowspan_is_copied_down_and_colspan_leaves_blanks() -> None:
 def test_truncated_html_table_keeps_what_is_there() -> None:
     grid = read_grid("<table><tr><td>项目名称</td><td>甲</td></tr><tr><td>主管部门</td><td>乙")
     assert texts(grid) == [["项目名称", "甲"], ["主管部门", "乙"]]
+
+
+def test_html_markup_that_never_closes_is_text_and_loses_no_later_row() -> None:
+    # `<![x` made html.parser raise; an unclosed <style> swallowed every row after it
+    html = (
+        "<table><tr><td>项目名称</td><td>甲<![x</td></tr>"
+        "<tr><td>主管部门</td><td><style>乙</td></tr>"
+        "<tr><td>实施单位</td><td>丙</td></tr></table>"
+    )
+    assert texts(read_grid(html)) == [
+        ["项目名称", "甲<![x"],
+        ["主管部门", "乙"],
+        ["实施单位", "丙"],
+    ]
+
+
+def test_html_tags_that_close_are_read_as_before() -> None:
+    html = "<table><tr><td colspan='2' class=\"a\">甲</td><!-- c --><td>乙<br/>丙</td></tr></table>"
+    assert texts(read_grid(html)) == [["甲", "", "乙\n丙"]]

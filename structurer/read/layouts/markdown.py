@@ -173,9 +173,36 @@ def _fill_pending(
     return col
 
 
+# Markup html.parser can finish inside its own `<…>`: a start tag whose quoted values close, an end
+# tag, a comment, a declaration or processing instruction. Anything else (`<td colspan="2` cut
+# off, `</td` or `<!--` with no end) made it rescan to the end of the table for every later `<`,
+# quadratic on a broken table; and `<![x` or an unclosed `<script>` raised or swallowed the rest.
+_MARKUP = re.compile(r"<(?=[a-zA-Z/!?])[^<>]*>?")
+_UNCLOSED_VALUE = re.compile(r"""=\s*+(?:"[^"]*+"|'[^']*+'|(["']))""")
+_CLOSED_OTHER = re.compile(r"</[^<>]*>|<!--[^<>]*-->|<![^<>\[-][^<>]*>|<\?[^<>]*>")
+_RAW_TEXT_TAG = re.compile(r"<(?:script|style)\b", re.I)  # html.parser reads to their end tag
+
+
+def _markup_as_text_unless_closed(html: str) -> str:
+    """Escape the `<` of markup that does not close before the next `<`: OCR debris, kept as text."""
+
+    def keep_or_escape(m: re.Match[str]) -> str:
+        seg = m.group(0)
+        if seg[1].isalpha():
+            closed = seg.endswith(">") and not any(
+                v.group(1) for v in _UNCLOSED_VALUE.finditer(seg)
+            )
+            closed = closed and not _RAW_TEXT_TAG.match(seg)
+        else:
+            closed = bool(_CLOSED_OTHER.fullmatch(seg))
+        return seg if closed else "&lt;" + seg[1:]
+
+    return _MARKUP.sub(keep_or_escape, html)
+
+
 def _html_rows(html: str, numbers: Sequence[int]) -> list[list[Cell]]:
     parser = _TableParser()
-    parser.feed(html)
+    parser.feed(_markup_as_text_unless_closed(html))
     parser.close()
     grid: list[list[Cell]] = []
     pending: dict[int, tuple[Cell, int]] = {}  # column -> (cell copied down, rows left)
