@@ -84,6 +84,16 @@ PATHS: dict[str, tuple[int, Callable[[int], Any], Callable[[Any], object]]] = {
         lambda n: form("\n".join(f"|项目资金总额|{i}|\n|其他资金|{i}|" for i in range(n))),
         rules,
     ),
+    "rules: many indicator rows": (
+        500,
+        lambda n: form("\n".join(f"|产出指标|数量指标|名称{i}|={i}|" for i in range(n))),
+        rules,
+    ),
+    "rules: a row of level names that are both level 1 and level 2": (
+        1000,
+        lambda n: form("|" + "|满意度指标" * n + "|"),
+        rules,
+    ),
     "rules: many goal texts": (
         1000,
         lambda n: form("|年度目标|\n" + "\n".join(f"|目标{i}|" for i in range(n))),
