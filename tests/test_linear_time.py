@@ -44,6 +44,11 @@ PATHS: dict[str, tuple[int, Callable[[int], Any], Callable[[Any], object]]] = {
         lambda n: "a" + " " * n + "a",
         clean_text,
     ),
+    "clean: text of many different copies of one opening": (
+        500,
+        lambda n: "".join(f"abcd{i}" for i in range(n)),
+        clean_text,
+    ),
     "tables: a pipe row like a separator with spaces inside": (
         4000,
         lambda n: "|--" + " " * n + "x|",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from functools import lru_cache
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”‘’"
@@ -106,14 +107,15 @@ def _majority_copy(text: str) -> str | None:
         if len(starts) < 2:
             return None  # a longer head cannot occur twice either
         copies = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
-        best = max(set(copies), key=copies.count)
+        # counted once (counting each distinct copy anew was quadratic in the number of copies)
+        best, count = Counter(copies).most_common(1)[0]
         if _DIGIT_GROUPS.fullmatch(best):
             return None
         # the shared start must be a good part of the copy: distinct sentences that merely open
         # alike (`开展培训…；开展培训…`) are not OCR copies
         if size * 5 < len(best) * 2:
             continue
-        if copies.count(best) >= 2 and copies.count(best) * 2 > len(copies):
+        if count >= 2 and count * 2 > len(copies):
             return best
     return None
 
