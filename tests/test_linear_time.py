@@ -49,6 +49,11 @@ PATHS: dict[str, tuple[int, Callable[[int], Any], Callable[[Any], object]]] = {
         lambda n: "".join(f"abcd{i}" for i in range(n)),
         clean_text,
     ),
+    "clean: paragraph tags never closed": (
+        2000,
+        lambda n: "<p" * n,
+        clean_text,
+    ),
     "tables: a pipe row like a separator with spaces inside": (
         4000,
         lambda n: "|--" + " " * n + "x|",

@@ -77,7 +77,10 @@ def strip_html(text: str) -> str:
     """Drop tags; <p> and <br> become line breaks so paragraphs stay apart."""
     if "<" not in text and "&" not in text:
         return text
-    text = _PARA_TAG.sub("\n", text)
+    # Every tag ends at a `>`: past the last one there is none to find, and `<p` after `<p` with
+    # no `>` anywhere made the paragraph pattern scan to the end from each (quadratic).
+    end = text.rfind(">") + 1
+    text = _PARA_TAG.sub("\n", text[:end]) + text[end:]
     return html.unescape(_ANY_TAG.sub("", text))
 
 
