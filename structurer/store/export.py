@@ -10,12 +10,12 @@ import csv
 import io
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_write_bytes, atomic_write_text
+from ..io import atomic_write_bytes, atomic_write_files
 from ..models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
 from ..read.values import amount_value
 
@@ -102,14 +102,22 @@ def _csv_text(columns: Sequence[str], rows: list[Row]) -> str:
     return "\ufeff" + buf.getvalue()
 
 
-def export_csv(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
+def export_csv(
+    records: Sequence[FormRecord], path: str | Path, *, inputs: Iterable[str | Path] = ()
+) -> list[Path]:
+    """The two tables as a pair: both are written in full before either replaces its old file."""
     forms_path, indicators_path = csv_paths(path)
-    atomic_write_text(forms_path, _csv_text(FORM_COLUMNS, form_rows(records)))
-    atomic_write_text(indicators_path, _csv_text(INDICATOR_COLUMNS, indicator_rows(records)))
+    files = {
+        forms_path: _csv_text(FORM_COLUMNS, form_rows(records)).encode("utf-8"),
+        indicators_path: _csv_text(INDICATOR_COLUMNS, indicator_rows(records)).encode("utf-8"),
+    }
+    atomic_write_files(files, inputs=inputs)
     return [forms_path, indicators_path]
 
 
-def export_xlsx(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
+def export_xlsx(
+    records: Sequence[FormRecord], path: str | Path, *, inputs: Iterable[str | Path] = ()
+) -> list[Path]:
     from openpyxl import Workbook  # imported here: only this export needs it
 
     wb = Workbook()
@@ -118,7 +126,7 @@ def export_xlsx(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
     buf = io.BytesIO()
     wb.save(buf)
     target = Path(path)
-    atomic_write_bytes(target, buf.getvalue())
+    atomic_write_bytes(target, buf.getvalue(), inputs=inputs)
     return [target]
 
 
@@ -163,10 +171,13 @@ def _display_len(value: Any) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def export_records(records: Sequence[FormRecord], path: str | Path, fmt: str) -> list[Path]:
-    """Write `records` as `fmt` (csv or xlsx); returns the files written."""
+def export_records(
+    records: Sequence[FormRecord], path: str | Path, fmt: str, *, inputs: Iterable[str | Path] = ()
+) -> list[Path]:
+    """Write `records` as `fmt` (csv or xlsx); returns the files written. An output that is one
+    of `inputs` (the records file) is refused."""
     if fmt == "csv":
-        return export_csv(records, path)
+        return export_csv(records, path, inputs=inputs)
     if fmt == "xlsx":
-        return export_xlsx(records, path)
+        return export_xlsx(records, path, inputs=inputs)
     raise ValueError(f"unknown export format {fmt!r}")
