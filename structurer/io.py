@@ -276,13 +276,14 @@ def load_json(line: str, path: str, n: int) -> Any:
     try:
         return from_json(line)
     except ValueError as exc:
-        raise RecordsError(path, n, f"not JSON: {exc}") from None
+        raise RecordsError(path, n, f"Invalid JSON: {exc}") from None
 
 
 def describe(exc: ValidationError) -> str:
-    """The first problem of a validation error as `field.path: message`."""
+    """The first problem of a validation error as `field.path: message`, the path written as
+    findings and corrections write it (`indicators[0].name`)."""
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
     return f"{where}: {err['msg']}" if where else err["msg"]
 
 
