@@ -78,7 +78,7 @@ def read_text(path: str | Path) -> tuple[str, str]:
 def decode(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), "utf-16"
+            return _plain(data.decode("utf-16")), "utf-16"
         except UnicodeDecodeError:
             raise InputError(name, "starts like UTF-16 text but is not valid UTF-16") from None
     if b"\x00" in data[:4096]:
@@ -90,10 +90,22 @@ def decode(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
             continue
         if _control_ratio(text) > 0.01:
             break  # decodes, but is mostly not text (a PDF, an image with no NUL early on)
-        return text.replace("\r\n", "\n").replace("\r", "\n"), enc
+        return _plain(text), enc
     else:
         raise InputError(name, "cannot decode as UTF-8 or GB18030/GBK text")
     raise InputError(name, "looks like a binary file, not OCR markdown")
+
+
+# Control characters are no text of a form: stray ones are dropped at reading, so they reach no
+# cell, record or export (XLSX cannot hold them). A form feed or vertical tab (a PDF page break)
+# becomes a space, so the words either side stay apart; tab and newline stay.
+_CONTROLS = {c: None for c in [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F]}
+_CONTROLS.update({0x0B: " ", 0x0C: " "})
+
+
+def _plain(text: str) -> str:
+    """Lines end in \\n; stray control characters dropped."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
 
 
 def _control_ratio(text: str) -> float:
@@ -253,8 +265,8 @@ def read_records(path: str | Path) -> list[FormRecord]:
     text, _ = read_text(path)
     return [
         parse_line(FormRecord, line, str(path), n)
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.strip()
+        for n, line in enumerate(text.split("\n"), 1)  # not splitlines(): a value may hold
+        if line.strip()  # U+2028 or U+0085, which JSON writes raw and splitlines() splits at
     ]
 
 

@@ -112,3 +112,21 @@ def test_a_misspelled_key_in_gold_is_an_error_naming_it(tmp_path: Path, change, 
     (folder / "gold.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
     message = one_line_exit_2(["eval", str(folder), "--no-history", "--report", str(tmp_path)])
     assert "gold.jsonl:1:" in message and key in message and "unknown key" in message
+
+
+def test_a_value_holding_a_unicode_line_separator_stays_on_its_line(tmp_path: Path) -> None:
+    """JSON writes U+2028 and U+0085 raw; reading lines with splitlines() cut the record there."""
+    from structurer.io import read_records, write_records
+    from structurer.models import FormRecord
+
+    record = FormRecord.model_validate(good())
+    record.annual_goal = "第一段\u2028第二段\x85第三段"
+    path = tmp_path / "records.jsonl"
+    write_records(path, [record, record])
+    assert [r.annual_goal for r in read_records(path)] == [record.annual_goal] * 2
+    folder = tmp_path / "case"
+    folder.mkdir()
+    (folder / "source.md").write_bytes((SEED / "source.md").read_bytes())
+    path.rename(folder / "gold.jsonl")
+    args = ["eval", str(folder), "--no-history", "--report", str(tmp_path / "r")]
+    assert runner.invoke(app, args).exit_code in (0, 1)  # scored, not "not JSON"
