@@ -111,7 +111,8 @@ class IndicatorTable:
         a level name, which stands in the header's name column."""
         if not any(_set_aside(r) for r in self.roles.values()):
             return row
-        first = next((c for c in row if c.text and not any(c is lc for lc in level_cells)), None)
+        levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
+        first = next((c for c in row if c.text and id(c) not in levels), None)
         names = [c for c, r in self.roles.items() if r in ("name", "name:annual")]
         shift = min(names) - first.col if first and names else 0
         return [c for c in row if not _set_aside(self.roles.get(c.col + shift, ""))]
@@ -181,11 +182,12 @@ class IndicatorTable:
         """Cells that are neither the row's level names nor row labels; adjacent copies (merged
         cells the OCR expanded into several columns) kept once."""
         vocab = self.vocab
+        levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
         out: list[Cell] = []
         for c in row:
             if not squash(c.text) or c.merged or vocab.block_of(c.text) in ("goals", "indicators"):
                 continue
-            if any(c is lc for lc in level_cells) or vocab.column_of(c.text):
+            if id(c) in levels or vocab.column_of(c.text):
                 continue
             if out and out[-1].text == c.text:
                 continue
