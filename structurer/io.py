@@ -10,7 +10,9 @@ OutputError and leaves the old file as it was.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import stat
 import tempfile
 import time
@@ -176,6 +178,41 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, inputs: Iterable[str | 
 
 def atomic_write_text(path: str | Path, text: str, *, inputs: Iterable[str | Path] = ()) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), inputs=inputs)
+
+
+def publish(tmp: str | Path, target: str | Path) -> None:
+    """Put a complete file, written beside `target`, in its place: renamed over a regular file
+    (over the file a symlink points at, keeping the link), copied into a device or pipe (then
+    removed). Raises OutputError; `tmp` is left for the caller when the move fails."""
+    tmp, target = Path(tmp), Path(target)
+    try:
+        if is_stream(target):
+            with tmp.open("rb") as src, target.open("wb") as dest:
+                shutil.copyfileobj(src, dest)
+            tmp.unlink()
+            return
+        real = _real_target(target)
+        try:
+            os.replace(tmp, real)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            _copy_into(tmp, real)  # the link points to another file system: copy, then rename
+            tmp.unlink()
+    except OSError as exc:
+        raise OutputError(str(target), why(exc)) from None
+
+
+def _copy_into(src: Path, target: Path) -> None:
+    staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with src.open("rb") as fh, staged.open("wb") as dest:
+            shutil.copyfileobj(fh, dest)
+            dest.flush()
+            os.fsync(dest.fileno())
+        os.replace(staged, target)
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def _real_target(target: Path) -> Path:

@@ -238,6 +238,7 @@ def test_a_full_disk_during_extract_is_one_line_and_exit_2(tmp_path: Path) -> No
     done = child(CLI, "extract", SEED, "-o", out, fsize=16_000)
     assert done.returncode == 2, done.stderr
     assert "File too large" in done.stderr and "Traceback" not in done.stderr
+    assert "out.jsonl.partial: File too large" in done.stderr  # names the file it could not write
     assert not out.exists()
 
 
