@@ -8,7 +8,8 @@ a fresh process so its peak memory (ru_maxrss) is its own:
     .venv/bin/python benchmarks/bench_rules.py --sizes 1,100 --damaged
 
 `extract` is the library path of `structurer extract` (read, chunk, grid, rules, checks, journal,
-atomic write); `rules only` is `rules.extract_form` over prepared grids.
+atomic write); `rules only` is `rules.extract_form` over prepared grids; `checks only` is
+`checks.check_record` over those records with grounding's source-index cache cleared first.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _maxrss_mib() -> float:
 
 
 def run_one(n: int, damaged: bool, trace: bool) -> dict:
+    from structurer.checks import check_record
+    from structurer.checks.grounding import index_source
     from structurer.pipeline import extract_to_file, plan_jobs
     from structurer.read import load_document
     from structurer.rules import RulesBackend, extract_form
@@ -68,9 +71,13 @@ def run_one(n: int, damaged: bool, trace: bool) -> dict:
         forms = result.forms
         jobs = plan_jobs([load_document(src)])
         t1 = time.perf_counter()
-        for job in jobs:
-            extract_form(job.chunk, job.grid)
+        records = [extract_form(job.chunk, job.grid) for job in jobs]
         rules_seconds = time.perf_counter() - t1
+        index_source.cache_clear()  # checking without the source index cache (it was a test)
+        t2 = time.perf_counter()
+        for job, record in zip(jobs, records, strict=True):
+            check_record(record, source_text=job.chunk.text, title=job.document.title)
+        checks_seconds = time.perf_counter() - t2
         out_bytes = out.stat().st_size
     return {
         "forms_requested": n,
@@ -81,6 +88,7 @@ def run_one(n: int, damaged: bool, trace: bool) -> dict:
         "extract_seconds": round(seconds, 3),
         "extract_forms_per_s": round(forms / seconds, 1),
         "rules_only_forms_per_s": round(forms / rules_seconds, 1),
+        "checks_only_forms_per_s": round(forms / checks_seconds, 1),
         "maxrss_mib": round(_maxrss_mib(), 1),
         "maxrss_before_mib": round(base_rss, 1),
         "tracemalloc_peak_mib": round(peak, 1) if peak is not None else None,

@@ -4,6 +4,7 @@ StructurerError
  ├── InputError        a file that cannot be read as a document (missing, empty, binary, undecodable)
  ├── NoFormsError      a readable document with no 申报表 title in it
  ├── RecordsError      a records file that is not valid JSON Lines of form records
+ ├── OutputError       an output that cannot be written (a directory, an input, a full disk)
  ├── VocabularyError   a template vocabulary file that cannot be read or names unknown fields
  └── LLMError          the LLM backend could not produce a record (carries the form index)
       └── RunStopped    the whole run must stop (bad key or model, endpoint down): the forms not
@@ -38,6 +39,15 @@ class RecordsError(StructurerError):
         super().__init__(f"{path}:{line}: {reason}")
         self.path = path
         self.line = line
+
+
+class OutputError(StructurerError):
+    """An output that may not or cannot be written; whatever was at the path is left as it was."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class VocabularyError(StructurerError):

@@ -18,6 +18,7 @@ from structurer.review.corrections import (
     corrections_path_for,
     normalize,
     read_corrections,
+    read_log,
     reapply_to_file,
     replay,
     set_value,
@@ -47,24 +48,34 @@ def test_log_path_sits_beside_the_records() -> None:
     assert corrections_path_for("out/run.jsonl") == Path("out/run.corrections.jsonl")
 
 
-def test_append_is_json_lines_and_a_torn_line_is_neither_read_nor_swallowing(tmp_path) -> None:
+def test_append_is_json_lines_and_a_torn_line_is_set_aside_not_swallowing(tmp_path) -> None:
     log = CorrectionLog(tmp_path / "c.jsonl")
     rec = form(1, "甲")
     log.append(fix(rec, "funding.annual_total", "100.00", "200.00"))
     with log.path.open("a", encoding="utf-8") as fh:
         fh.write('{"form": {"form_index"')  # a writer that died mid-line
-    assert len(log.read()) == 1  # the torn tail is not a correction yet
-    log.append(fix(rec, "project_name", "甲", "乙"))
+    corrections, aside = read_log(log.path)
+    assert len(corrections) == 1 and [(a.line, a.why[:7]) for a in aside] == [(2, "cut off")]
+    moved = log.append(fix(rec, "project_name", "甲", "乙"))
+    assert [m.text for m in moved] == ['{"form": {"form_index"']
     lines = log.path.read_text(encoding="utf-8").splitlines()
-    assert json.loads(lines[0])["path"] == "funding.annual_total"
-    assert json.loads(lines[-1])["new"] == "乙"  # ours starts on a line of its own
+    assert [json.loads(x)["path"] for x in lines] == ["funding.annual_total", "project_name"]
+    torn = tmp_path / "c.jsonl.torn"
+    assert torn.read_text(encoding="utf-8") == '{"form": {"form_index"\n'  # kept
+    assert read_log(log.path) == (log.read(), [])  # and the log is clean JSON Lines again
 
 
-def test_a_broken_complete_line_is_reported_with_its_number(tmp_path) -> None:
+def test_a_broken_complete_line_is_set_aside_with_its_number_not_fatal(tmp_path) -> None:
     p = tmp_path / "c.jsonl"
-    p.write_text('{"form": 1}\n', encoding="utf-8")
-    with pytest.raises(CorrectionsError, match=r"c\.jsonl:1"):
-        read_corrections(p)
+    good = fix(form(1, "甲"), "annual_goal", None, "目标").model_dump_json()
+    p.write_text(f'{good}\n{{"form": 1}}\nnot json\n{good}\n', encoding="utf-8")
+    corrections, aside = read_log(p)
+    assert len(corrections) == 2
+    assert [(a.line, a.why.split(" (")[0]) for a in aside] == [
+        (2, "not a correction"),
+        (3, "not a correction"),
+    ]
+    assert "form: Input should be an object" in aside[0].why  # names the field
 
 
 def _append_many(args: tuple[str, int]) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from structurer.models import Finding, FormRecord, SourceRef
-from structurer.store.export import csv_paths, export_records
+from structurer.store.export import INDICATOR_COLUMNS, csv_paths, export_records
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "fixtures" / "shanghai-2024" / "gold.jsonl"
@@ -47,7 +47,7 @@ def test_csv_writes_two_tables_beside_the_given_path(tmp_path, records):
     assert (first["errors"], first["warnings"], first["info"]) == ("1", "0", "1")
     assert indicators[0]["document"] == "source.md" and indicators[0]["form_index"] == "1"
     assert indicators[0]["project_name"] == first["project_name"]
-    assert indicators[0]["target"] == "=100.00(%)"
+    assert indicators[0]["target"] == "'=100.00(%)"  # text in Excel, not a formula (below)
 
 
 def test_csv_into_a_directory(tmp_path, records):
@@ -83,3 +83,68 @@ def test_xlsx_sheets_frozen_header_and_numeric_amounts(tmp_path, records):
 def test_unknown_format_is_refused(tmp_path, records):
     with pytest.raises(ValueError):
         export_records(records, tmp_path / "x", "ods")
+
+
+def _with_hostile_text(records: list[FormRecord]) -> list[FormRecord]:
+    hostile = [r.model_copy(deep=True) for r in records[:2]]
+    hostile[0].project_name = '=HYPERLINK("http://evil.example","点击")'
+    hostile[0].department = "@SUM(1+1)"
+    hostile[0].implementing_unit = "+A1*2"
+    hostile[0].indicators[0].name = "-2+3"
+    hostile[0].funding.prior_carryover = "-5.00"  # a negative amount is a number, not a formula
+    hostile[1].project_name = "甲\x01乙\x0c丙"  # control characters (an LLM, a hand edit)
+    return hostile
+
+
+def test_csv_cells_that_would_run_as_formulas_are_text(tmp_path, records):
+    forms_path, indicators_path = export_records(_with_hostile_text(records), tmp_path / "x", "csv")
+    forms, indicators = _read_csv(forms_path), _read_csv(indicators_path)
+    assert forms[0]["project_name"] == '\'=HYPERLINK("http://evil.example","点击")'
+    assert (forms[0]["department"], forms[0]["implementing_unit"]) == ("'@SUM(1+1)", "'+A1*2")
+    assert indicators[0]["name"] == "'-2+3" and indicators[0]["target"] == "'=100.00(%)"
+    assert forms[0]["prior_carryover"] == "-5.00"
+
+
+def test_xlsx_text_is_never_a_formula_and_control_characters_do_not_crash(tmp_path, records):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    [path] = export_records(_with_hostile_text(records), tmp_path / "x.xlsx", "xlsx")
+    with zipfile.ZipFile(path) as z:
+        sheets = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/")]
+    assert not any("<f>" in s or "<f " in s for s in sheets)  # no formula anywhere
+    wb = load_workbook(path)
+    forms, indicators = wb["forms"], wb["indicators"]
+    header = [c.value for c in forms[1]]
+    name = forms.cell(row=2, column=header.index("project_name") + 1)
+    assert name.data_type == "s" and name.value == '=HYPERLINK("http://evil.example","点击")'
+    assert indicators.cell(row=2, column=INDICATOR_COLUMNS.index("target") + 1).value == (
+        "=100.00(%)"
+    )
+    second = forms.cell(row=3, column=header.index("project_name") + 1).value
+    assert second == "甲\ufffd乙\ufffd丙"  # shown as �, not dropped, and no crash
+
+
+def test_control_characters_in_a_document_reach_no_record(tmp_path):
+    from typer.testing import CliRunner
+
+    from structurer.cli import app
+
+    seed = (ROOT / "fixtures" / "shanghai-2024" / "source.md").read_text(encoding="utf-8")
+    doc = tmp_path / "doc.md"
+    name, dept = "孵化基地运营及创业孵化服务支出", "上海市科学技术委员会"
+    doc.write_text(
+        seed.replace(name, "孵化基地\x01运营及创业孵化服务\x0c支出", 1).replace(
+            dept, "上海\x1b市科学技术委员会", 1
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    runner = CliRunner()
+    assert runner.invoke(app, ["extract", str(doc), "-o", str(out)]).exit_code == 0
+    record = json.loads(out.read_text(encoding="utf-8").split("\n")[0])
+    assert (record["project_name"], record["department"]) == (name, dept)  # the space is cleaned
+    assert not [f for f in record["findings"] if f["code"].startswith("grounding.")]
+    result = runner.invoke(app, ["export", str(out), "-f", "xlsx", "-o", str(tmp_path / "x.xlsx")])
+    assert result.exit_code == 0, result.output

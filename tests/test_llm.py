@@ -202,14 +202,11 @@ def test_rerun_is_served_from_the_cache(tmp_path, gold, jobs) -> None:
 
 
 def test_requests_run_concurrently_up_to_the_limit(gold, jobs) -> None:
+    # Behaviour, not a clock (a slow CI machine would fail a bound on the elapsed time): four
+    # requests were in flight at once, and never more. Throughput is benchmarks/llm_throughput.py.
     with FakeOpenAI(gold_responder(gold), delay=0.4) as server:
-        started = time.perf_counter()
         run(make(server.url, concurrency=4), jobs[:8])
-        elapsed = time.perf_counter() - started
     assert server.max_in_flight == 4
-    # serial would take 3.2 s; the run's first request goes alone (fail-fast), then 4 at once:
-    # 3 rounds, about 1.2 s
-    assert elapsed < 8 * 0.4 * 0.75
 
 
 def test_usage_and_cost_add_up(gold, jobs) -> None:

@@ -12,7 +12,7 @@ import pytest
 from conftest import planted_seed_records
 from starlette.testclient import TestClient
 
-from structurer.review.app import create_app
+from structurer.review.app import cookie_name, create_app
 from structurer.review.corrections import read_corrections
 from structurer.review.server import running
 from structurer.review.session import ReviewSession
@@ -42,7 +42,7 @@ def session(records: Path) -> ReviewSession:
 @pytest.fixture
 def client(session: ReviewSession) -> TestClient:
     c = TestClient(create_app(session, TOKEN), base_url="http://127.0.0.1:8765")
-    c.cookies.set("structurer_review", TOKEN)
+    c.cookies.set(cookie_name(TOKEN), TOKEN)
     return c
 
 
@@ -61,7 +61,7 @@ def test_requests_without_the_token_are_refused(session, method, url) -> None:
     c = anonymous(session)
     assert c.request(method, url, json={}).status_code == 403
     assert c.request(method, url + "?token=wrong", json={}).status_code == 403
-    c.cookies.set("structurer_review", "wrong")
+    c.cookies.set(cookie_name(TOKEN), "wrong")
     assert c.request(method, url, json={}).status_code == 403
     assert read_corrections(session.log.path) == []
 
@@ -271,3 +271,84 @@ def test_two_reviewers_saving_at_once_lose_nothing(records) -> None:
     state1, state2 = session.state(1).record, session.state(2).record
     assert state1.annual_goal and state1.overall_goal  # both fields of form 1 kept
     assert state2.funding.project_total == state2.funding.project_fiscal == "5900000"
+
+
+# --- issue 16: cookies per server, headers, redirects, odd tokens, restarts ---
+
+
+def test_two_servers_in_one_browser_keep_their_own_cookie(records) -> None:
+    """Cookies are not scoped by port: with one cookie name, opening the second server logged
+    the browser out of the first."""
+    import http.cookiejar
+
+    first = ReviewSession(records, SEED / "source.md")
+    second = ReviewSession(records, SEED / "source.md")
+    jar = http.cookiejar.CookieJar()  # one cookie jar, like one browser (it ignores ports too)
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with running(first, "token-a") as a, running(second, "token-b") as b:
+        assert browser.open(f"{a}/?token=token-a", timeout=10).status == 200
+        assert browser.open(f"{b}/?token=token-b", timeout=10).status == 200
+        assert browser.open(f"{a}/form/1", timeout=10).status == 200  # still signed in at a
+        assert browser.open(f"{b}/form/1", timeout=10).status == 200
+    assert len(jar) == 2
+
+
+@pytest.mark.parametrize("token", ["令牌", "t0ken-for-tests\u00e9"])
+def test_a_non_ascii_token_is_refused_not_a_server_error(session, token) -> None:
+    import http.client
+
+    assert anonymous(session).get("/", params={"token": token}).status_code == 403
+    with running(session, TOKEN) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for header in ("Cookie", "X-Review-Token"):
+            value = f"{cookie_name(TOKEN)}={token}" if header == "Cookie" else token
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.putrequest("GET", "/")
+            conn.putheader(header, value.encode("utf-8"))  # raw bytes, as a client may send
+            conn.endheaders()
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            assert resp.status == 403, header
+
+
+@pytest.mark.parametrize("url", ["/", "/form/1", "/static/review.js", "/nowhere", "/?token=x"])
+def test_every_response_forbids_framing_sniffing_and_foreign_scripts(client, url) -> None:
+    r = client.get(url)
+    assert r.headers["x-frame-options"] == "DENY"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    csp = r.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_the_token_redirect_never_leaves_the_site(session) -> None:
+    import http.client
+
+    with running(session, TOKEN) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for raw in (f"//evil.example/?token={TOKEN}", f"///evil.example/x?token={TOKEN}"):
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", raw)  # sent as is
+            resp = conn.getresponse()
+            resp.read()
+            conn.close()
+            location = resp.getheader("location") or ""
+            assert resp.status != 303 or (location.startswith("/") and location[1:2] != "/"), raw
+
+
+def test_a_restarted_server_gets_its_port_back_at_once() -> None:
+    """The last run's connections linger in TIME_WAIT; without SO_REUSEADDR the port stayed
+    taken for a minute after Ctrl+C."""
+    import socket
+
+    from structurer.review.server import bind
+
+    listener = bind(0)
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    served.close()  # the server closes first: its side of the connection waits in TIME_WAIT
+    client.close()
+    listener.close()
+    bind(port).close()  # the same port, right away

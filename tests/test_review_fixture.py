@@ -70,7 +70,7 @@ def test_an_existing_case_is_kept_unless_forced(reviewed, tmp_path) -> None:
     assert (tmp_path / "dup" / "gold.jsonl").read_text() != "mine\n"
 
 
-@pytest.mark.parametrize("name", ["../escape", "/abs", "a/b", "..", ".hidden", "", "x" * 80])
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/b", "..", ".hidden", "", "x" * 80, "x\n"])
 def test_unsafe_case_names_are_refused(reviewed, tmp_path, name) -> None:
     records, source = reviewed
     result = run(records, "--source", source, "--name", name, "--fixtures", tmp_path / "f")

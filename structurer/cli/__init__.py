@@ -17,7 +17,8 @@ from ..errors import StructurerError
 
 class _Group(TyperGroup):
     """Turns the package's own errors into one line on stderr and their exit code (2; 3 for a
-    run stopped at --max-cost), never a traceback."""
+    run stopped at --max-cost), and the operating system's (a full disk, no permission) into one
+    line and exit code 2, never a traceback."""
 
     def invoke(self, ctx):  # type: ignore[no-untyped-def]
         try:
@@ -25,6 +26,10 @@ class _Group(TyperGroup):
         except StructurerError as exc:
             typer.echo(f"structurer: error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # the machine, not the input: a full disk, a vanished folder
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"structurer: error: {where}{exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
 
 
 app = typer.Typer(

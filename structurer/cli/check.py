@@ -190,6 +190,6 @@ def export(
     else:
         from ..store.export import export_records
 
-        paths = export_records(records, out, fmt)
+        paths = export_records(records, out, fmt, inputs=[records_file])
     for path in paths:
         out_console.print(f"wrote {path}")

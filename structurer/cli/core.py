@@ -173,12 +173,16 @@ def extract(
     only extracts the forms not yet done; so does a run stopped by --max-cost (exit 3) or by the
     endpoint refusing the key or model (exit 2).
     """
+    from ..io import check_output
     from ..read.corpus import find_inputs
 
     words = vocabulary(vocab)
     impl = backend_from_options(backend, llm_settings(locals()), words)
     corpus = find_inputs(inputs, glob=glob)
     to_stdout = str(out) == "-"
+    if not to_stdout:  # before any work: never over an input (under any name), nor a folder
+        fixes = [corrections] if corrections else []
+        check_output(out, [*(i.path for i in corpus.inputs if i.path), *fixes])
     fix = _corrections_plan(out, corrections, to_stdout, words)
     loader = _Loader(corpus, words)
     documents = loader.documents()

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ..errors import OutputError
+from ..io import publish, why
 from .forms import FormResult, parse_line, summarize_line
 
 
@@ -94,13 +96,19 @@ class Journal:
     def append(self, result: FormResult) -> None:
         data = result.line.encode("utf-8") + b"\n"
         offset = self._fh.tell()
-        self._fh.write(data)
-        self._fh.flush()  # a crash loses at most the form being written
+        try:
+            self._fh.write(data)
+            self._fh.flush()  # a crash loses at most the form being written
+        except OSError as exc:  # a full disk: the run stops, the journal keeps what it holds
+            raise OutputError(str(self.path), why(exc)) from None
         self.spans[result.key] = (offset, len(data) - 1)
         self.sequence.append(result.key)
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self._fh.close()  # flushes what a failed write left in the buffer: may fail again
+        except OSError as exc:
+            raise OutputError(str(self.path), why(exc)) from None
 
     def finish(self, out: str | Path, order: Iterable[tuple[str, str | None]]) -> None:
         """Write the output: the journal's records in `order` (key, or a replacement line for a
@@ -112,7 +120,7 @@ class Journal:
         keys = [k for k, _ in order]
         if keys == self.sequence and all(line is None for _, line in order):
             self._fh.close()
-            os.replace(self.path, out)  # already the output, line for line
+            publish(self.path, out)  # already the output, line for line
             return
         tmp = out.with_name(f".{out.name}.assembling")
         try:
@@ -121,10 +129,11 @@ class Journal:
                     dest.write(self._bytes(src, key, line))
                 dest.flush()
                 os.fsync(dest.fileno())
-            os.replace(tmp, out)
-        except BaseException:
+            publish(tmp, out)
+        except OSError as exc:
+            raise OutputError(str(out), why(exc)) from None
+        finally:
             tmp.unlink(missing_ok=True)
-            raise
         self._fh.close()
         self.path.unlink(missing_ok=True)
 

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InputError, NoFormsError, RecordsError
-from ..io import atomic_write_text, read_text
+from ..io import atomic_write_text, describe, load_json, read_text, unknown_keys
 from ..models import FormRecord
 from .scoring import CaseScore, ExpectedFinding, score_case
 
@@ -145,20 +145,43 @@ def case_info(folder: Path) -> dict[str, Any]:
 
 
 def _read_gold(path: Path) -> tuple[list[FormRecord], list[list[ExpectedFinding]]]:
+    """Gold records and their expected findings. A key the contract does not know is an error
+    naming the line and the key: a misspelled key would be dropped, and every extractor would
+    then look wrong on that field."""
     text, _ = read_text(path)
     gold, expected = [], []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):  # not splitlines(): see io.read_records
         if not line.strip():
             continue
+        data = load_json(line, str(path), n)
+        if not isinstance(data, dict):
+            raise RecordsError(str(path), n, "not a gold record: Input should be an object")
+        expected.append(_expected_findings(data.pop("expected_findings", None), str(path), n))
+        if unknown := unknown_keys(data, FormRecord):
+            raise RecordsError(str(path), n, f"unknown key {unknown[0]!r} in a gold record")
         try:
-            data = json.loads(line)
-            raw = data.pop("expected_findings", None) or []
-            expected.append([ExpectedFinding(e["code"], tuple(e.get("paths") or ())) for e in raw])
             gold.append(FormRecord.model_validate(data))
-        except (json.JSONDecodeError, ValidationError, KeyError, TypeError, AttributeError) as exc:
-            reason = str(exc).splitlines()[0]
-            raise RecordsError(str(path), n, f"not a gold record: {reason}") from None
+        except ValidationError as exc:
+            raise RecordsError(str(path), n, f"not a gold record: {describe(exc)}") from None
     return gold, expected
+
+
+def _expected_findings(raw: Any, path: str, n: int) -> list[ExpectedFinding]:
+    """`expected_findings: [{"code": ..., "paths": [...]}]`, checked as strictly as the record."""
+    if raw is None:
+        return []
+    found = []
+    for k, item in enumerate(raw if isinstance(raw, list) else [raw]):
+        where = f"expected_findings[{k}]"
+        if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+            raise RecordsError(path, n, f"{where}: expected {{'code': ..., 'paths': [...]}}")
+        if unknown := sorted(set(item) - {"code", "paths"}):
+            raise RecordsError(path, n, f"unknown key {where}.{unknown[0]!r} in a gold record")
+        paths = item.get("paths") or []
+        if not isinstance(paths, list) or not all(isinstance(x, str) for x in paths):
+            raise RecordsError(path, n, f"{where}.paths: expected a list of field paths")
+        found.append(ExpectedFinding(item["code"], tuple(paths)))
+    return found
 
 
 def discover_cases(root: str | Path = "fixtures") -> list[Path]:

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 from functools import lru_cache
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef“”‘’"
 _PARA_TAG = re.compile(r"</?p\b[^>]*>|<br\s*/?>", re.I)
 _ANY_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \t\u00a0]+|[ \t\u00a0]+(?=[{_CJK}])")
+# A run of spaces is matched from its first space only (the look-behind) and never given back
+# (possessive): tried from every space of a long run, the old pattern took quadratic time.
+_SPACE_NEAR_CJK = re.compile(
+    rf"(?<=[{_CJK}])[ \t\u00a0]+|(?<![ \t\u00a0])[ \t\u00a0]++(?=[{_CJK}])"
+)
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 _REPEAT = re.compile(r"(.{4,80}?)\1+", re.S)
 _DIGIT_GROUPS = re.compile(r"[\d,.，\s]+")
@@ -72,7 +77,10 @@ def strip_html(text: str) -> str:
     """Drop tags; <p> and <br> become line breaks so paragraphs stay apart."""
     if "<" not in text and "&" not in text:
         return text
-    text = _PARA_TAG.sub("\n", text)
+    # Every tag ends at a `>`: past the last one there is none to find, and `<p` after `<p` with
+    # no `>` anywhere made the paragraph pattern scan to the end from each (quadratic).
+    end = text.rfind(">") + 1
+    text = _PARA_TAG.sub("\n", text[:end]) + text[end:]
     return html.unescape(_ANY_TAG.sub("", text))
 
 
@@ -102,14 +110,15 @@ def _majority_copy(text: str) -> str | None:
         if len(starts) < 2:
             return None  # a longer head cannot occur twice either
         copies = [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
-        best = max(set(copies), key=copies.count)
+        # counted once (counting each distinct copy anew was quadratic in the number of copies)
+        best, count = Counter(copies).most_common(1)[0]
         if _DIGIT_GROUPS.fullmatch(best):
             return None
         # the shared start must be a good part of the copy: distinct sentences that merely open
         # alike (`开展培训…；开展培训…`) are not OCR copies
         if size * 5 < len(best) * 2:
             continue
-        if copies.count(best) >= 2 and copies.count(best) * 2 > len(copies):
+        if count >= 2 and count * 2 > len(copies):
             return best
     return None
 

@@ -59,6 +59,7 @@ _DEADLINE = re.compile(r"(?:前|后|内|底)$")
 
 
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
+_AMOUNT_MAX_CHARS = 64  # 10^60 of any currency unit: more is not an amount but damage
 _AMOUNT_NOISE = re.compile(r"[\s,，'’_]|万?元$|万$|¥|￥")
 # A number, its unit, then a remark in brackets: `854万(高标准农田400万元,…)` is 854 (万元).
 _REMARKED = re.compile(r"^([-+]?[\dOo][\dOo,，.\s]*)(万元|万|元)?\s*[(（].*[)）]$", re.S)
@@ -117,8 +118,11 @@ def strip_code(text: str | None) -> str | None:
 
 
 def amount_value(text: str | None) -> Decimal | None:
-    """Decimal of a record's amount string, None when empty or unreadable."""
-    if text is None:
+    """Decimal of a record's amount string, None when empty or unreadable. Only plain decimal
+    notation of a sane length is an amount: Decimal would also take "NaN", "Infinity",
+    "1e999999999" or a million digits, which the checks' arithmetic cannot hold (Overflow), and
+    an amount read from a form never looks like that."""
+    if text is None or len(text) > _AMOUNT_MAX_CHARS or not _AMOUNT.match(text):
         return None
     try:
         return Decimal(text)

@@ -3,11 +3,16 @@
 Security: the server binds 127.0.0.1 only (see the CLI) and every request must carry the session
 token, as a `token` query parameter (the printed URL; answered with a cookie and a redirect to the
 same page without it), the cookie, or an `X-Review-Token` header. Writes also refuse a foreign
-`Origin`. Forms are addressed by number only; a number that is not 1..N is refused.
+`Origin`. Forms are addressed by number only; a number that is not 1..N is refused. The cookie is
+named after the token, so two review servers in one browser keep their own (cookies are not
+scoped by port: a browser sends them to every service on 127.0.0.1, so the cookie is HttpOnly
+and SameSite=Strict, and the name says which server it is for). Every response forbids framing,
+content sniffing, referrers and any script, style or frame from elsewhere.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections import Counter
@@ -23,7 +28,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .corrections import CorrectionsError
 from .pages import FormPages, form_pages
@@ -32,7 +37,21 @@ from .session import Conflict, ReviewSession
 from .view import build_form
 
 HERE = Path(__file__).parent
-COOKIE = "structurer_review"
+SECURITY_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
+        b"form-action 'self'; frame-ancestors 'none'",
+    ),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+def cookie_name(token: str) -> str:
+    """One cookie per server: a second server in the same browser no longer logs out the first."""
+    return "structurer_review_" + hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
 class TokenGate:
@@ -41,24 +60,38 @@ class TokenGate:
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self.token = token
+        self.cookie = cookie_name(token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+
+        async def send_secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self._gate(scope, receive, send_secured)
+
+    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         query = request.query_params.get("token")
         if query is not None and self._ok(query) and request.method == "GET":
             rest = urlencode(
                 [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
             )
-            response: Response = RedirectResponse(
-                request.url.path + (f"?{rest}" if rest else ""), 303
-            )
-            response.set_cookie(COOKIE, self.token, httponly=True, samesite="strict")
+            # one leading slash: `//evil.example/` would be a redirect to another site
+            here = "/" + request.url.path.lstrip("/")
+            response: Response = RedirectResponse(here + (f"?{rest}" if rest else ""), 303)
+            response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict")
         elif not any(
             self._ok(t)
-            for t in (query, request.cookies.get(COOKIE), request.headers.get("x-review-token"))
+            for t in (
+                query,
+                request.cookies.get(self.cookie),
+                request.headers.get("x-review-token"),
+            )
         ):
             response = PlainTextResponse(
                 "403: open the URL with the token that `structurer review` printed.", 403
@@ -71,7 +104,9 @@ class TokenGate:
         await response(scope, receive, send)
 
     def _ok(self, candidate: str | None) -> bool:
-        return bool(candidate) and secrets.compare_digest(str(candidate), self.token)
+        # as bytes: compare_digest raises TypeError on a non-ASCII str (an unauthenticated 500)
+        given = str(candidate or "").encode("utf-8", "surrogatepass")
+        return bool(given) and secrets.compare_digest(given, self.token.encode())
 
 
 def _same_origin(request: Request) -> bool:

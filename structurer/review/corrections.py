@@ -1,34 +1,24 @@
-"""Reviewer corrections: an append-only JSON Lines log beside a records file.
+"""Reviewer corrections: what each one changes, and replaying a log onto records.
 
 A records file is never rewritten by review; its current state is the records plus the corrections
-replayed in file order. Each line says which form (by the key it had in the records file), which
-field path, the old and new value, who and when:
-
-    {"form": {"document": "a.md", "project_name": "项目管理费", "form_index": 2},
-     "op": "set", "path": "funding.annual_total", "old": "2596000.00", "new": "2569000.00",
-     "reviewer": "li", "time": "2024-05-01T08:00:00+00:00"}
-
-Ops: `set` (a field), `add` / `remove` / `move` (an indicator at `index`; `path` is `indicators`),
-`review` (mark the form reviewed, `new` true/false). Appends take an exclusive file lock and fsync,
-so two reviewers saving at once both land. `reapply_to_file` replays a log onto a fresh extraction
-and reports every correction that no longer applies instead of dropping it.
+replayed in file order (the log file itself is `log.py`). Ops: `set` (a field), `add` / `remove` /
+`move` (an indicator at `index`; `path` is `indicators`), `review` (mark the form reviewed, `new`
+true/false). `reapply_to_file` replays a log onto a fresh extraction and reports every correction
+that no longer applies, and every line of the log that is not a correction, instead of dropping
+or crashing on it: a hand-edited value of the wrong type is a correction that does not apply.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ..checks import recheck
-from ..errors import StructurerError
 from ..io import read_records, write_records
 from ..models import (
     AMOUNT_FIELDS,
@@ -39,13 +29,41 @@ from ..models import (
     Indicator,
 )
 from ..read.values import amount_value, parse_amount, parse_date, parse_target
+from .log import (  # re-exported: the log's line format is part of this module's interface
+    Correction,
+    CorrectionLog,
+    CorrectionsError,
+    FormKey,
+    SetAside,
+    corrections_path_for,
+    now_utc,
+    read_corrections,
+    read_log,
+)
 
-try:  # POSIX advisory locks; elsewhere appends rely on O_APPEND alone
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
+__all__ = [
+    "Correction",
+    "CorrectionLog",
+    "CorrectionPlan",
+    "CorrectionsError",
+    "FormKey",
+    "Replay",
+    "SetAside",
+    "apply",
+    "corrections_path_for",
+    "find_form",
+    "get_value",
+    "is_reviewed",
+    "normalize",
+    "now_utc",
+    "read_corrections",
+    "reapply_to_file",
+    "replay",
+    "same_document",
+    "same_value",
+    "set_value",
+]
 
-Op = Literal["set", "add", "remove", "move", "review"]
 INDICATOR_FIELDS = ("level1", "level2", "name", "target")
 _TOP = "|".join((*HEADER_FIELDS, *GOAL_FIELDS, "year"))
 _FUND = "|".join(("unit", *AMOUNT_FIELDS))
@@ -53,51 +71,6 @@ _PATH = re.compile(
     rf"^(?:(?P<top>{_TOP})|funding\.(?P<fund>{_FUND})"
     rf"|indicators\[(?P<i>\d{{1,4}})\]\.(?P<ind>{'|'.join(INDICATOR_FIELDS)}))$"
 )
-
-
-class CorrectionsError(StructurerError):
-    """A correction that cannot be made (bad path or value) or a corrections file that is broken."""
-
-
-class FormKey(BaseModel):
-    """How a correction names its form: as it was in the records file when corrected. The
-    document is named by its identity: its path relative to the run's root and its sha256."""
-
-    document: str | None = None
-    sha256: str | None = None
-    project_name: str | None = None
-    form_index: int
-
-    @classmethod
-    def of(cls, record: FormRecord) -> FormKey:
-        src = record.source
-        return cls(
-            document=src.document if src else None,
-            sha256=src.sha256 if src else None,
-            project_name=record.project_name,
-            form_index=record.form_index,
-        )
-
-
-class Correction(BaseModel):
-    form: FormKey
-    op: Op
-    path: str
-    old: Any = None
-    new: Any = None
-    index: int | None = None  # the indicator position for add/remove/move
-    reviewer: str = ""
-    time: str = ""
-
-
-def corrections_path_for(records: str | Path) -> Path:
-    """`out.jsonl` -> `out.corrections.jsonl`, in the same folder."""
-    p = Path(records)
-    return p.with_name(p.stem + ".corrections.jsonl")
-
-
-def now_utc() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # --- field paths and values ---
@@ -202,14 +175,25 @@ def apply(record: FormRecord, c: Correction, *, strict: bool) -> str | None:
         return _APPLY[c.op](record, c, strict)
     except CorrectionsError as exc:
         return str(exc)
+    except (ValueError, TypeError) as exc:  # a hand-edited line the checks above did not foresee
+        return f"not a valid correction: {exc}"
 
 
 def _apply_set(record: FormRecord, c: Correction, strict: bool) -> str | None:
     current = get_value(record, c.path)
-    if strict and not same_value(c.path, current, c.old) and not same_value(c.path, current, c.new):
+    new = _stored(c.path, c.new)
+    if strict and not same_value(c.path, current, c.old) and not same_value(c.path, current, new):
         return f"value changed in the source (was {c.old!r} when corrected, now {current!r})"
-    set_value(record, c.path, c.new)
+    set_value(record, c.path, new)
     return None
+
+
+def _stored(path: str, value: Any) -> Any:
+    """A logged value as the record stores it. The app logs it so already; a hand edit may give
+    an object, a list or a non-number for an amount: that correction does not apply."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+        raise CorrectionsError(f"{path}: not a value: {value!r}")
+    return normalize(path, value)
 
 
 def _apply_add(record: FormRecord, c: Correction, strict: bool) -> str | None:
@@ -240,9 +224,9 @@ def _apply_remove(record: FormRecord, c: Correction, strict: bool) -> str | None
 def _apply_move(record: FormRecord, c: Correction, strict: bool) -> str | None:
     if why := _moved_one(record, c):
         return why
-    to = int(c.new)
-    if not 0 <= to < len(record.indicators):
-        return f"cannot move an indicator to {to}"
+    to = c.new
+    if isinstance(to, bool) or not isinstance(to, int) or not 0 <= to < len(record.indicators):
+        return f"cannot move an indicator to {to!r}"
     record.indicators.insert(to, record.indicators.pop(c.index or 0))
     return None
 
@@ -266,77 +250,6 @@ _APPLY: dict[str, Callable[[FormRecord, Correction, bool], str | None]] = {
 
 def is_reviewed(record: FormRecord) -> bool:
     return bool(record.meta.get("reviewed"))
-
-
-# --- the log file ---
-
-
-def read_corrections(path: str | Path) -> list[Correction]:
-    """All complete lines of a log (a line still being written by another process is skipped)."""
-    p = Path(path)
-    if not p.exists():
-        return []
-    return _parse(p.read_text(encoding="utf-8"), p)
-
-
-def _parse(text: str, p: Path) -> list[Correction]:
-    lines = text.split("\n")[:-1]  # the part after the last newline is not a complete line
-    found = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            found.append(Correction.model_validate_json(line))
-        except ValidationError as exc:
-            raise CorrectionsError(f"{p}:{n}: not a correction: {exc.errors()[0]['msg']}") from None
-    return found
-
-
-class CorrectionLog:
-    """An append-only corrections file; `locked()` gives a consistent read-check-append."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-
-    def read(self) -> list[Correction]:
-        return read_corrections(self.path)
-
-    @contextmanager
-    def locked(self) -> Iterator[_LockedLog]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+", encoding="utf-8", newline="\n") as fh:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield _LockedLog(fh, self.path)
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-    def append(self, *corrections: Correction) -> None:
-        with self.locked() as log:
-            log.append(*corrections)
-
-
-@dataclass
-class _LockedLog:
-    fh: Any
-    path: Path
-
-    def read(self) -> list[Correction]:
-        self.fh.seek(0)
-        return _parse(self.fh.read(), self.path)
-
-    def append(self, *corrections: Correction) -> None:
-        self.fh.seek(0, os.SEEK_END)
-        lead = ""
-        if self.fh.tell() > 0:  # a line cut off by a crash must not swallow ours
-            self.fh.seek(self.fh.tell() - 1)
-            lead = "" if self.fh.read(1) == "\n" else "\n"
-        text = "".join(c.model_dump_json() + "\n" for c in corrections)
-        self.fh.write(lead + text)
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
 
 
 # --- matching forms and replaying ---
@@ -367,21 +280,26 @@ def same_document(key: FormKey, record: FormRecord) -> bool:
 
 @dataclass
 class Replay:
-    """What replaying a log did: applied corrections, and those that no longer apply (why)."""
+    """What replaying a log did: applied corrections, those that no longer apply (why), and the
+    lines of the log that are not corrections at all."""
 
     applied: list[Correction] = field(default_factory=list)
     stale: list[tuple[Correction, str]] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
+    set_aside: list[SetAside] = field(default_factory=list)
 
     def __str__(self) -> str:
         head = f"corrections: {len(self.applied)} applied"
-        if not self.stale:
-            return head
-        lines = [f"{head}, {len(self.stale)} no longer apply (kept in the corrections file):"]
+        lines = [head]
+        if self.stale:
+            lines = [f"{head}, {len(self.stale)} no longer apply (kept in the corrections file):"]
         for c, why in self.stale:
             name = c.form.project_name or f"form #{c.form.form_index}"
             where = c.path if c.op == "set" else f"{c.op} {c.path}[{c.index}]"
             lines.append(f"  - {name}: {where}: {why}")
+        if self.set_aside:
+            lines.append(f"{len(self.set_aside)} lines of the log are not corrections (kept):")
+            lines += [f"  - {line}" for line in self.set_aside]
         return "\n".join(lines)
 
 
@@ -411,7 +329,9 @@ def reapply_to_file(
     `sources`; otherwise without source text, keeping the grounding findings that need it.
     The log itself is never changed."""
     records = read_records(records_path)
-    result = replay(records, read_corrections(corrections_path), strict=True)
+    corrections, set_aside = read_log(corrections_path)
+    result = replay(records, corrections, strict=True)
+    result.set_aside = set_aside
     docs = {d.key: d for d in sources or []}
     for i in sorted(result.touched):
         source = records[i].source
@@ -426,15 +346,23 @@ class CorrectionPlan:
     (the same relative path; when it recorded the content's sha256, the same content), so a fix
     made on 2024/预算.md never reaches 2025/预算.md. What no longer applies is reported."""
 
-    def __init__(self, corrections: list[Correction], *, vocab: Any = None) -> None:
+    def __init__(
+        self,
+        corrections: list[Correction],
+        *,
+        vocab: Any = None,
+        set_aside: list[SetAside] | None = None,
+    ) -> None:
         self.corrections = corrections
         self.vocab = vocab
-        self.result = Replay()
+        self.result = Replay(set_aside=list(set_aside or []))
         self._met: set[int] = set()  # corrections whose document was in the run
 
     @classmethod
     def from_file(cls, path: str | Path, *, vocab: Any = None) -> CorrectionPlan:
-        return cls(read_corrections(path), vocab=vocab)
+        """The log's corrections; its lines that are not corrections are reported, not fatal."""
+        corrections, set_aside = read_log(path)
+        return cls(corrections, vocab=vocab, set_aside=set_aside)
 
     def _names(self, c: Correction, document: Document) -> bool:
         return c.form.document is None or c.form.document == document.key
@@ -468,4 +396,6 @@ class CorrectionPlan:
             for n, c in enumerate(self.corrections)
             if n not in self._met
         ]
-        return Replay(self.result.applied, self.result.stale + gone)
+        return Replay(
+            self.result.applied, self.result.stale + gone, set_aside=self.result.set_aside
+        )

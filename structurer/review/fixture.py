@@ -15,13 +15,13 @@ from pathlib import Path
 
 from ..checks import BACKEND_PREFIXES
 from ..errors import StructurerError
-from ..io import atomic_write_text
+from ..io import atomic_write_files
 from ..models import FormRecord
 from ..read import read_source
 from ..read.chunker import split_forms
 from .session import FormState, ReviewSession
 
-_CASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_CASE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # whole name: fullmatch, not `$`
 # Not part of a gold record: they describe a run, not the form.
 RUN_FIELDS = {"findings", "meta", "source", "backend"}
 
@@ -38,7 +38,7 @@ class FixtureResult:
 
 
 def check_case_name(name: str) -> str:
-    if not _CASE.match(name) or ".." in name:
+    if not _CASE.fullmatch(name) or ".." in name:
         raise StructurerError(
             f"bad case name {name!r}: use letters, digits, '-', '_' or '.', "
             "starting with a letter or digit (no paths)"
@@ -67,8 +67,10 @@ def add_fixture(
         )
     text = _source_text(session, reviewed, len(states))
     gold = [_gold_line(s, n) for n, s in enumerate(reviewed, 1)]
-    atomic_write_text(folder / "source.md", text)
-    atomic_write_text(folder / "gold.jsonl", "".join(gold))
+    # as a pair: a failure (or --force over a case) never leaves a new source with an old gold
+    atomic_write_files(
+        {folder / "source.md": text.encode("utf-8"), folder / "gold.jsonl": "".join(gold).encode()}
+    )
     return FixtureResult(folder, len(reviewed), len(states))
 
 

@@ -19,6 +19,9 @@ HOST = "127.0.0.1"  # never another interface: the token is the only other lock
 def bind(port: int, *, fallback: bool = False) -> socket.socket:
     """A listening socket on 127.0.0.1:port; with `fallback`, any free port if that one is taken."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # a restarted server gets its port back at once, though the last run's connections linger
+    # in TIME_WAIT (a port another server is listening on stays refused)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
     except OSError:

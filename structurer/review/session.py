@@ -10,6 +10,7 @@ saves.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from .corrections import (
 from .pages import PageRenderer, page_renderer
 from .queue import Estimate, draw_sample, estimate, ranked, tier, to_review
 from .sources import documents_for
+
+logger = logging.getLogger("structurer")
 
 Status = Literal["errors", "warnings", "clean", "reviewed"]
 STATUS_ORDER: dict[str, int] = {"errors": 0, "warnings": 1, "clean": 2, "reviewed": 3}
@@ -121,6 +124,8 @@ class ReviewSession:
         for r, d, chunk in zip(self.base, self.docs, self.chunks, strict=True):
             recheck(r, d if chunk else None, vocab=self.vocab)
         self.log = CorrectionLog(corrections_path or corrections_path_for(records_path))
+        for line in self.log.problems():  # reported, never fatal: a save sets a cut-off line aside
+            logger.warning("%s: %s (kept in the file, ignored)", self.log.path, line)
         self.reviewer = reviewer
         self._cache: tuple[Any, list[FormState]] | None = None
         self._lock = threading.Lock()

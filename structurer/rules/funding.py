@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from ..models import Cell, FormRecord, Funding
 from ..read.values import amount_unit, parse_amount
 from ..vocab import Vocabulary, label_key
-from .labels import Trace, amount_below, is_copy, value_right_of
+from .labels import Trace, amount_below, is_copy, scan_rows, value_right_of
 
 
 def funding_fields(text: str, vocab: Vocabulary) -> tuple[str, ...]:
@@ -45,21 +46,22 @@ def read_funding(
     shared: list[_Shared] = []
     cols: dict[str, list[int]] = {"project": [], "annual": []}
     exclusive: dict[int, set[str]] = {}  # row -> fields a label on it names alone
+    scans = scan_rows(rows)
     for r, row in enumerate(rows):
         for i, cell in enumerate(row):
             if funding.unit is None:
                 funding.unit = _unit_of(cell.text, vocab)
             fields = funding_fields(cell.text, vocab)
             if len(fields) > 1:
-                value = value_right_of(row, i, vocab, skip_copies=False)
-                value = value or amount_below(rows, r, cell.col, vocab)
+                value = value_right_of(scans[r], i, vocab, skip_copies=False)
+                value = value or amount_below(scans, r, cell.col, vocab)
                 shared.append(_Shared(fields, r, cell, value))
                 continue
             if not fields or is_copy(row, i):
                 continue
             fld = fields[0]
             exclusive.setdefault(r, set()).add(fld)
-            value = value_right_of(row, i, vocab) or amount_below(rows, r, cell.col, vocab)
+            value = value_right_of(scans[r], i, vocab) or amount_below(scans, r, cell.col, vocab)
             cols["project" if fld.startswith("project") else "annual"].append(cell.col)
             _set_amount(funding, fld, value, trace)
     for fld, value in _place_shared(shared, cols, exclusive):
@@ -86,6 +88,7 @@ def _place_shared(
     for item in shared:
         groups.setdefault((item.row, item.fields), []).append(item)
     in_form = set().union(*exclusive.values()) if exclusive else set()
+    sorted_cols = {side: sorted(set(cs)) for side, cs in cols.items()}  # nearest by bisection
     for (row, _), items in groups.items():
         project, annual = _sides(items[0].fields)
         on_row = exclusive.get(row, set())
@@ -102,12 +105,16 @@ def _place_shared(
             placed.append((annual, items[0].value))
         else:
             item = items[0]
-            dist = {
-                side: min((abs(item.label.col - c) for c in cs), default=99)
-                for side, cs in cols.items()
-            }
+            dist = {side: _distance(item.label.col, cs) for side, cs in sorted_cols.items()}
             placed.append((project if dist["project"] < dist["annual"] else annual, item.value))
     return placed
+
+
+def _distance(col: int, sorted_cols: list[int]) -> int:
+    """How far `col` is from the nearest of `sorted_cols` (99 when there is none)."""
+    k = bisect.bisect_left(sorted_cols, col)
+    near = sorted_cols[max(0, k - 1) : k + 1]
+    return min((abs(col - c) for c in near), default=99)
 
 
 def _sides(fields: tuple[str, ...]) -> tuple[str, str]:

@@ -31,12 +31,12 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: 
             elif not started and vocab.goal_part_pattern.match(cell.text):
                 texts.append((r, cell))
                 started = True
-    parts: dict[str, list[str]] = {"overall_goal": [], "annual_goal": []}
+    parts: dict[str, dict[str, None]] = {"overall_goal": {}, "annual_goal": {}}  # ordered sets
     for cell, home in _goal_homes(texts, label_cols, row_labels):
         trace.use(cell)
         for fld, text in _split_goal(cell.text, home, vocab):
             if text not in parts[fld]:  # a goal the OCR printed in several cells is kept once
-                parts[fld].append(text)
+                parts[fld][text] = None
                 trace.ref(fld, cell)
     for fld, chunks in parts.items():
         if chunks:

@@ -8,7 +8,7 @@ import re
 from ..models import HEADER_FIELDS, Cell, FormRecord, Grid
 from ..read.values import parse_date, strip_code
 from ..vocab import Vocabulary, resolve
-from .labels import Trace, inline_value, text_below, value_right_of
+from .labels import Trace, inline_value, scan_rows, text_below, value_right_of
 
 _PERIOD_SPLIT = re.compile(r"\s*(?:至|到|—|–|~|～|-(?=\s*\d{4}))\s*")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -54,12 +54,13 @@ def _coded_unit_above(rows: list[list[Cell]], vocab: Vocabulary) -> Cell | None:
 def _read_labelled(
     rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: Vocabulary
 ) -> None:
+    scans = scan_rows(rows)
     for r, row in enumerate(rows):
         for i, cell in enumerate(row):
             fld = header_field(cell.text, vocab)
             value: str | None = None
             if fld:
-                found = value_right_of(row, i, vocab) or text_below(rows, r, cell.col, vocab)
+                found = value_right_of(scans[r], i, vocab) or text_below(scans, r, cell.col, vocab)
                 value = found.text if found else None
                 src = found or cell
             elif (inline := inline_value(cell.text)) and (fld := header_field(inline[0], vocab)):

@@ -10,6 +10,7 @@ next the target; a lone cell is told apart by its shape.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from ..models import Cell, CellRef, Indicator
@@ -56,6 +57,8 @@ class IndicatorTable:
     level2: str | None = None
     out: list[_Row] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
+    # rows by (name, target) text, so a copy is looked up, not searched for among every row
+    by_text: dict[tuple[str, str], list[_Row]] = field(default_factory=dict)
 
     def read(
         self, rows: list[list[Cell]], refs: dict[str, CellRef], repairs: list[dict[str, str]]
@@ -108,7 +111,8 @@ class IndicatorTable:
         a level name, which stands in the header's name column."""
         if not any(_set_aside(r) for r in self.roles.values()):
             return row
-        first = next((c for c in row if c.text and not any(c is lc for lc in level_cells)), None)
+        levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
+        first = next((c for c in row if c.text and id(c) not in levels), None)
         names = [c for c, r in self.roles.items() if r in ("name", "name:annual")]
         shift = min(names) - first.col if first and names else 0
         return [c for c in row if not _set_aside(self.roles.get(c.col + shift, ""))]
@@ -125,11 +129,13 @@ class IndicatorTable:
         vocab = self.vocab
         names = [vocab.canonical_level(c.text) for c in cells]
         hierarchy = vocab.hierarchy
+        later = Counter(n for n in names if n)  # names right of k: counted, not rescanned per k
         l1 = l2 = None
         used: list[Cell] = []
         for k, name in enumerate(names):
             if name is None:
                 continue
+            later[name] -= 1
             if (
                 l2 is not None
                 and name != l2
@@ -137,8 +143,7 @@ class IndicatorTable:
             ):
                 continue  # right of the level 2: a name that happens to spell a level 1
             if name in vocab.ambiguous_levels:
-                later = [n for n in names[k + 1 :] if n]
-                if any(n in hierarchy[name] for n in later):
+                if any(later[n] > 0 for n in hierarchy[name]):
                     l1 = name
                 elif l1 and name in hierarchy.get(l1, ()):
                     l2 = name
@@ -177,11 +182,12 @@ class IndicatorTable:
         """Cells that are neither the row's level names nor row labels; adjacent copies (merged
         cells the OCR expanded into several columns) kept once."""
         vocab = self.vocab
+        levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
         out: list[Cell] = []
         for c in row:
             if not squash(c.text) or c.merged or vocab.block_of(c.text) in ("goals", "indicators"):
                 continue
-            if any(c is lc for lc in level_cells) or vocab.column_of(c.text):
+            if id(c) in levels or vocab.column_of(c.text):
                 continue
             if out and out[-1].text == c.text:
                 continue
@@ -196,12 +202,14 @@ class IndicatorTable:
         if len(cells) == 1:
             cell = cells[0]
             if prev and _continues(prev, cell):
+                self._index(prev)
                 return
             if prev and prev.target_cell is not None and self._is_weight(cell):
                 return  # a weight wrapped onto a line of its own
             is_target = looks_like_target(cell.text, self.vocab)
             if is_target and prev and prev.target_cell is None:
                 prev.target_cell = cell
+                self._index(prev)
                 return
             if is_target:
                 out.append(_Row(Indicator(level1=l1, level2=l2), None, cell, True))
@@ -213,10 +221,19 @@ class IndicatorTable:
         if target is None:
             target = next((c for c in rest if parse_target(c.text).value is not None), rest[0])
             used = [target]
-        if any(_same_row(row, name, target, l1, l2, own_levels) for row in out):
+        earlier = self.by_text.get((name.text, target.text), [])
+        if any(_same_row(row, name, target, l1, l2, own_levels) for row in earlier):
             return  # a row the OCR printed twice (beside itself, or across a page break)
         self.unplaced += [c.text for c in rest if c not in used and not self._is_weight(c)]
         out.append(_Row(Indicator(level1=l1, level2=l2), name, target, True))
+        self._index(out[-1])
+
+    def _index(self, row: _Row) -> None:
+        """File a row that has a name and a target under their texts (again when either
+        changed; `_same_row` compares the texts, so an entry under old texts never matches)."""
+        if row.name_cell and row.target_cell:
+            key = (row.name_cell.text, row.target_cell.text)
+            self.by_text.setdefault(key, []).append(row)
 
     def _is_weight(self, cell: Cell) -> bool:
         """A bare number, in a table with a weight column: a score, not an indicator."""

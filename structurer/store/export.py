@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ..io import atomic_write_bytes, atomic_write_text
+from ..io import atomic_write_bytes, atomic_write_files
 from ..models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
 from ..read.values import amount_value
 
@@ -98,18 +99,41 @@ def _csv_text(columns: Sequence[str], rows: list[Row]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
     return "\ufeff" + buf.getvalue()
 
 
-def export_csv(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
+# Text a spreadsheet would run as a formula (OWASP, CSV injection): =100.00(%) is a target,
+# =HYPERLINK(…) in a source would become a live link. Such a cell gets a leading ' so Excel and
+# LibreOffice show it as text; a plain number (-5.00) is left as it is. The JSONL keeps the value.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?")
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return value if _PLAIN_NUMBER.fullmatch(value) else "'" + value
+    return value
+
+
+def export_csv(
+    records: Sequence[FormRecord], path: str | Path, *, inputs: Iterable[str | Path] = ()
+) -> list[Path]:
+    """The two tables as a pair: both are written in full before either replaces its old file."""
     forms_path, indicators_path = csv_paths(path)
-    atomic_write_text(forms_path, _csv_text(FORM_COLUMNS, form_rows(records)))
-    atomic_write_text(indicators_path, _csv_text(INDICATOR_COLUMNS, indicator_rows(records)))
+    files = {
+        forms_path: _csv_text(FORM_COLUMNS, form_rows(records)).encode("utf-8"),
+        indicators_path: _csv_text(INDICATOR_COLUMNS, indicator_rows(records)).encode("utf-8"),
+    }
+    atomic_write_files(files, inputs=inputs)
     return [forms_path, indicators_path]
 
 
-def export_xlsx(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
+def export_xlsx(
+    records: Sequence[FormRecord], path: str | Path, *, inputs: Iterable[str | Path] = ()
+) -> list[Path]:
     from openpyxl import Workbook  # imported here: only this export needs it
 
     wb = Workbook()
@@ -118,7 +142,7 @@ def export_xlsx(records: Sequence[FormRecord], path: str | Path) -> list[Path]:
     buf = io.BytesIO()
     wb.save(buf)
     target = Path(path)
-    atomic_write_bytes(target, buf.getvalue())
+    atomic_write_bytes(target, buf.getvalue(), inputs=inputs)
     return [target]
 
 
@@ -132,6 +156,9 @@ def _fill_sheet(ws: Any, title: str, columns: Sequence[str], rows: list[Row]) ->
         cell.font = Font(bold=True)
     for row in rows:
         ws.append([_excel_value(k, row[k]) for k in columns])
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula: =100.00(%) is a target
     ws.freeze_panes = "A2"
     for c, name in enumerate(columns, 1):
         letter = get_column_letter(c)
@@ -144,8 +171,16 @@ def _fill_sheet(ws: Any, title: str, columns: Sequence[str], rows: list[Row]) ->
 def _excel_value(column: str, value: Any) -> Any:
     if column in AMOUNT_FIELDS and value is not None:
         number = amount_value(value)
-        return number if number is not None else value  # an unreadable amount stays text
+        if number is not None:
+            return number
+    if isinstance(value, str):  # an unreadable amount stays text, like any other text
+        return _XLSX_ILLEGAL.sub("\ufffd", value)
     return value
+
+
+# XML 1.0, and so XLSX, cannot hold these; a record from an LLM or a hand edit may. Shown as �
+# rather than dropped, so the reader sees something was there.
+_XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def _width(column: str, rows: list[Row]) -> float:
@@ -163,10 +198,13 @@ def _display_len(value: Any) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def export_records(records: Sequence[FormRecord], path: str | Path, fmt: str) -> list[Path]:
-    """Write `records` as `fmt` (csv or xlsx); returns the files written."""
+def export_records(
+    records: Sequence[FormRecord], path: str | Path, fmt: str, *, inputs: Iterable[str | Path] = ()
+) -> list[Path]:
+    """Write `records` as `fmt` (csv or xlsx); returns the files written. An output that is one
+    of `inputs` (the records file) is refused."""
     if fmt == "csv":
-        return export_csv(records, path)
+        return export_csv(records, path, inputs=inputs)
     if fmt == "xlsx":
-        return export_xlsx(records, path)
+        return export_xlsx(records, path, inputs=inputs)
     raise ValueError(f"unknown export format {fmt!r}")

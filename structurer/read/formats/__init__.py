@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ...errors import InputError
+from ...io import check_input, read_bytes, why
 from ...models import SourceText
 from .layout_json import DoclingFormat, MinerUFormat, UnknownJsonFormat
 from .pdf import PdfFormat
@@ -44,16 +45,14 @@ FORMATS: tuple[FormatReader, ...] = (
 
 def read_source(path: str | Path) -> SourceText:
     """Read any supported file; InputError (missing, a directory, empty, unreadable) says why not."""
-    p = Path(path)
-    if not p.exists():
-        raise InputError(str(path), "no such file")
-    if p.is_dir():
-        raise InputError(str(path), "is a directory, not a document")
-    with p.open("rb") as fh:
-        head = fh.read(HEAD_BYTES)
+    p = check_input(path)  # missing, a directory, a pipe: InputError (a FIFO would hang)
+    head = read_bytes(p, HEAD_BYTES)
     for reader in FORMATS:
         if reader.sniff(p, head):
-            return reader.read(p)
+            try:
+                return reader.read(p)
+            except OSError as exc:  # unreadable (permissions) or gone meanwhile
+                raise InputError(str(path), why(exc)) from None
     raise InputError(str(path), "not a format structurer reads")
 
 

@@ -28,7 +28,16 @@ from .markdown import is_pipe_row
 
 _ROW_END = re.compile(r"^\s*\|{2,}\s*$")
 _EMPTY_CELL = re.compile(r"^\s*\|?\s*$")
-_EDGE_PIPES = re.compile(r"^\s*\|\s*|\s*\|\s*$")
+_LEAD_PIPE = re.compile(r"^\s*\|\s*")
+
+
+def _without_edge_pipes(line: str) -> str:
+    """The line without a leading and a trailing pipe (and the spaces around them). Not one
+    pattern: `\\s*\\|\\s*$` is tried from every space of a long run, quadratic time."""
+    m = _LEAD_PIPE.match(line)
+    rest = line[m.end() :] if m else line
+    stripped = rest.rstrip()
+    return stripped[:-1].rstrip() if stripped.endswith("|") else rest
 
 
 class CellPerLine:
@@ -40,7 +49,7 @@ class CellPerLine:
         return share(
             lines,
             lambda ln: (
-                len(_EDGE_PIPES.sub("", ln).split()) <= 1
+                len(_without_edge_pipes(ln).split()) <= 1
                 and not ln.lstrip().startswith("<")
                 and not is_pipe_row(ln)
             ),
@@ -74,7 +83,7 @@ def _stream(
         if _EMPTY_CELL.match(line):
             cells.append(("", number))
             continue
-        text = _EDGE_PIPES.sub("", line).strip()
+        text = _without_edge_pipes(line).strip()
         texts = split_run_together(
             split_inline_labels([text], vocab), vocab, guessed, ends_row=False
         )

@@ -4,6 +4,8 @@ Markdown pipe tables and HTML `<table>`s (MinerU/Docling write merged cells that
 rows of `Cell`s that remember their source line and column. HTML rowspans are explicit merges, so
 the merged text is copied into the rows below (marked `merged`), which is what fill-down would
 infer; colspans leave the spanned columns empty, so "the next cell to the right" stays correct.
+Spans are clamped to the table: never past its last row, and never adding more than a few cells
+per cell the table holds (a hostile `colspan="1000000000"` would otherwise exhaust memory).
 Empty rows, separator rows and rows repeated verbatim are dropped; footers are not table rows.
 """
 
@@ -17,7 +19,9 @@ from ...models import Cell, Grid
 from ...vocab import Vocabulary
 from ..clean import clean_text
 
-_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+# Possessive throughout: with backtracking, the spaces before and after an optional `|` could be
+# split every way, so a long run of spaces inside a pipe row took quadratic time.
+_SEPARATOR = re.compile(r"^\|?\s*+:?-{2,}+:?\s*+(?:\|\s*+:?-{2,}+:?\s*+)*+\|?\s*+$")
 _PIPE = re.compile(r"(?<!\\)\|")
 
 
@@ -171,16 +175,64 @@ def _fill_pending(
     return col
 
 
+# Markup html.parser can finish inside its own `<…>`: a start tag whose quoted values close, an end
+# tag, a comment, a declaration or processing instruction. Anything else (`<td colspan="2` cut
+# off, `</td` or `<!--` with no end) made it rescan to the end of the table for every later `<`,
+# quadratic on a broken table; and `<![x` or an unclosed `<script>` raised or swallowed the rest.
+_MARKUP = re.compile(r"<(?=[a-zA-Z/!?])[^<>]*>?")
+_UNCLOSED_VALUE = re.compile(r"""=\s*+(?:"[^"]*+"|'[^']*+'|(["']))""")
+_CLOSED_OTHER = re.compile(r"</[^<>]*>|<!--[^<>]*-->|<![^<>\[-][^<>]*>|<\?[^<>]*>")
+_RAW_TEXT_TAG = re.compile(r"<(?:script|style)\b", re.I)  # html.parser reads to their end tag
+
+
+def _markup_as_text_unless_closed(html: str) -> str:
+    """Escape the `<` of markup that does not close before the next `<`: OCR debris, kept as text."""
+
+    def keep_or_escape(m: re.Match[str]) -> str:
+        seg = m.group(0)
+        if seg[1].isalpha():
+            closed = seg.endswith(">") and not any(
+                v.group(1) for v in _UNCLOSED_VALUE.finditer(seg)
+            )
+            closed = closed and not _RAW_TEXT_TAG.match(seg)
+        else:
+            closed = bool(_CLOSED_OTHER.fullmatch(seg))
+        return seg if closed else "&lt;" + seg[1:]
+
+    return _MARKUP.sub(keep_or_escape, html)
+
+
+# Spans add cells (a rowspan copies its cell down, a colspan leaves blanks, a copy far right pads
+# its row): a table may add at most this many per cell it holds, plus a floor for small tables.
+# Real forms add fewer than one (the district fixture: 56 for 70 cells); `colspan="1000000000"`
+# in a 32 KB file allocated until MemoryError.
+SPAN_CELLS_PER_CELL = 4
+SPAN_CELLS_FLOOR = 64
+
+
+def _clamp_spans(rowspan: int, colspan: int, rows_below: int, budget: int) -> tuple[int, int]:
+    """Spans within the table's real extent: a rowspan never reaches past the last row (those
+    copies were never made anyway), and no span once the table's budget is spent."""
+    budget = max(0, budget)
+    return (min(rowspan, 1 + rows_below) if budget else 1), min(colspan, 1 + budget)
+
+
 def _html_rows(html: str, numbers: Sequence[int]) -> list[list[Cell]]:
     parser = _TableParser()
-    parser.feed(html)
+    parser.feed(_markup_as_text_unless_closed(html))
     parser.close()
     grid: list[list[Cell]] = []
     pending: dict[int, tuple[Cell, int]] = {}  # column -> (cell copied down, rows left)
-    for raw_row in parser.rows:
+    budget = max(SPAN_CELLS_FLOOR, SPAN_CELLS_PER_CELL * sum(map(len, parser.rows)))
+    for r, raw_row in enumerate(parser.rows):
+        rows_below = len(parser.rows) - r - 1
         row: dict[int, Cell] = {}
         col = 0
-        for raw, rowspan, colspan, line in raw_row:
+        for own, (raw, asked_rowspan, asked_colspan, line) in enumerate(raw_row):
+            added = len(row) - own  # cells spans put in this row so far
+            rowspan, colspan = _clamp_spans(
+                asked_rowspan, asked_colspan, rows_below, budget - added
+            )
             col = _fill_pending(row, pending, col)
             cell = Cell(clean_text(raw), raw.strip(), numbers[min(line, len(numbers)) - 1], col)
             row[col] = cell
@@ -193,5 +245,8 @@ def _html_rows(html: str, numbers: Sequence[int]) -> list[list[Cell]]:
             col += colspan
         _fill_pending(row, pending, col, rest=True)
         width = max(row, default=-1) + 1
+        budget -= width - len(raw_row)
+        if budget <= 0:  # spent: the rest of the table is read without spans
+            pending.clear()
         grid.append([row.get(c, Cell("", "", numbers[0], c)) for c in range(width)])
     return grid
