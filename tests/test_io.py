@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from typer.testing import CliRunner
 from structurer.cli import app
 from structurer.errors import OutputError
 from structurer.io import atomic_write_bytes, atomic_write_files, is_stream
+from structurer.pipeline.journal import journal_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "fixtures" / "shanghai-2024" / "source.md"
@@ -122,6 +124,9 @@ def test_a_device_or_pipe_is_written_to_not_replaced(tmp_path: Path) -> None:
         os.close(reader)
     assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the pipe
     assert '"project_name":"甲项目"' in got  # and the records went through it
+    # nothing is created beside a device (as root, /dev/null.partial): the journal is elsewhere
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["doc.md", "pipe"]
+    assert journal_path(fifo).parent == Path(tempfile.gettempdir())
 
 
 def test_a_symlinked_output_keeps_its_link(tmp_path: Path) -> None:

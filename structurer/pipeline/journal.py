@@ -13,19 +13,26 @@ reused: those forms are tried again. A line cut off by the interruption is dropp
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import OutputError
-from ..io import publish, why
+from ..io import is_stream, publish, why
 from .forms import FormResult, parse_line, summarize_line
 
 
 def journal_path(out: str | Path) -> Path:
+    """`OUT.partial` beside the output; for a device or pipe (`-o /dev/null`), where nothing may
+    be created beside it, a file in the temp directory named after the output's path."""
     out = Path(out)
+    if is_stream(out):
+        key = hashlib.sha256(str(out.absolute()).encode()).hexdigest()[:16]
+        return Path(tempfile.gettempdir()) / f"structurer-{key}.jsonl.partial"
     return out.with_name(out.name + ".partial")
 
 
@@ -122,7 +129,7 @@ class Journal:
             self._fh.close()
             publish(self.path, out)  # already the output, line for line
             return
-        tmp = out.with_name(f".{out.name}.assembling")
+        tmp = self.path.with_name(f".{out.name}.assembling")  # beside the journal: one disk
         try:
             with tmp.open("wb") as dest, self.path.open("rb") as src:
                 for key, line in order:
