@@ -78,3 +78,15 @@ def test_title_inside_a_multiline_html_table_starts_at_the_table() -> None:
     _, chunks = split_forms(form.format("甲") + "\n" + form.format("乙"))
     assert [c.start_line for c in chunks] == [1, 6]
     assert chunks[1].text.startswith("<table>") and "乙" in chunks[1].text
+
+
+def test_forms_with_the_same_head_and_a_wrapped_name_label_stay_apart() -> None:
+    # every seed-template form starts with the same title, year and empty header rows; a page
+    # repeating them continues a list table, unless a project is named below: the OCR wrapped
+    # that label (`项目名 称`), which must still count as one cell of a pipe row
+    form = (
+        "财政项目支出绩效目标申报表\n\n(2024年度)\n\n| | | |\n|---|---|---|\n"
+        "| {label} | {name} | 其他 |\n| 主管部门 | 乙 | |\n| 产出指标 | 数量指标 | 甲 |\n\n"
+    )
+    doc = form.format(label="项 目名称", name="甲") + form.format(label="项目名 称", name="丙")
+    assert [c.start_line for c in split_forms(doc)[1]] == [1, 11]

@@ -115,3 +115,16 @@ def test_command_refuses_unknown_damage_and_missing_model(fixtures_dir: Path) ->
     assert result.exit_code == 2 and "coffee_stain" in result.output
     result = CliRunner().invoke(app, [*args, "-b", "llm"], env={"STRUCTURER_MODEL": ""})
     assert result.exit_code == 2
+
+
+def test_recoverable_damage_at_its_default_rate_loses_no_form() -> None:
+    """Each damage type at its default rate, five seeds, on every gold case: every form is found
+    (a wrapped project-name label once let two forms of the same template run together)."""
+    cases = load_gold_cases(GOLD.parent.parent)
+    points = run_suite([RulesBackend()], cases, rates=[], repeats=5)
+    lost = {
+        p.damage: p.metrics["forms_expected"] - p.metrics["forms_found"]
+        for p in points
+        if p.metrics["forms_found"] < p.metrics["forms_expected"]
+    }
+    assert lost == {}

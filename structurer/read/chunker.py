@@ -35,6 +35,7 @@ _MAX_HEADING = 40  # characters: longer lines above a form are prose, not its pa
 _PROSE = re.compile(r"[,，。;；:：]")  # a line with a clause break is a sentence, not a heading
 _QUALIFIERS = re.compile(r"(?:[(（][^()（）]{0,20}[)）])+$")
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\s{2,}|(?<=\S)\s(?=\S)")
+_CELL_END = re.compile(r"</t[dh]\s*>", re.I)
 _MAX_TITLE_PREFIX = 60  # characters before the title word: a project name, a year, a unit
 _HEAD_LINES = 4  # lines of a chunk searched for the form's year: the title and the lines under it
 
@@ -63,13 +64,23 @@ def is_content(line: str, vocab: Vocabulary) -> bool:
     level name or an indicator column header of the vocabulary."""
     if is_table_line(line) and squash(line.replace("|", "")):
         return True
-    cells = [c for c in _CELL_SPLIT.split(strip_html(line).strip()) if c]
+    cells = line_cells(line)
     return any(
         vocab.is_label(c)
         or vocab.canonical_level(c)
         or vocab.is_label(c.split(":")[0].split("：")[0])
         for c in cells[:6]
     )
+
+
+def line_cells(line: str) -> list[str]:
+    """A line's cells as the chunker sees them: split at pipes (and HTML cell ends) in a table
+    row, where a cell OCR wrapped keeps its inner spaces (`项目名 称`); at spaces in a row of
+    words."""
+    text = strip_html(_CELL_END.sub("|", line)).strip()
+    if "|" in text:
+        return [c.strip() for c in text.split("|") if c.strip()]
+    return [c for c in _CELL_SPLIT.split(text) if c]
 
 
 def find_year(text: str) -> int | None:
@@ -117,7 +128,7 @@ def _name_row(line: str, vocab: Vocabulary) -> str | None:
     ends = vocab.label_ends("project_name")
     if ends is not None and not any(a in line and b in line for a, b in ends):
         return None
-    cells = [c for c in _CELL_SPLIT.split(strip_html(line).strip()) if c]
+    cells = line_cells(line)
     names = set(vocab.labels("project_name"))
     if any(label_key(c).split(":")[0] in names for c in cells[:3]):
         return squash(line).strip("|")
@@ -214,7 +225,7 @@ def _head(lines: list[str], a: int, b: int, vocab: Vocabulary) -> tuple[str, ...
 
 def _named(line: str, vocab: Vocabulary) -> bool:
     """A project-name row that also holds a name (not a header that only names the column)."""
-    cells = [c for c in _CELL_SPLIT.split(strip_html(line).strip()) if c]
+    cells = line_cells(line)
     return len(cells) >= 2 and not all(vocab.is_label(c) for c in cells)
 
 
