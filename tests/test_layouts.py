@@ -240,3 +240,15 @@ def test_title_variants_and_where_the_year_is(head: str, year: int | None, tmp_p
     (record,) = read(head + "\n" + body, tmp_path)
     assert record.year == year
     assert record.project_name == "乡村道路养护"
+
+
+def test_a_guess_in_a_list_table_is_an_error_too(tmp_path: Path) -> None:
+    doc = (
+        "部门预算项目绩效目标申报表(2025年度)\n金额单位:元\n"
+        "单位名称 项目名称 预算数 年度目标 一级指标 二级指标 三级指标 指标值\n"
+        "某县图书馆 图书购置 3000.00 新增图书 产出指标 数量指标 新增藏书 ≥2000册\n"
+        "产出指标质量指标验收合格率100\n"
+    )
+    (record,) = read(doc, tmp_path)
+    assert ("质量指标", "验收合格率", "100") in triples(record)
+    assert errors(record) == ["extract.guessed"]

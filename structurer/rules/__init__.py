@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..models import Chunk, FormRecord, Grid, Job, OnRecord, SourceRef
+from ..models import Chunk, FormRecord, Grid, Job, OnRecord
 from ..read.structure import indicator_start, list_table
 from ..vocab import Vocabulary, resolve
-from .coverage import guessed_finding, unread_cells, unread_finding
+from .coverage import close_record, unread_cells
 from .funding import read_funding
 from .goals import read_goals
 from .header import project_name_of, read_header
@@ -36,21 +36,8 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     read_funding(top, record, trace, vocab)
     read_goals(top, record, trace, vocab)
     record.indicators, unplaced = IndicatorTable(vocab).read(bottom, trace.cells, trace.repairs)
-    record.source = SourceRef(
-        start_line=chunk.start_line, end_line=chunk.end_line, cells=trace.cells
-    )
-    if trace.repairs:
-        record.meta["repairs"] = trace.repairs
-    if trace.unreadable:
-        record.meta["unreadable"] = trace.unreadable
     unread = [c.text for c in unread_cells(top, trace, vocab)] + unplaced
-    if unplaced:
-        record.meta["unplaced"] = unplaced
-    if unread:
-        record.findings.append(unread_finding(unread))
-    if grid.guessed:
-        record.findings.append(guessed_finding(grid.guessed))
-    return record
+    return close_record(record, chunk, grid, trace, unread, unplaced)
 
 
 class RulesBackend:

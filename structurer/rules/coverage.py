@@ -11,7 +11,7 @@ publication lines) are not the form's.
 
 from __future__ import annotations
 
-from ..models import Cell, Finding
+from ..models import Cell, Chunk, Finding, FormRecord, Grid, SourceRef
 from ..read.chunker import find_year, is_title
 from ..vocab import Vocabulary, label_key
 from .labels import Trace
@@ -50,6 +50,33 @@ def _statement(text: str, vocab: Vocabulary) -> bool:
         or (find_year(text) is not None and len(key) <= 12)
         or vocab.unit_pattern.search(key)
     )
+
+
+def close_record(
+    record: FormRecord,
+    chunk: Chunk,
+    grid: Grid,
+    trace: Trace,
+    unread: list[str],
+    unplaced: list[str],
+) -> FormRecord:
+    """What every rule-read form ends with, whatever its layout: its source map, what the rules
+    repaired or could not read, and the error findings for text they could not place (`unread`,
+    `unplaced` among it) and for cells the reader split by a guess."""
+    record.source = SourceRef(
+        start_line=chunk.start_line, end_line=chunk.end_line, cells=trace.cells
+    )
+    if trace.repairs:
+        record.meta["repairs"] = trace.repairs
+    if trace.unreadable:
+        record.meta["unreadable"] = trace.unreadable
+    if unplaced:
+        record.meta["unplaced"] = unplaced
+    if unread:
+        record.findings.append(unread_finding(unread))
+    if grid.guessed:
+        record.findings.append(guessed_finding(grid.guessed))
+    return record
 
 
 def unread_finding(texts: list[str]) -> Finding:

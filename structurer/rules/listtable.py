@@ -9,11 +9,11 @@ value | unit), weights and remarks are handled alike.
 
 from __future__ import annotations
 
-from ..models import Cell, Chunk, FormRecord, Grid, SourceRef
+from ..models import Cell, Chunk, FormRecord, Grid
 from ..read.structure import ListTable
 from ..read.values import strip_code
 from ..vocab import Vocabulary
-from .coverage import unread_finding
+from .coverage import close_record
 from .funding import _set_amount, _unit_of
 from .header import _value
 from .indicators import IndicatorTable
@@ -35,17 +35,7 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     record.indicators, unplaced = IndicatorTable(vocab).read(
         [header, *indicator_rows], trace.cells, trace.repairs
     )
-    record.source = SourceRef(
-        start_line=chunk.start_line, end_line=chunk.end_line, cells=trace.cells
-    )
-    if trace.repairs:
-        record.meta["repairs"] = trace.repairs
-    if trace.unreadable:
-        record.meta["unreadable"] = trace.unreadable
-    if unplaced:
-        record.meta["unplaced"] = unplaced
-        record.findings.append(unread_finding(unplaced))
-    return record
+    return close_record(record, chunk, grid, trace, unplaced, unplaced)
 
 
 def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
