@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED_CASE = ROOT / "fixtures" / "shanghai-2024"
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """A JSON Lines file as plain dicts (blank lines skipped)."""
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
 @pytest.fixture
 def seed_source() -> Path:
     return SEED_CASE / "source.md"

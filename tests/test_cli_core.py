@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import read_jsonl
 from typer.testing import CliRunner
 
 from structurer import pipeline
@@ -18,10 +19,6 @@ runner = CliRunner()
 
 def run(*args: str):  # type: ignore[no-untyped-def]
     return runner.invoke(app, list(args))
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_extract_seed_writes_13_records(seed_source: Path, tmp_path: Path) -> None:

@@ -5,13 +5,12 @@ Every test talks to `FakeOpenAI` over a real socket through the real openai + in
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
 
 import pytest
-from conftest import SEED_CASE
+from conftest import SEED_CASE, read_jsonl
 from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, prompt_text
 
 from structurer.llm.backend import LLMBackend
@@ -26,8 +25,7 @@ CONTENT = ("form_index", "year", *HEADER_FIELDS, "funding", *GOAL_FIELDS, "indic
 
 @pytest.fixture(scope="module")
 def gold() -> list[dict[str, Any]]:
-    lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(x) for x in lines if x.strip()]
+    return read_jsonl(SEED_CASE / "gold.jsonl")
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_CASE
+from conftest import SEED_CASE, read_jsonl
 from fake_openai_server import FakeOpenAI, Reply, completion, gold_reply, gold_responder
 from fake_openai_server import prompt_text as text_of
 from test_llm import CONTENT, content
@@ -27,12 +27,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def gold() -> list[dict[str, Any]]:
-    lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(x) for x in lines if x.strip()]
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    return read_jsonl(SEED_CASE / "gold.jsonl")
 
 
 def invoke(*args: str | Path) -> Any:

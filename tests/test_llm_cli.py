@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_CASE
+from conftest import SEED_CASE, read_jsonl
 from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, prompt_text
 from test_llm import CONTENT, content
 from typer.testing import CliRunner
@@ -27,12 +25,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def gold() -> list[dict[str, Any]]:
-    lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(x) for x in lines if x.strip()]
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    return read_jsonl(SEED_CASE / "gold.jsonl")
 
 
 def settings(url: str, **overrides: Any) -> dict[str, Any]:

@@ -5,14 +5,13 @@ the dry-run estimate."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_CASE
+from conftest import SEED_CASE, read_jsonl
 from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, prompt_text
 from test_llm import CONTENT, codes, content, make, run
 from typer.testing import CliRunner
@@ -31,17 +30,12 @@ SOURCE = str(SEED_CASE / "source.md")
 
 @pytest.fixture(scope="module")
 def gold() -> list[dict[str, Any]]:
-    lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(x) for x in lines if x.strip()]
+    return read_jsonl(SEED_CASE / "gold.jsonl")
 
 
 @pytest.fixture(scope="module")
 def jobs() -> list[Job]:
     return plan_jobs([load_document(SEED_CASE / "source.md")])
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
 
 
 def extract_args(url: str, out: Path, *extra: str) -> list[str]:
