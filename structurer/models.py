@@ -106,6 +106,11 @@ class Chunk(BaseModel):
         "not adjacent (a list table's header with one project's rows); else start_line onwards",
     )
 
+    @property
+    def line_numbers(self) -> Sequence[int]:
+        """The source line of each line of `text`."""
+        return self.lines or range(self.start_line, self.start_line + self.text.count("\n") + 1)
+
 
 class Place(BaseModel):
     """Where a source line or cell sits on a page of a paged input (PDF, OCR JSON)."""

@@ -125,8 +125,11 @@ def render_form(chunk: Chunk, grid: Grid, vocab: Vocabulary) -> str:
     table), with any data marker a cell spells defused. A chunk whose layout gave no grid at all
     is sent as its text, line by line: the model reads what the rules could not."""
     in_grid = {c.line for row in grid.rows for c in row}
-    numbers = chunk.lines or range(chunk.start_line, chunk.start_line + chunk.text.count("\n") + 1)
-    lines = [ln for ln, n in zip(chunk.text.split("\n"), numbers, strict=False) if n not in in_grid]
+    lines = [
+        ln
+        for ln, n in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False)
+        if n not in in_grid
+    ]
     extra = [f"text: {t}" for t in _loose_text("\n".join(lines), vocab, keep_all=not grid.rows)]
     return _DATA_MARKER.sub("[form_data]", "\n".join([*extra, render_grid(grid)]))
 

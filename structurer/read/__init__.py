@@ -60,10 +60,8 @@ def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
     projects = table.projects() if table is not None else []
     if table is None or len(projects) < 2:
         return []
-    numbers = chunk.lines or list(
-        range(chunk.start_line, chunk.start_line + len(grid_lines(chunk)))
-    )
-    text_of = dict(zip(numbers, grid_lines(chunk), strict=True))
+    numbers = chunk.line_numbers
+    text_of = dict(zip(numbers, chunk.text.split("\n"), strict=True))
     header_line = table.header[0].line
     common = [n for n in numbers if n <= header_line]
     row_lines = [{c.line for row in rows for c in row} for _, rows in projects]
@@ -84,10 +82,6 @@ def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
             )
         )
     return out
-
-
-def grid_lines(chunk: Chunk) -> list[str]:
-    return chunk.text.split("\n")
 
 
 def places(source: SourceText) -> dict[str, dict]:

@@ -57,8 +57,7 @@ def _unit_above(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -
         for cell in row:
             if unit := _unit_of(cell.text, vocab):
                 return unit
-    numbers = chunk.lines or range(chunk.start_line, chunk.end_line + 1)
-    for line, number in zip(chunk.text.split("\n"), numbers, strict=False):
+    for line, number in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False):
         if number >= table.header[0].line:
             break
         if unit := _unit_of(line, vocab):

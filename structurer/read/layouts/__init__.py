@@ -63,4 +63,4 @@ def read_grid(
 
 def chunk_grid(chunk: Chunk, vocab: Vocabulary | None = None) -> Grid:
     """The grid of a chunk, its cells at their source lines."""
-    return read_grid(chunk.text, chunk.start_line, vocab=vocab, numbers=chunk.lines)
+    return read_grid(chunk.text, vocab=vocab, numbers=chunk.line_numbers)
