@@ -371,3 +371,48 @@ def test_report_groups_real_and_synthetic_cases_and_layouts():
     assert data["layouts"]["pipe"]["synthetic"]["forms_found"] == 1
     table = render_markdown(data).split("## By layout")[1]
     assert "| pdf-text | 1/1 | 93.8% | 100.0% | 1 | - | - | - | - |" in table
+
+
+def test_a_wrong_value_is_unflagged_unless_a_finding_names_its_path():
+    got = form()
+    got.funding.annual_total = "590000.00"  # wrong, no finding names it
+    got.project_name = None  # wrong, a warning names it
+    got.indicators[2].target = "提升"  # wrong, named through its indicator
+    got.findings = [
+        Finding(severity="warning", code="header.missing", message="", paths=["project_name"]),
+        Finding(severity="error", code="x", message="", paths=["indicators[2]"]),
+        Finding(severity="info", code="y", message="", paths=["funding.annual_total"]),
+    ]
+    m = score_case("c", [form()], [got]).metrics()
+    assert (m["values_wrong"], m["unflagged_wrong_values"]) == (3, 1)  # info is not a flag
+
+
+def test_an_extra_indicator_is_flagged_by_its_own_index():
+    got = form()
+    got.indicators.insert(0, ind("页脚第3页"))
+    got.findings = [Finding(severity="error", code="x", message="", paths=["indicators[0]"])]
+    m = score_case("c", [form()], [got]).metrics()
+    assert (m["values_wrong"], m["unflagged_wrong_values"]) == (1, 0)
+
+
+def test_errors_on_gold_count_the_checkers_errors_beyond_the_expected_ones():
+    accused = Finding(severity="error", code="grounding.wrong_label", message="", paths=["x"])
+    source_fault = Finding(severity="error", code="funding.annual_identity", message="")
+    expected = [[ExpectedFinding("funding.annual_identity")]]
+    found = [[accused, source_fault, Finding(severity="warning", code="w", message="")]]
+    m = score_case("c", [form()], [form()], expected=expected, gold_findings=found).metrics()
+    assert (m["gold_checked"], m["errors_on_gold"]) == (1, 1)
+    assert m["forms_wrong"] == 0  # an accusation of the gold is not a reading error
+
+
+def test_the_seed_gold_checked_against_its_source_has_no_error():
+    from structurer.backends import make_backend
+    from structurer.quality.evaluate import run_case
+
+    case = load_case(Path(__file__).parent.parent / "fixtures" / "shanghai-2024")
+    m = run_case(case, make_backend("rules")).metrics()
+    assert (m["gold_checked"], m["errors_on_gold"]) == (13, 0)
+    gold = case.gold[0]  # 5,900,000 of other funds and 0 appropriated: swap them
+    funding = gold.funding
+    funding.current_appropriation, funding.annual_other = "5900000.00", "0.00"
+    assert run_case(case, make_backend("rules")).metrics()["errors_on_gold"] >= 2

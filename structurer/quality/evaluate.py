@@ -23,8 +23,8 @@ from pydantic import ValidationError
 
 from ..errors import InputError, NoFormsError, RecordsError
 from ..io import atomic_write_text, describe, load_json, read_text, unknown_keys
-from ..models import FormRecord
-from .scoring import CaseScore, ExpectedFinding, score_case
+from ..models import Finding, FormRecord
+from .scoring import CaseScore, ExpectedFinding, pair_forms, score_case
 
 HEADLINE = (
     "forms_found",
@@ -45,6 +45,9 @@ HEADLINE = (
     "forms_wrong",
     "silent_errors",
     "silent_error_rate",
+    "values_wrong",
+    "unflagged_wrong_values",
+    "errors_on_gold",
 )
 # Per group (real / synthetic) in the history line.
 GROUP_HEADLINE = (
@@ -54,6 +57,8 @@ GROUP_HEADLINE = (
     "indicator_f1",
     "silent_errors",
     "silent_error_rate",
+    "unflagged_wrong_values",
+    "errors_on_gold",
 )
 # Metrics where a rise is a regression; every other numeric metric is better when higher.
 LOWER_IS_BETTER = frozenset(
@@ -67,6 +72,9 @@ LOWER_IS_BETTER = frozenset(
         "silent_errors",
         "silent_error_rate",
         "false_alarms",
+        "values_wrong",
+        "unflagged_wrong_values",
+        "errors_on_gold",
     }
 )
 # Counts that describe the run rather than its quality: reported, never called better or worse.
@@ -116,7 +124,8 @@ def load_case(directory: str | Path) -> Case:
 def gate_failures(case: CaseScore, gate: dict[str, Any]) -> list[str]:
     """What a case falls short of in its case.toml `[gate]`: every form found and none extra
     (`forms = "all"`), field accuracy, indicator F1 and goal similarity at least their minimum,
-    no more silent errors than allowed, every finding the gold expects raised (`findings =
+    no more silent errors, unflagged wrong values or errors on the gold record than allowed
+    (`max_silent`, `max_unflagged`, `max_errors_on_gold`), every finding the gold expects raised (`findings =
     "all"`)."""
     m = case.metrics()
     out = []
@@ -127,8 +136,11 @@ def gate_failures(case: CaseScore, gate: dict[str, Any]) -> list[str]:
         value = m[metric]
         if key in gate and value is not None and value < gate[key]:
             out.append(f"{metric} {value:.4f} < {gate[key]}")
-    if "max_silent" in gate and m["silent_errors"] > gate["max_silent"]:
-        out.append(f"silent errors {m['silent_errors']} > {gate['max_silent']}")
+    for key, metric in (("max_silent", "silent_errors"),
+                        ("max_unflagged", "unflagged_wrong_values"),
+                        ("max_errors_on_gold", "errors_on_gold")):  # fmt: skip
+        if key in gate and m[metric] > gate[key]:
+            out.append(f"{metric.replace('_', ' ')} {m[metric]} > {gate[key]}")
     if gate.get("findings") == "all" and m["findings_missed"]:
         out.append(f"expected findings missed: {m['findings_missed']}")
     return [f"{case.name}: {reason}" for reason in out]
@@ -198,10 +210,11 @@ def run_case(case: Case, backend: Any) -> CaseScore:
     from ..read import load_document
 
     started = time.perf_counter()
+    vocab = vocab_of(backend)
     try:
-        document = load_document(case.source_path, vocab_of(backend))
+        document = load_document(case.source_path, vocab)
     except NoFormsError:  # every gold form is missing: scored, not a crash of the eval
-        records, doc_findings = [], []
+        document, records, doc_findings = None, [], []
     else:
         result = extract_documents([document], backend)
         records, doc_findings = result.records, result.document_findings.get(document.path, [])
@@ -211,10 +224,39 @@ def run_case(case: Case, backend: Any) -> CaseScore:
         records,
         expected=case.expected_findings,
         document_findings=doc_findings,
+        gold_findings=check_gold(case.gold, records, document, vocab),
     )
     score.seconds = time.perf_counter() - started
     score.kind, score.layout = case.kind, case.layout
     return score
+
+
+def check_gold(
+    gold: list[FormRecord], records: list[FormRecord], document: Any, vocab: Any
+) -> list[list[Finding]]:
+    """The checker's findings on each gold record, checked against its own form in the source:
+    the chunk its extracted partner was read from, else the chunk of its form number. A gold form
+    whose chunk was not found is checked without the source (arithmetic and hierarchy only)."""
+    from ..checks import check_record
+    from ..read.layouts import chunk_grid
+
+    chunks = {c.index: c for c in document.chunks} if document is not None else {}
+    by_lines = {(c.start_line, c.end_line): c for c in chunks.values()}
+    partner = dict(pair_forms(gold, records)[0])
+    out = []
+    for gi, record in enumerate(gold):
+        src = records[partner[gi]].source if gi in partner else None
+        chunk = (by_lines.get((src.start_line, src.end_line)) if src else None) or chunks.get(
+            record.form_index
+        )
+        copy = record.model_copy(deep=True)
+        if chunk is None:
+            out.append(check_record(copy, vocab=vocab))
+            continue
+        grid = chunk_grid(chunk, vocab)
+        title = document.title
+        out.append(check_record(copy, source_text=chunk.text, title=title, vocab=vocab, grid=grid))
+    return out
 
 
 @dataclass
@@ -432,6 +474,11 @@ _MD_COLUMNS = (
     ("findings", lambda m: f"{m['findings_raised']}/{m['findings_expected']}"),
     ("unexpected errors", lambda m: str(m["unexpected_errors"])),
     ("wrong / silent", lambda m: f"{m.get('forms_wrong', 0)} / {m.get('silent_errors', 0)}"),
+    (
+        "wrong values / unflagged",
+        lambda m: f"{m.get('values_wrong', 0)} / {m.get('unflagged_wrong_values', 0)}",
+    ),
+    ("errors on gold", lambda m: str(m.get("errors_on_gold", 0))),
 )
 MAX_MD_FIELD_ERRORS = 25
 MAX_MD_MISMATCHES = 60  # per case: report.json keeps them all
@@ -458,7 +505,10 @@ def render_markdown(data: dict[str, Any]) -> str:
     lines += [
         "",
         "A form is *wrong* when any field, goal or indicator is (a missing or extra form too); "
-        "*silent* when its record carries no error finding, so nobody would look at it.",
+        "*silent* when its record carries no error finding, so nobody would look at it. "
+        "A wrong value is *unflagged* when no error or warning finding names its path. "
+        "*Errors on gold*: the checker's errors on the hand-labelled (correct) record checked "
+        "against its own source, each a correct value accused.",
     ]
     lines += _md_layouts(data.get("layouts") or {})
     lines += _md_field_errors(data.get("field_errors") or {})

@@ -16,6 +16,14 @@ Every wrong field is kept as a Mismatch (case, form, field, gold, got) for the r
 A form is *wrong* when any of its fields, goals or indicators is (a missing form is wrong, and so
 is an extra one); a wrong form is *silent* when its record carries no error finding, so neither
 the hybrid backend nor a reviewer would ever look at it: the worst thing the tool can produce.
+
+Finer than a silent form: a wrong value is *unflagged* when no error or warning finding names its
+path (or a path containing it: `indicators[3]` names `indicators[3].target`). A record with an
+error elsewhere still leaves that value unseen by a reviewer who goes by the findings.
+
+The other way round, *errors on gold* are the checker's errors on the hand-labelled (correct)
+record checked against its own source: each is a correct value accused, which sends a right
+record to review and makes hybrid prefer a worse one.
 """
 
 from __future__ import annotations
@@ -41,12 +49,31 @@ NAME_MATCH = 0.8  # tolerates one or two OCR-damaged characters in a ten-charact
 
 # The additive counters of a CaseScore (summed into the overall line).
 _COUNTS = (
-    "forms_expected", "forms_found", "forms_extra", "fields_total", "fields_correct", "ind_gold",
-    "ind_got", "ind_matched", "ind_correct", "findings_expected", "findings_raised",
-    "unexpected_errors", "seconds", "forms_wrong", "forms_silent", "forms_false_alarm",
-)  # fmt: skip
+    "forms_expected",
+    "forms_found",
+    "forms_extra",
+    "fields_total",
+    "fields_correct",
+    "ind_gold",
+    "ind_got",
+    "ind_matched",
+    "ind_correct",
+    "findings_expected",
+    "findings_raised",
+    "unexpected_errors",
+    "seconds",
+    "forms_wrong",
+    "forms_silent",
+    "forms_false_alarm",
+    "values_wrong",
+    "values_unflagged",
+    "gold_checked",
+    "gold_errors",
+)
 # Mismatch fields that say the record is wrong (not a finding the checker raised or missed).
-_NOT_READING = ("finding",)
+_NOT_READING = ("finding", "gold-check")
+# Severities that make a reviewer (or hybrid) look at a value; info is only a note.
+FLAG_SEVERITIES = ("error", "warning")
 _INDEX = re.compile(r"\[\d+\]|\+\d+")
 
 
@@ -66,6 +93,12 @@ class Mismatch:
     gold: Any
     got: Any
     note: str = ""
+    flagged: bool | None = None  # a reading error: does a finding name its path? (else None)
+    at: str = ""  # the value's path in the extracted record, where it is not `field`
+
+    @property
+    def got_path(self) -> str:
+        return self.at or self.field
 
 
 @dataclass
@@ -92,6 +125,10 @@ class CaseScore:
     forms_wrong: int = 0  # forms with any wrong field, goal or indicator (missing/extra included)
     forms_silent: int = 0  # ... whose record carries no error finding
     forms_false_alarm: int = 0  # right forms whose record carries an error finding
+    values_wrong: int = 0  # wrong values (fields, goals, indicator parts, missing/extra ones)
+    values_unflagged: int = 0  # ... that no error or warning finding names by path
+    gold_checked: int = 0  # gold records checked against their own source
+    gold_errors: int = 0  # errors the checker raised on them (beyond their expected findings)
     llm: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     mismatches: list[Mismatch] = field(default_factory=list)
@@ -144,6 +181,10 @@ class CaseScore:
         out["silent_errors"] = self.forms_silent
         out["silent_error_rate"] = _rate(self.forms_silent, forms)
         out["false_alarms"] = self.forms_false_alarm
+        out["values_wrong"] = self.values_wrong
+        out["unflagged_wrong_values"] = self.values_unflagged
+        out["gold_checked"] = self.gold_checked
+        out["errors_on_gold"] = self.gold_errors
         out["seconds"] = round(self.seconds, 3)
         out.update(_llm_metrics(self.llm, self.forms_found + self.forms_extra))
         return out
@@ -322,20 +363,27 @@ def score_case(
     *,
     expected: list[list[ExpectedFinding]] | None = None,
     document_findings: list[Finding] | None = None,
+    gold_findings: list[list[Finding]] | None = None,
 ) -> CaseScore:
     """Score one case. `expected[i]` are the findings gold form i must raise; document-level
-    findings count for every form of the document."""
+    findings count for every form of the document. `gold_findings[i]`, when given, are the
+    checker's findings on gold form i checked against its own source (errors on gold)."""
     expected = expected or [[] for _ in gold]
     doc_findings = document_findings or []
     score = CaseScore(name, forms_expected=len(gold))
+    for gi, found in enumerate(gold_findings or []):
+        _score_gold_check(score, gold[gi], found, expected[gi])
     pairs, missing, extra = pair_forms(gold, got)
     score.forms_found = len(pairs)
     score.forms_extra = len(extra)
     for gi, oi in pairs:
         before = len(score.mismatches)
         _score_form(score, gold[gi], got[oi], expected[gi], doc_findings)
-        wrong = any(m.field not in _NOT_READING for m in score.mismatches[before:])
-        _count_silence(score, wrong=wrong, flagged=_has_error(got[oi].findings + doc_findings))
+        reading = [m for m in score.mismatches[before:] if m.field not in _NOT_READING]
+        _count_unflagged(score, reading, got[oi].findings + doc_findings)
+        _count_silence(
+            score, wrong=bool(reading), flagged=_has_error(got[oi].findings + doc_findings)
+        )
     for gi in missing:
         _score_missing_form(score, gold[gi], expected[gi])
         _count_silence(score, wrong=True, flagged=False)  # no record: nothing to route anywhere
@@ -353,6 +401,43 @@ def score_case(
 
 def _has_error(findings: list[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
+
+
+def _count_unflagged(score: CaseScore, wrong: list[Mismatch], findings: list[Finding]) -> None:
+    """Mark each wrong value of a paired form flagged or not by the record's findings."""
+    named = [p for f in findings if f.severity in FLAG_SEVERITIES for p in f.paths]
+    for m in wrong:
+        m.flagged = any(names_path(p, m.got_path) for p in named)
+        score.values_wrong += 1
+        score.values_unflagged += not m.flagged
+
+
+def names_path(finding_path: str, value_path: str) -> bool:
+    """Whether a finding's path names a value's: the same path, or one that contains it
+    (`indicators[3]` contains `indicators[3].target`, `funding` every amount)."""
+    if finding_path == value_path:
+        return True
+    return value_path.startswith(finding_path) and value_path[len(finding_path)] in ".["
+
+
+def _score_gold_check(
+    score: CaseScore, gold: FormRecord, found: list[Finding], expected: list[ExpectedFinding]
+) -> None:
+    """The checker's errors on a correct record: each one accuses a right value."""
+    score.gold_checked += 1
+    for f in found:
+        if f.severity == "error" and not _expected(f, expected):
+            score.gold_errors += 1
+            score.mismatches.append(
+                Mismatch(
+                    score.name,
+                    gold.key(),
+                    "gold-check",
+                    None,
+                    f.code,
+                    f"error on the gold record {f.paths}: {f.message}",
+                )
+            )
 
 
 def _count_silence(score: CaseScore, *, wrong: bool, flagged: bool) -> None:
@@ -434,17 +519,39 @@ def _score_indicators(
         for part in wrong:
             g, o = _part_value(gold[gi], part), _part_value(got[oi], part)
             score.mismatches.append(
-                Mismatch(score.name, form, f"indicators[{gi}].{part}", g, o, gold[gi].name or "")
+                Mismatch(
+                    score.name,
+                    form,
+                    f"indicators[{gi}].{part}",
+                    g,
+                    o,
+                    gold[gi].name or "",
+                    at=f"indicators[{oi}].{part}",
+                )
             )
-    for gi in missing:
+    for gi in missing:  # flagged only by a finding on the indicator list (text left unplaced)
         score.mismatches.append(
             Mismatch(
-                score.name, form, f"indicators[{gi}]", gold[gi].name, None, "missing indicator"
+                score.name,
+                form,
+                f"indicators[{gi}]",
+                gold[gi].name,
+                None,
+                "missing indicator",
+                at="indicators",
             )
         )
     for oi in extra:
         score.mismatches.append(
-            Mismatch(score.name, form, f"indicators+{oi}", None, got[oi].name, "extra indicator")
+            Mismatch(
+                score.name,
+                form,
+                f"indicators+{oi}",
+                None,
+                got[oi].name,
+                "extra indicator",
+                at=f"indicators[{oi}]",
+            )
         )
 
 
