@@ -39,16 +39,41 @@ GOAL_FIELDS = ("overall_goal", "annual_goal")
 # --- intermediate stages (plain dataclasses: many are made per form, they never leave the run) ---
 
 
-@dataclass(frozen=True, slots=True)
 class Cell:
-    """One table cell after cleaning, remembering where it came from."""
+    """One table cell after cleaning, remembering where it came from.
 
-    text: str  # cleaned text ("" for an empty cell)
-    raw: str  # the cell as OCR wrote it
-    line: int  # 1-based line in the source document
-    col: int  # 0-based column in its source table row
-    repairs: tuple[str, ...] = ()  # what cleaning changed that may alter meaning (e.g. "O->0")
-    merged: bool = False  # a copy of an HTML rowspan cell from the row above
+    A plain slots class, not a frozen dataclass: a form has ~150 cells and a frozen dataclass
+    sets each field through object.__setattr__ (three times the cost). Nothing mutates a cell
+    once made (a changed cell is a new one) and nothing hashes one."""
+
+    __slots__ = ("col", "line", "merged", "raw", "repairs", "text")
+
+    def __init__(
+        self,
+        text: str,
+        raw: str,
+        line: int,
+        col: int,
+        repairs: tuple[str, ...] = (),
+        merged: bool = False,
+    ) -> None:
+        self.text = text  # cleaned text ("" for an empty cell)
+        self.raw = raw  # the cell as OCR wrote it
+        self.line = line  # 1-based line in the source document
+        self.col = col  # 0-based column in its source table row
+        self.repairs = repairs  # what cleaning changed that may alter meaning (e.g. "O->0")
+        self.merged = merged  # a copy of an HTML rowspan cell from the row above
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.text, self.raw, self.line, self.col, self.repairs, self.merged)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Cell) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # equal by value, never a key
+
+    def __repr__(self) -> str:
+        return f"Cell({self.text!r}, line={self.line}, col={self.col})"
 
 
 @dataclass(slots=True)
@@ -60,6 +85,9 @@ class Grid:
     # cells the reader split by a guess (run together with no separator): the rules say so in an
     # error finding, since no later check can tell a wrong split from a right one
     guessed: list[str] = field(default_factory=list)
+    # what the stages derive from the grid (its parts, the label map, the grounding index),
+    # built once by the first stage that asks and read by the others: read.structure.derived
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

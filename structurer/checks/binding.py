@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Cell, Finding, FormRecord, Grid
 from ..read.clean import squash
-from ..read.structure import ListTable, indicator_start, is_header_row, list_table
+from ..read.structure import ListTable, derived, grid_parts, is_header_row
 from ..read.values import amount_value, parse_amount, strip_code
 from ..vocab import Vocabulary
 from .finding import finding
@@ -49,10 +49,16 @@ class LabelMap:
 
 
 def label_map(grid: Grid, vocab: Vocabulary) -> LabelMap:
-    """What each label above the indicator table governs (and a list table's column headers)."""
-    if (table := list_table(grid.rows, vocab)) is not None:
-        return _list_map(table)
-    rows = grid.rows[: indicator_start(grid.rows, vocab)]
+    """What each label above the indicator table governs (and a list table's column headers),
+    mapped once per grid: every record read from the form is bound against the same map."""
+    return derived(grid, "label_map", vocab, lambda: _label_map(grid, vocab))
+
+
+def _label_map(grid: Grid, vocab: Vocabulary) -> LabelMap:
+    parts = grid_parts(grid, vocab)
+    if parts.table is not None:
+        return _list_map(parts.table)
+    rows = parts.top(grid)
     out = LabelMap()
     # fields the form names with a label of their own (not one printed in both columns)
     form = {
@@ -351,11 +357,15 @@ def _level_moves(record: FormRecord, grid: Grid, vocab: Vocabulary) -> list[Find
 def _level2_by_name(grid: Grid, vocab: Vocabulary) -> dict[str, set[str | None]]:
     """For each cell text in the indicator table, the level-2 names in force on its rows (None
     where no level 2 is known: rows before any level name, a level 1 printed alone)."""
+    return derived(grid, "level2_by_name", vocab, lambda: _levels_in_force(grid, vocab))
+
+
+def _levels_in_force(grid: Grid, vocab: Vocabulary) -> dict[str, set[str | None]]:
     out: dict[str, set[str | None]] = {}
     current: str | None = None
     seen_level = False
     pending: list[str] = []  # rows before any level name take the first level 2 that follows
-    for row in grid.rows[indicator_start(grid.rows, vocab) :]:
+    for row in grid_parts(grid, vocab).bottom(grid):
         if is_header_row(row, vocab):
             continue
         names = [n for c in row if c.text and (n := vocab.canonical_level(c.text))]

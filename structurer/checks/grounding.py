@@ -23,7 +23,7 @@ from ..models import (
 )
 from ..read.clean import collapse_repeats, latex_to_text, strip_html, to_halfwidth
 from ..read.layouts import read_grid
-from ..read.structure import list_table
+from ..read.structure import derived, grid_parts
 from ..read.values import amount_unit, amount_value, parse_date
 from ..vocab import Vocabulary, resolve
 from .binding import bind_record
@@ -97,7 +97,24 @@ class SourceIndex:
     def collapsed(self) -> str:
         return "|".join(self.collapsed_rows)
 
+    @cached_property
+    def rows_of_cell(self) -> dict[str, list[int]]:
+        """Each normalized cell -> the rows holding it whole: an indicator's name is nearly
+        always a cell of its own, so its rows are found without scanning every row."""
+        out: dict[str, list[int]] = {}
+        for i, row in enumerate(self.cells):
+            for cell in row:
+                rows = out.setdefault(cell, [])
+                if not rows or rows[-1] != i:
+                    rows.append(i)
+        return out
+
     def rows_holding(self, needle: str) -> list[int]:
+        """Rows holding `needle` as a whole cell (a dict look-up: checking every indicator
+        against every row was quadratic in the rows), else inside a cell."""
+        return self.rows_of_cell.get(needle) or self._scan(needle)
+
+    def _scan(self, needle: str) -> list[int]:
         hits = [i for i, row in enumerate(self.rows) if needle in row]
         return hits or [i for i, row in enumerate(self.collapsed_rows) if needle in row]
 
@@ -155,8 +172,12 @@ def index_source(source_text: str) -> SourceIndex:
 def index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
     """The form's cell grid as the layout reader built it: a row is a table row even where the
     text prints one cell per line (or a list table wraps a cell onto a line of its own), so "on
-    its indicator's row" means the same in every layout."""
-    table = list_table(grid.rows, vocab)
+    its indicator's row" means the same in every layout. Built once per grid."""
+    return derived(grid, "grounding_index", vocab, lambda: _index_grid(grid, vocab))
+
+
+def _index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
+    table = grid_parts(grid, vocab).table
     source = table.rows if table is not None else grid.rows
     rows = tuple(
         tuple(n for c in row if c.text and (n := normalize(c.raw or c.text))) for row in source

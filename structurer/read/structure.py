@@ -5,21 +5,63 @@ a list table per project) and the checks (which bind each value to the label gov
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from ..models import Cell
+from ..models import Cell, Grid
 from ..vocab import Vocabulary, label_key
 from .values import parse_amount, strip_code
+
+T = TypeVar("T")
+
+
+def derived(grid: Grid, name: str, vocab: Vocabulary, build: Callable[[], T]) -> T:
+    """What a stage derives from a grid under a vocabulary, built once and kept on the grid: the
+    rules, the checks and hybrid's shadow read the same form, and each used to derive its parts
+    again (the list-table test and the indicator start three times a form)."""
+    key = (name, vocab.sha)
+    try:
+        return grid.memo[key]  # type: ignore[no-any-return]
+    except KeyError:
+        value = grid.memo[key] = build()
+        return value
+
+
+@dataclass(frozen=True)
+class GridParts:
+    """A form's grid cut into its parts: a department list table, or the rows above the
+    indicator table (header, funding, goals) and the indicator rows."""
+
+    table: ListTable | None
+    start: int  # index of the first indicator row (len(rows) when there is none)
+
+    def top(self, grid: Grid) -> list[list[Cell]]:
+        return grid.rows[: self.start]
+
+    def bottom(self, grid: Grid) -> list[list[Cell]]:
+        return grid.rows[self.start :]
+
+
+def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
+    """The grid's parts, found once per grid."""
+
+    def build() -> GridParts:
+        return GridParts(list_table(grid.rows, vocab), indicator_start(grid.rows, vocab))
+
+    return derived(grid, "parts", vocab, build)
 
 
 def is_header_row(row: list[Cell], vocab: Vocabulary) -> bool:
     """The indicator table's header row: two or more of the vocabulary's column headers."""
-    return sum(bool(vocab.column_of(c.text)) for c in row if c.text) >= 2
+    info = vocab.info
+    return sum(info(c.text).column is not None for c in row if c.text) >= 2
 
 
 def starts_indicators(row: list[Cell], vocab: Vocabulary) -> bool:
     """The indicator table begins at its header row, or failing that at the first level name."""
-    return is_header_row(row, vocab) or any(vocab.canonical_level(c.text) for c in row if c.text)
+    info = vocab.info
+    return is_header_row(row, vocab) or any(info(c.text).level for c in row if c.text)
 
 
 def indicator_start(rows: list[list[Cell]], vocab: Vocabulary) -> int:
@@ -94,8 +136,9 @@ def may_hold_list_table(text: str, vocab: Vocabulary) -> bool:
 def list_table(rows: list[list[Cell]], vocab: Vocabulary) -> ListTable | None:
     """The grid's department list table, None when the form is not one."""
     names = set(vocab.labels("project_name"))
+    info = vocab.info
     for n, row in enumerate(rows):
-        if not any(c.text and label_key(c.text) in names for c in row):
+        if not any(c.text and info(c.text).key in names for c in row):
             continue  # a list's header names the project column
         roles = _list_roles(row, vocab)
         if roles is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..models import Chunk, FormRecord, Grid, Job, OnRecord
-from ..read.structure import indicator_start, list_table
+from ..read.structure import grid_parts
 from ..vocab import Vocabulary, resolve
 from .coverage import close_record, unread_cells
 from .funding import read_funding
@@ -26,12 +26,12 @@ __all__ = ["RulesBackend", "extract_form", "project_name_of"]
 def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> FormRecord:
     """One clean record from one form's grid. Never raises on odd input: what is missing is None."""
     vocab = resolve(vocab)
-    if (table := list_table(grid.rows, vocab)) is not None:
-        return read_list(chunk, grid, table, vocab)
+    parts = grid_parts(grid, vocab)
+    if parts.table is not None:
+        return read_list(chunk, grid, parts.table, vocab)
     record = FormRecord(form_index=chunk.index, year=chunk.year, backend="rules")
     trace = Trace()
-    split = indicator_start(grid.rows, vocab)
-    top, bottom = grid.rows[:split], grid.rows[split:]
+    top, bottom = parts.top(grid), parts.bottom(grid)
     read_header(top, record, trace, vocab)
     read_funding(top, record, trace, vocab)
     read_goals(top, record, trace, vocab)

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -117,11 +117,18 @@ def label_key(text: str | None) -> str:
     return key.removeprefix("其中").strip(":")
 
 
-def _remember(memo: dict[str | None, Any], text: str | None, value: Any) -> Any:
-    if len(memo) >= _MEMO_SIZE:  # a corpus has many distinct cells: keep memory flat
-        memo.clear()
-    memo[text] = value
-    return value
+class LabelInfo(NamedTuple):
+    """What the vocabulary says about one cell's text (Vocabulary.info)."""
+
+    key: str  # the text as labels are matched (label_key)
+    fields: tuple[str, ...]  # field paths the label names (two: a label of both funding columns)
+    block: str | None  # funding / goals / indicators for a block's row label
+    column: str | None  # the indicator-table column a header names
+    period: bool  # a cell naming both planned dates
+    ignored: bool  # a label of something the record does not keep
+    label: bool  # any of the above: a label, not a value
+    level: str | None  # the canonical level name the text spells
+    trailer: bool  # an approval or signature row after the indicators
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -164,59 +171,74 @@ class Vocabulary:
     def _ignored_labels(self) -> dict[str, str]:
         return {label_key(lab): "ignored" for lab in self.spec.ignored.labels}
 
-    def _lookup(self, table: str, text: str | None) -> Any:
-        """`text` looked up in the table held by the attribute named `table`, remembered."""
+    def info(self, text: str | None) -> LabelInfo:
+        """Everything the vocabulary says about one cell's text, computed once per text and
+        remembered: every stage asks about the same cells (labels recur in every form), and one
+        look-up answering all questions is what makes asking cheap."""
         try:
-            return self._memo[table][text]
+            return self._infos[text]
         except KeyError:
-            found = self._find(getattr(self, table), text)
-            return _remember(self._memo_for(table), text, found)
-
-    # Memos are keyed by the table's name, not its id(): a pickled Vocabulary (a spawned worker)
-    # keeps names, while ids would point at other objects.
-    def _memo_for(self, key: str) -> dict[str | None, Any]:
-        memos = self._memo
-        memo = memos.get(key)
-        if memo is None:
-            memo = memos[key] = {}
-        return memo
+            infos = self._infos
+            if len(infos) >= _MEMO_SIZE:  # a corpus has many distinct cells: keep memory flat
+                infos.clear()
+            found = infos[text] = self._describe(text)
+            return found
 
     @cached_property
-    def _memo(self) -> dict[str, dict[str | None, Any]]:
-        """Look-ups already made, per table: a form asks about the same cells many times."""
+    def _infos(self) -> dict[str | None, LabelInfo]:
         return {}
 
-    def _find(self, table: dict[str, Any], text: str | None) -> Any:
+    def _describe(self, text: str | None) -> LabelInfo:
         key = label_key(text)
-        if key in table:
-            return table[key]
         bare = _QUALIFIER.sub("", key)  # 项目资金(元) is the 项目资金 label
-        return table.get(bare) if bare != key else None
+
+        def find(table: dict[str, Any]) -> Any:
+            if key in table:
+                return table[key]
+            return table.get(bare) if bare != key else None
+
+        fields = find(self._field_of_label) or ()
+        block, column = find(self._block_of_label), find(self._column_of_label)
+        period, ignored = bool(find(self._period_of_label)), bool(find(self._ignored_labels))
+        return LabelInfo(
+            key=key,
+            fields=fields,
+            block=block,
+            column=column,
+            period=period,
+            ignored=ignored,
+            label=bool(fields or block or column or period or ignored),
+            level=self._canonical_level(text) if text else None,
+            trailer=bool(key) and any(t in key for t in self._trailer_keys),
+        )
+
+    @cached_property
+    def _trailer_keys(self) -> tuple[str, ...]:
+        return tuple(label_key(t) for t in self.spec.ignored.trailers)
 
     def fields_of(self, text: str | None) -> tuple[str, ...]:
         """The field paths a label names: () for no label, two for one printed in both funding
         columns (the other-funds label)."""
-        return self._lookup("_field_of_label", text) or ()
+        return self.info(text).fields
 
     def block_of(self, text: str | None) -> str | None:
         """funding / goals / indicators for a block's row label (项目资金(元), 绩效指标)."""
-        return self._lookup("_block_of_label", text)
+        return self.info(text).block
 
     def column_of(self, text: str | None) -> str | None:
         """level1 / level2 / name / target for a header cell of the indicator table."""
-        return self._lookup("_column_of_label", text)
+        return self.info(text).column
 
     def is_period(self, text: str | None) -> bool:
-        return bool(self._lookup("_period_of_label", text))
+        return self.info(text).period
 
     def is_ignored(self, text: str | None) -> bool:
         """A label of something the record does not keep (项目负责人, 备注...)."""
-        return bool(self._lookup("_ignored_labels", text))
+        return self.info(text).ignored
 
     def is_trailer(self, text: str | None) -> bool:
         """An approval or signature row after the indicators (审核意见, 盖章, 填表人)."""
-        key = label_key(text)
-        return bool(key) and any(label_key(t) in key for t in self.spec.ignored.trailers)
+        return self.info(text).trailer
 
     def column_period(self, text: str | None) -> str | None:
         """long / annual for a column header qualified as such (`<header>(长期)`), else None."""
@@ -252,13 +274,7 @@ class Vocabulary:
 
     def is_label(self, text: str | None) -> bool:
         """Any label, block or header the form prints: not a value."""
-        return bool(
-            self.fields_of(text)
-            or self.block_of(text)
-            or self.column_of(text)
-            or self.is_period(text)
-            or self.is_ignored(text)
-        )
+        return self.info(text).label
 
     # --- titles and units ---
 
@@ -282,12 +298,17 @@ class Vocabulary:
         """The first and last characters of each of a field's labels (as label_key spells
         them): a line holding neither pair has no such label, whatever spaces OCR put inside it.
         None when one is not a CJK character a raw line would hold as is."""
-        memo = self._memo_for("label_ends")
-        if path not in memo:
-            ends = {(k[0], k[-1]) for lab in self.labels(path) if (k := label_key(lab))}
-            cjk = all(min(pair) >= "\u2e80" for pair in ends)
-            memo[path] = frozenset(ends) if cjk else None
-        return memo[path]
+        return self._label_ends.get(path) if path in self._label_ends else self._ends_of(path)
+
+    @cached_property
+    def _label_ends(self) -> dict[str, frozenset[tuple[str, str]] | None]:
+        return {}
+
+    def _ends_of(self, path: str) -> frozenset[tuple[str, str]] | None:
+        ends = {(k[0], k[-1]) for lab in self.labels(path) if (k := label_key(lab))}
+        cjk = all(min(pair) >= "\u2e80" for pair in ends)
+        found = self._label_ends[path] = frozenset(ends) if cjk else None
+        return found
 
     def is_heading(self, line: str) -> bool:
         """A title line that names a summary table (汇总表), not one form."""
@@ -352,12 +373,7 @@ class Vocabulary:
 
     def canonical_level(self, text: str | None) -> str | None:
         """The canonical level name a cell spells, or None if it is not a level name."""
-        if not text:
-            return None
-        try:
-            return self._memo["level"][text]
-        except KeyError:
-            return _remember(self._memo_for("level"), text, self._canonical_level(text))
+        return self.info(text).level
 
     def _canonical_level(self, text: str) -> str | None:
         key = "".join(text.split()).strip(":：").translate(_FULLWIDTH_SIGNS)
