@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -205,6 +206,10 @@ class Indicator(BaseModel):
     unit: str | None = Field(None, description="the unit of a quantitative target, e.g. %")
 
 
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
 class Finding(BaseModel):
     severity: Severity
     code: str = Field(description="stable identifier, e.g. funding.annual_identity")
@@ -217,19 +222,21 @@ class Finding(BaseModel):
 
 class CellRef(BaseModel):
     """A field's source cell: its line and column in the text the layouts read and, for a paged
-    input, the page and the cell's box (fractions of the page, origin top-left)."""
+    input, the page and the cell's box (fractions of the page, origin top-left). Text inputs have
+    no pages: their records keep {"line", "col"}."""
 
+    # The unknown place is left out field by field (exclude_if): a wrapping serializer ran
+    # Python for each of a record's ~40 cells.
     line: int
     col: int
-    page: int | None = Field(None, description="1-based page of a PDF or OCR JSON input")
-    bbox: tuple[float, float, float, float] | None = Field(
-        None, description="x0, y0, x1, y1 of the cell as fractions of the page, origin top-left"
+    page: int | None = Field(
+        None, description="1-based page of a PDF or OCR JSON input", exclude_if=_is_none
     )
-
-    @model_serializer(mode="wrap")
-    def _drop_unknown_place(self, handler: Any) -> dict[str, Any]:
-        # text inputs have no pages: their records stay as they were ({"line", "col"})
-        return {k: v for k, v in handler(self).items() if v is not None}
+    bbox: tuple[float, float, float, float] | None = Field(
+        None,
+        description="x0, y0, x1, y1 of the cell as fractions of the page, origin top-left",
+        exclude_if=_is_none,
+    )
 
 
 class SourceRef(BaseModel):
@@ -291,9 +298,9 @@ class Job:
     chunk: Chunk
     grid: Grid
 
-    @property
+    @cached_property
     def key(self) -> str:
-        """Identifies this form's input across runs (journal, cache)."""
+        """Identifies this form's input across runs (journal, cache); hashed once per job."""
         digest = hashlib.sha256(self.chunk.text.encode()).hexdigest()[:16]
         return job_key(self.document, self.chunk.index, digest)
 

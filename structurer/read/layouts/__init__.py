@@ -15,7 +15,7 @@ from ...errors import StructurerError
 from ...models import Chunk, Grid
 from ...vocab import Vocabulary, resolve
 from .cellstream import CellPerLine
-from .markdown import Markdown
+from .markdown import Markdown, table_share
 from .textrows import TextRows
 
 
@@ -40,7 +40,12 @@ def by_name(name: str) -> LayoutReader:
 
 
 def choose_layout(lines: Sequence[str]) -> LayoutReader:
-    """The reader whose layout covers most of the chunk (the first one on a tie)."""
+    """The reader whose layout covers most of the chunk (the first one on a tie). Tables come
+    first: the other readers count only text on lines that are not pipe rows or HTML table lines,
+    so when the tables' score beats what is left over, no other reader is asked."""
+    score, only_tables = table_share(lines)
+    if score > 1 - only_tables:
+        return LAYOUTS[0]
     return max(LAYOUTS, key=lambda r: r.score(lines))
 
 

@@ -33,7 +33,27 @@ def is_table_line(line: str) -> bool:
 def is_pipe_row(line: str) -> bool:
     """A table row written with pipes: two or more cells with text (`a | b`, `| a | b |`); a
     single cell followed by a pipe (`a |`) is the one-cell-per-line layout's, not a row."""
-    return "|" in line and sum(1 for part in _PIPE.split(line) if part.strip()) >= 2
+    if "|" not in line:
+        return False
+    parts = _PIPE.split(line) if "\\" in line else line.split("|")  # no escape: split plainly
+    return sum(1 for part in parts if part.strip()) >= 2
+
+
+def table_share(lines: Sequence[str]) -> tuple[float, float]:
+    """(the markdown layout's score, the share of the text on lines no other layout counts:
+    pipe rows and HTML table lines). One pass: the score is asked of every chunk."""
+    total = hit = only = 0
+    for line in lines:
+        size = len(line.strip())
+        if not size:
+            continue
+        total += size
+        if is_pipe_row(line) or _is_html_line(line):
+            hit += size
+            only += size
+        elif _SEPARATOR.match(line.strip()):
+            hit += size
+    return (hit / total, only / total) if total else (0.0, 0.0)
 
 
 class Markdown:
@@ -44,12 +64,7 @@ class Markdown:
 
     def score(self, lines: Sequence[str]) -> float:
         """The share of the text on table rows (or separators, or HTML table lines)."""
-        from .cells import share  # cells imports this module
-
-        return share(
-            lines,
-            lambda ln: bool(is_pipe_row(ln) or _SEPARATOR.match(ln.strip()) or _is_html_line(ln)),
-        )
+        return table_share(lines)[0]
 
     def read(self, lines: Sequence[str], *, numbers: Sequence[int], vocab: Vocabulary) -> Grid:
         return Grid(rows=read_rows(lines, numbers), layout=self.name)
