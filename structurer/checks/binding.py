@@ -222,18 +222,34 @@ def _over_columns(
 # --- checking a record against the map ---
 
 
+@dataclass
+class Binding:
+    """What binding a record to its form's labels found: errors (a value under another field's
+    label, or beside a cell of its own label that says otherwise), and values whose label could
+    not be decided from the text (path -> why), said once per form as a warning."""
+
+    errors: list[Finding] = field(default_factory=list)
+    undecided: dict[str, str] = field(default_factory=dict)
+
+
+# Why a value's label could not be decided, as the warning says it.
+EMPTY_OWN_LABEL = "its own label stands over no value, and no other label holds it"
+MID_SPAN = "a merged level cell printed between rows: the rows either side may be under it"
+INTERLEAVED = "wrapped cells of neighbouring columns interleave line by line"
+
+
 def bind_record(
     record: FormRecord, grid: Grid, vocab: Vocabulary, *, skip: frozenset[str] = frozenset()
-) -> list[Finding]:
-    """`grounding.wrong_label` errors for values not under their own label (paths in `skip`
-    already carry a finding: a value not in the source at all)."""
+) -> Binding:
+    """Each value against the label that governs it (paths in `skip` already carry a finding:
+    a value not in the source at all)."""
     labels = label_map(grid, vocab)
-    out: list[Finding] = []
+    out = Binding()
     for path, value, same in _bound_values(record):
-        if path not in skip and (f := _check(path, value, same, labels)) is not None:
-            out.append(f)
-    moves = _level_moves(record, grid, vocab)
-    return out + [f for f in moves if f.paths[0] not in skip]
+        if path not in skip:
+            _check(path, value, same, labels, out)
+    _level_moves(record, grid, vocab, out, skip)
+    return out
 
 
 def _bound_values(record: FormRecord) -> list[tuple[str, str, Callable[[str, Cell], bool]]]:
@@ -248,11 +264,11 @@ def _bound_values(record: FormRecord) -> list[tuple[str, str, Callable[[str, Cel
 
 
 def _check(
-    path: str, value: str, same: Callable[[str, Cell], bool], labels: LabelMap
-) -> Finding | None:
+    path: str, value: str, same: Callable[[str, Cell], bool], labels: LabelMap, out: Binding
+) -> None:
     own = labels.cells.get(path, [])
     if any(same(value, c) for c in own) or _the_only_goal(path, labels):
-        return None
+        return
     elsewhere = [
         (other, labels.labels[other])
         for other, cells in labels.cells.items()
@@ -262,32 +278,34 @@ def _check(
     if elsewhere:
         other, other_label = elsewhere[0]
         where = f"its own label {own_label!r}" if own_label else "no label of its own"
-        return _wrong(
-            path,
-            value,
-            f"{path} = {_short(value)!r} stands under the label {other_label!r} ({other}), "
-            f"not under {where}",
-            label=own_label or "",
-            found_under=other_label,
-            found_field=other,
+        out.errors.append(
+            _wrong(
+                path,
+                value,
+                f"{path} = {_short(value)!r} stands under the label {other_label!r} ({other}), "
+                f"not under {where}",
+                label=own_label or "",
+                found_under=other_label,
+                found_field=other,
+            )
         )
-    if own_label is not None and not own and path.startswith("funding."):
-        return _wrong(
-            path,
-            value,
-            f"{path} = {_short(value)!r}, but the cell under its label {own_label!r} is empty",
-            label=own_label,
+    elif own_label is not None and not own and path.startswith("funding."):
+        # The amount is in the source (presence is checked apart) but under no label the map
+        # knows: a header printed over two rows, a cell wrapped away from its label. Saying
+        # "wrong" here accused correct records; an amount moved from another field is caught
+        # above, under that field's label.
+        out.undecided[path] = EMPTY_OWN_LABEL
+    elif own and path not in GOAL_FIELDS:  # goals span cells: a part of one is not a mismatch
+        out.errors.append(
+            _wrong(
+                path,
+                value,
+                f"{path} = {_short(value)!r}, but the cell under its label {own_label!r} says "
+                f"{_short(own[0].text)!r}",
+                label=own_label or "",
+                source=own[0].text,
+            )
         )
-    if own and path not in GOAL_FIELDS:  # goals span cells: a part of one is not a mismatch
-        return _wrong(
-            path,
-            value,
-            f"{path} = {_short(value)!r}, but the cell under its label {own_label!r} says "
-            f"{_short(own[0].text)!r}",
-            label=own_label or "",
-            source=own[0].text,
-        )
-    return None
 
 
 def _the_only_goal(path: str, labels: LabelMap) -> bool:
@@ -330,56 +348,92 @@ def _same_amount(value: str, cell: Cell) -> bool:
 # --- indicators under their level 2 ---
 
 
-def _level_moves(record: FormRecord, grid: Grid, vocab: Vocabulary) -> list[Finding]:
-    """An indicator whose level 2 is not the one in force on its row in the source."""
+def _level_moves(
+    record: FormRecord, grid: Grid, vocab: Vocabulary, out: Binding, skip: frozenset[str]
+) -> None:
+    """An indicator whose level 2 is none of the ones that can be in force on its row."""
     in_force = _level2_by_name(grid, vocab)
-    out = []
     for i, ind in enumerate(record.indicators):
+        path = f"indicators[{i}].level2"
         mine = vocab.canonical_level(ind.level2)
-        rows = in_force.get(squash(ind.name or ""), set())
-        if not mine or not rows or None in rows or mine in rows:
+        rows = in_force.get(squash(ind.name or ""), [])
+        if not mine or not rows or path in skip or any(None in r for r in rows):
             continue
-        shown = "/".join(sorted(r for r in rows if r))
-        out.append(
+        if hits := [r for r in rows if mine in r]:
+            if all(len(r) > 1 for r in hits):  # right only if the merged cell reaches it
+                out.undecided[path] = MID_SPAN
+            continue
+        shown = "/".join(sorted({n for r in rows for n in r if n}))
+        out.errors.append(
             finding(
                 "error",
                 "grounding.wrong_label",
                 f"indicator {ind.name!r} stands under level 2 {shown} in the source, not "
                 f"under {ind.level2}",
-                [f"indicators[{i}].level2", f"indicators[{i}].level1"],
+                [path, f"indicators[{i}].level1"],
                 value=ind.level2 or "",
                 label=shown,
             )
         )
-    return out
 
 
-def _level2_by_name(grid: Grid, vocab: Vocabulary) -> dict[str, set[str | None]]:
-    """For each cell text in the indicator table, the level-2 names in force on its rows (None
-    where no level 2 is known: rows before any level name, a level 1 printed alone)."""
+def _level2_by_name(grid: Grid, vocab: Vocabulary) -> dict[str, list[frozenset[str | None]]]:
+    """For each cell text in the indicator table, per row it stands on, the level-2 names that
+    can be in force there (None where no level 2 is known: rows before any level name, a level 1
+    printed alone). One name in a table with cells of its own (merged cells fill down). In text
+    printed line by line (a PDF text layer) a merged level cell is printed once, between the
+    rows it spans: a row may then be under the level named on the line after it, and a
+    both-levels name on a row (满意度指标) may stand for the level 1 of a child named on a line
+    beside it."""
     return derived(grid, "level2_by_name", vocab, lambda: _levels_in_force(grid, vocab))
 
 
-def _levels_in_force(grid: Grid, vocab: Vocabulary) -> dict[str, set[str | None]]:
-    out: dict[str, set[str | None]] = {}
+def _levels_in_force(grid: Grid, vocab: Vocabulary) -> dict[str, list[frozenset[str | None]]]:
+    rows = [row for row in grid_parts(grid, vocab).bottom(grid) if not is_header_row(row, vocab)]
+    lines = grid.layout != "markdown"
+    info = vocab.info
+    levels = [[n for c in row if c.text and (n := info(c.text).level)] for row in rows]
+    content = [[c for c in row if c.text and not info(c.text).level] for row in rows]
+    bare = [not any(not info(c.text).label for c in cells) for cells in content]  # labels only
+    out: dict[str, list[frozenset[str | None]]] = {}
     current: str | None = None
     seen_level = False
     pending: list[str] = []  # rows before any level name take the first level 2 that follows
-    for row in grid_parts(grid, vocab).bottom(grid):
-        if is_header_row(row, vocab):
-            continue
-        names = [n for c in row if c.text and (n := vocab.canonical_level(c.text))]
-        if names:
-            current, seen_level = _row_level2(names, vocab), True
+    for r in range(len(rows)):
+        if levels[r]:
+            current, seen_level = _row_level2(levels[r], vocab), True
             for key in pending:
-                out.setdefault(key, set()).add(current)
+                out.setdefault(key, []).append(frozenset({current}))
             pending = []
-        for c in row:
-            if c.text and not vocab.canonical_level(c.text):
-                if seen_level:
-                    out.setdefault(squash(c.text), set()).add(current)
-                else:
-                    pending.append(squash(c.text))
+        if not content[r]:
+            continue
+        candidates = {current}
+        if lines:
+            candidates |= _beside(r, levels, bare, vocab)
+        for c in content[r]:
+            if seen_level:
+                out.setdefault(squash(c.text), []).append(frozenset(candidates))
+            else:
+                pending.append(squash(c.text))
+    return out
+
+
+def _beside(
+    r: int, levels: list[list[str]], bare: list[bool], vocab: Vocabulary
+) -> set[str | None]:
+    """Level 2 names a line-by-line text may mean for row r besides the one in force: for a row
+    naming no level, the one on the next level-only line (a merged cell printed below the first
+    rows it spans); for a row naming a both-levels name, a child of it named on a level-only line
+    beside it."""
+    out: set[str | None] = set()
+    nxt = next((k for k in range(r + 1, len(levels)) if levels[k] or not bare[k]), None)
+    if not levels[r] and nxt is not None and levels[nxt] and bare[nxt]:
+        out.add(_row_level2(levels[nxt], vocab))  # a row naming no level of its own
+    own = _row_level2(levels[r], vocab) if levels[r] else None
+    if own in vocab.ambiguous_levels:
+        for k in (r - 1, r + 1):
+            if 0 <= k < len(levels) and levels[k] and bare[k]:
+                out |= {n for n in levels[k] if n in vocab.hierarchy.get(own, ())}
     return out
 
 

@@ -26,7 +26,7 @@ from ..read.layouts import read_grid
 from ..read.structure import derived, grid_parts
 from ..read.values import amount_unit, amount_value, parse_date
 from ..vocab import Vocabulary, resolve
-from .binding import bind_record
+from .binding import INTERLEAVED, bind_record
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
 _SIGNS = (
@@ -50,11 +50,15 @@ _NUMBER = re.compile(r"[\dOo][\dOo.,，'’]*")
 _DATE_LIKE = re.compile(r"\d{4}[-/.年]")
 _BARE_O = re.compile(r"[Oo](?:[.,][Oo]+)?")
 _NUMBER_NOISE = re.compile(r"[,，'’\s]")
-# A long value may be found in up to this many pieces (text wrapped onto extra rows or split by a
-# page break), each at least _MIN_PIECE characters, so that an invented sentence is not "found"
-# by stitching single characters together.
-_MAX_PIECES = 3
+# A value may be found in pieces: text wrapped onto extra rows or split by a page break. Each
+# piece is at least _MIN_PIECE characters or a whole cell (the wrapped rest of a value stands on
+# a line or in a cell of its own: `<name>干部人`, `数`), the pieces in order, each within _WINDOW
+# rows after the one before (a PDF text layer puts the lines of the cells beside it in between),
+# so that an invented sentence is not "found" by stitching characters together.
+_MAX_PIECES = 8
 _MIN_PIECE = 6
+_WINDOW = 4
+_FIRST_ROWS = 4  # rows holding a first piece that are tried as the start
 
 
 @lru_cache(maxsize=8192)  # labels, level names and targets recur in every form
@@ -83,6 +87,7 @@ class SourceIndex:
     numbers: frozenset[Decimal]
     repaired: dict[Decimal, str]  # numbers found only with letter O read as 0 -> the raw token
     dates: frozenset[str]
+    words: frozenset[str] = frozenset()  # the words of text lines, normalized: cells too
 
     @cached_property
     def collapsed_rows(self) -> tuple[str, ...]:
@@ -121,11 +126,18 @@ class SourceIndex:
     def row_has(self, i: int, needle: str) -> bool:
         return needle in self.rows[i] or needle in self.collapsed_rows[i]
 
-    def has_text(self, value: str) -> bool:
+    @cached_property
+    def whole(self) -> frozenset[str]:
+        """Every normalized cell (a text line, and each of its words)."""
+        return frozenset(c for row in self.cells for c in row) | self.words
+
+    def has_text(self, value: str, whole: frozenset[str] = frozenset()) -> bool:
+        """Whether the source holds `value`: as is, with repeats collapsed, or in pieces wrapped
+        over rows (`whole`: cells of the form's grid, which may split a line into words)."""
         needle = normalize(value)
         if not needle or needle in self.text or needle in self.collapsed:
             return True
-        return len(needle) >= 2 * _MIN_PIECE and _in_pieces(needle, self.text)
+        return _pieced(needle, self.rows, self.whole | whole)
 
     def has_unit(self, unit: str, units: tuple[str, ...]) -> bool:
         """元 vs 万元 is a factor of 10,000: ground it by the funding label (项目资金(万元)), else
@@ -158,15 +170,23 @@ class SourceIndex:
 @lru_cache(maxsize=128)
 def index_source(source_text: str) -> SourceIndex:
     """The source's text lines (HTML rows apart) as rows of normalized cells: every value of a
-    form is somewhere in here, tables or not."""
-    return _index(
-        tuple(
-            tuple(cells)
-            for line in source_text.split("\n")
-            for row in re.split(r"<tr\b", line)
-            if (cells := _row_cells(row))
-        )
+    form is somewhere in here, tables or not. The words of a line of text are cells too (for
+    pieces of a wrapped value: `whole`)."""
+    lines = source_text.split("\n")
+    rows = tuple(
+        tuple(cells)
+        for line in lines
+        for row in re.split(r"<tr\b", line)
+        if (cells := _row_cells(row))
     )
+    words = frozenset(
+        n
+        for line in lines
+        if "|" not in line and "<" not in line
+        for w in line.split()
+        if (n := normalize(w))
+    )
+    return _index(rows, words)
 
 
 def index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
@@ -185,7 +205,7 @@ def _index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
     return _index(tuple(r for r in rows if r))
 
 
-def _index(rows: tuple[tuple[str, ...], ...]) -> SourceIndex:
+def _index(rows: tuple[tuple[str, ...], ...], words: frozenset[str] = frozenset()) -> SourceIndex:
     flat = [c for row in rows for c in row]
     found = [pair for c in flat for pair in _numbers(c)]
     clean = frozenset(n for n, raw in found if raw is None)
@@ -198,6 +218,7 @@ def _index(rows: tuple[tuple[str, ...], ...]) -> SourceIndex:
         dates=frozenset(
             d for c in flat if _DATE_LIKE.search(c) and _is_iso(d := parse_date(c) or "")
         ),
+        words=words,
     )
 
 
@@ -237,17 +258,37 @@ def _is_iso(text: str) -> bool:
     return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", text))
 
 
-def _in_pieces(needle: str, hay: str) -> bool:
-    """Whether `needle` is `hay`-substrings glued together: at most _MAX_PIECES long pieces."""
-    rest = needle
-    for _ in range(_MAX_PIECES):
-        if rest in hay:
+def _pieced(needle: str, rows: tuple[str, ...], whole: frozenset[str]) -> bool:
+    """Whether `needle` is pieces of `rows` in order: each piece long or a whole cell, each
+    within _WINDOW rows after the one before. Every row holding a good first piece is tried,
+    longest piece first (a longer match elsewhere may lead nowhere)."""
+    return _pieces_from(needle, rows, range(len(rows)), whole, 0)
+
+
+def _pieces_from(
+    rest: str, rows: tuple[str, ...], candidates: range, whole: frozenset[str], pieces: int
+) -> bool:
+    if not rest:
+        return True
+    if pieces == _MAX_PIECES:
+        return False
+    found = [
+        (k, r)
+        for r in candidates
+        if _piece_ok(rest[: (k := _longest_prefix(rest, rows[r]))], whole, last=k == len(rest))
+    ]
+    for k, r in sorted(found, key=lambda kr: -kr[0])[:_FIRST_ROWS]:
+        after = range(r + 1, min(len(rows), r + 1 + _WINDOW))
+        if _pieces_from(rest[k:], rows, after, whole, pieces + 1):
             return True
-        k = _longest_prefix(rest, hay)
-        if k < _MIN_PIECE or len(rest) - k < _MIN_PIECE:
-            return False
-        rest = rest[k:]
     return False
+
+
+def _piece_ok(piece: str, whole: frozenset[str], *, last: bool) -> bool:
+    """A piece found: long enough to mean something, or a cell of its own: two characters at
+    least, or one as a value's last piece (the tail a wrapped cell leaves on a line: `率`), so a
+    label printed down the page, a character per line, is no value."""
+    return len(piece) >= _MIN_PIECE or (len(piece) >= (1 if last else 2) and piece in whole)
 
 
 def _longest_prefix(needle: str, hay: str) -> int:
@@ -270,19 +311,38 @@ def ground_record(
 ) -> list[Finding]:
     """Every value of `record` against its form's source: a grounding.ungrounded error per value
     not in `source_text`, or not on its indicator's row; a grounding.wrong_label error per value
-    not under its own label (binding.py). `grid` is the chunk's grid when the caller has it."""
+    not under its own label (binding.py); one grounding.undecidable warning naming the values
+    whose label the text leaves undecided. `grid` is the chunk's grid when the caller has it."""
     vocab = resolve(vocab)
     grid = grid if grid is not None else read_grid(source_text, vocab=vocab)
     src = index_source(source_text)
     table = index_grid(grid, vocab)
+    missing = _missing(record, src, table, vocab)
+    found = [_finding(path, value) for path, value in missing]
+    flagged = frozenset(p for p, _ in missing)
+    repairs = _repaired_amounts(record, src, table, vocab)
+    bound = bind_record(record, grid, vocab, skip=flagged)
+    if grid_parts(grid, vocab).interleaved:
+        # Rows and labels are cut and mixed: only an amount found under another field's label
+        # while its own label is printed is still an error; every other value is undecided.
+        kept = [f for f in bound.errors if _both_labels_printed(f)]
+        return found + repairs + kept + [_undecidable(_interleaved_paths(record))]
+    misplaced = _misplaced_targets(record, table, flagged)
+    warning = [_undecidable(bound.undecided)] if bound.undecided else []
+    return found + repairs + misplaced + bound.errors + warning
+
+
+def _missing(
+    record: FormRecord, src: SourceIndex, table: SourceIndex, vocab: Vocabulary
+) -> list[tuple[str, str]]:
+    """(path, value) of every value the source does not hold."""
     missing: list[tuple[str, str]] = []
     for path, value in _texts(record):
-        if not src.has_text(value) and not _target_in_parts(record, path, table):
+        if not src.has_text(value, table.whole) and not _target_in_parts(record, path, table):
             missing.append((path, value))
     for path, value in _amounts(record):
         if not src.has_amount(value):
             missing.append((path, value))
-    repairs = _repaired_amounts(record, src, table, vocab)
     for path in ("start_date", "end_date"):
         value = getattr(record, path)
         if value and value not in src.dates and not src.has_text(value):
@@ -290,12 +350,42 @@ def ground_record(
     unit = record.funding.unit
     if unit and not src.has_unit(unit, vocab.units):
         missing.append(("funding.unit", unit))
-    missing.extend(_ungrounded_levels(record, src, vocab))
-    found = [_finding(path, value) for path, value in missing]
-    flagged = {p for p, _ in missing}
-    misplaced = _misplaced_targets(record, table, flagged)
-    bound = bind_record(record, grid, vocab, skip=frozenset(flagged))
-    return found + repairs + misplaced + bound
+    missing.extend(_ungrounded_levels(record, src, table, vocab))
+    return missing
+
+
+def _both_labels_printed(f: Finding) -> bool:
+    """An amount under another field's label, its own label printed too (binding's evidence)."""
+    return (
+        bool(f.values.get("found_under"))
+        and bool(f.values.get("label"))
+        and all(p.startswith("funding.") for p in f.paths)
+    )
+
+
+def _interleaved_paths(record: FormRecord) -> dict[str, str]:
+    """Every value of a form whose text interleaves wrapped cells: none of them can be checked
+    against the label it stood under, nor for being cut short. All of them, flagged or not, so
+    the warning stays the same finding while a reviewer corrects values one by one."""
+    paths = [p for p, _ in _texts(record)] + [p for p, _ in _amounts(record)]
+    paths += [f"indicators[{i}].{f}" for i, ind in enumerate(record.indicators)
+              for f in ("level1", "level2") if getattr(ind, f)]  # fmt: skip
+    return dict.fromkeys(paths, INTERLEAVED)
+
+
+def _undecidable(reasons: dict[str, str]) -> Finding:
+    """One warning for the values whose label (or extent) the text cannot decide."""
+    paths = list(reasons)
+    why = "; ".join(dict.fromkeys(reasons.values()))
+    shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
+    return Finding(
+        severity="warning",
+        code="grounding.undecidable",
+        message=f"which label {len(paths)} value(s) stand under cannot be decided from this "
+        f"text ({why}): check {shown} against the page",
+        paths=paths,
+        values={"reasons": reasons},
+    )
 
 
 def _target_in_parts(record: FormRecord, path: str, src: SourceIndex) -> bool:
@@ -383,16 +473,16 @@ def _amounts(record: FormRecord) -> list[tuple[str, str]]:
 
 
 def _ungrounded_levels(
-    record: FormRecord, src: SourceIndex, vocab: Vocabulary
+    record: FormRecord, src: SourceIndex, table: SourceIndex, vocab: Vocabulary
 ) -> list[tuple[str, str]]:
     """A level name is grounded by its own spelling, its suffix-less form, or (level 1) by a
     grounded level 2 that implies it: OCR often lost the merged level-1 cell."""
     out = []
     for i, ind in enumerate(record.indicators):
-        level2_ok = ind.level2 is None or _level_in(ind.level2, src, vocab)
+        level2_ok = ind.level2 is None or _level_in(ind.level2, src, table, vocab)
         if not level2_ok:
             out.append((f"indicators[{i}].level2", ind.level2 or ""))
-        if ind.level1 and not _level_in(ind.level1, src, vocab):
+        if ind.level1 and not _level_in(ind.level1, src, table, vocab):
             implied = vocab.parent_of(vocab.canonical_level(ind.level2))
             if not (level2_ok and implied == vocab.canonical_level(ind.level1)):
                 out.append((f"indicators[{i}].level1", ind.level1))
@@ -405,8 +495,8 @@ def _level_forms(name: str, vocab: Vocabulary) -> set[str]:
     return {name, canon, canon.removesuffix(suffix), name.removesuffix(suffix)} - {""}
 
 
-def _level_in(name: str, src: SourceIndex, vocab: Vocabulary) -> bool:
-    return any(src.has_text(form) for form in _level_forms(name, vocab))
+def _level_in(name: str, src: SourceIndex, table: SourceIndex, vocab: Vocabulary) -> bool:
+    return any(src.has_text(form, table.whole) for form in _level_forms(name, vocab))
 
 
 def _finding(path: str, value: str) -> Finding:

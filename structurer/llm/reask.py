@@ -36,7 +36,7 @@ def source_problems(record: FormRecord, source: FormSource) -> list[str]:
     """Each error the record has against its source, as a line for the re-ask."""
     grounding = [
         f
-        for f in ground_record(record, source.chunk.text, source.vocab)
+        for f in ground_record(record, source.chunk.text, source.vocab, source.grid)
         if f.severity == "error" and f.code.startswith("grounding.")
     ]
     problems = [_with_cell(f, record, source) for f in grounding]

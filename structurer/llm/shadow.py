@@ -83,7 +83,7 @@ def read_shadow(job: Job, vocab: Vocabulary) -> Shadow | None:
     record = rules_record(job, vocab)
     if record is None:
         return None
-    found = ground_record(record, job.chunk.text, vocab)
+    found = ground_record(record, job.chunk.text, vocab, job.grid)
     ungrounded = {p for f in found if f.severity == "error" for p in f.paths}
     faults = tuple(f for f in check_funding(record, vocab) if f.severity == "error")
     return Shadow(record, frozenset(ungrounded), job.grid, faults)

@@ -31,10 +31,12 @@ def derived(grid: Grid, name: str, vocab: Vocabulary, build: Callable[[], T]) ->
 @dataclass(frozen=True)
 class GridParts:
     """A form's grid cut into its parts: a department list table, or the rows above the
-    indicator table (header, funding, goals) and the indicator rows."""
+    indicator table (header, funding, goals) and the indicator rows; and whether its text
+    interleaves wrapped cells (then no label's reach can be decided from it)."""
 
     table: ListTable | None
     start: int  # index of the first indicator row (len(rows) when there is none)
+    interleaved: bool = False
 
     def top(self, grid: Grid) -> list[list[Cell]]:
         return grid.rows[: self.start]
@@ -47,9 +49,32 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
     """The grid's parts, found once per grid."""
 
     def build() -> GridParts:
-        return GridParts(list_table(grid.rows, vocab), indicator_start(grid.rows, vocab))
+        table, start = list_table(grid.rows, vocab), indicator_start(grid.rows, vocab)
+        return GridParts(table, start, interleaved(grid, vocab))
 
     return derived(grid, "parts", vocab, build)
+
+
+# Rows made only of label pieces (`主管部门及代`, `度指标`) or of one or two characters alone:
+# a PDF text layer prints a merged cell's text down the page, a piece per line, between the lines
+# of the rows beside it. A clean layout shows none or one (a word like 长期 alone); text layers
+# show five to fifteen per form.
+INTERLEAVED_ROWS = 3
+
+
+def interleaved(grid: Grid, vocab: Vocabulary) -> bool:
+    """Whether a form printed as lines of text (not a table with cells of its own) interleaves
+    the wrapped cells of neighbouring columns, line by line: what a PDF text layer does. In such
+    text no reader can tell which label a value stood under, or where a wrapped value ends."""
+    if grid.layout == "markdown":
+        return False
+    info = vocab.info
+    pieces = 0
+    for row in grid.rows:
+        texts = [c.text for c in row if c.text]
+        if texts and all(info(t).fragment for t in texts):
+            pieces += 1
+    return pieces >= INTERLEAVED_ROWS
 
 
 def is_header_row(row: list[Cell], vocab: Vocabulary) -> bool:

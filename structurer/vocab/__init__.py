@@ -48,6 +48,7 @@ BLOCKS = ("funding", "goals", "indicators")
 _MEMO_SIZE = 20_000  # cell texts remembered per look-up table
 _FULLWIDTH_SIGNS = {ord(c): ord(c) - 0xFEE0 for c in "（）：／"}
 _QUALIFIER = re.compile(r"\(([^()]*)\)$")
+_SHORT_CJK = re.compile(r"[\u4e00-\u9fff]{1,2}")
 # A list number in front of a label: `一、<label>`, `1.<label>`, `(2)<label>`.
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\d{1,2}[、.](?!\d)|\(\d{1,2}\))")
 
@@ -129,6 +130,9 @@ class LabelInfo(NamedTuple):
     label: bool  # any of the above: a label, not a value
     level: str | None  # the canonical level name the text spells
     trailer: bool  # an approval or signature row after the indicators
+    # a piece of a label or level name cut by wrapping (`主管部门及代`, `度指标`), or one or two
+    # characters alone: what a merged cell printed down the page leaves on a line of its own
+    fragment: bool
 
 
 def _unique(items: Iterable[str]) -> tuple[str, ...]:
@@ -200,6 +204,8 @@ class Vocabulary:
         fields = find(self._field_of_label) or ()
         block, column = find(self._block_of_label), find(self._column_of_label)
         period, ignored = bool(find(self._period_of_label)), bool(find(self._ignored_labels))
+        label = bool(fields or block or column or period or ignored)
+        level = self._canonical_level(text) if text else None
         return LabelInfo(
             key=key,
             fields=fields,
@@ -207,9 +213,20 @@ class Vocabulary:
             column=column,
             period=period,
             ignored=ignored,
-            label=bool(fields or block or column or period or ignored),
-            level=self._canonical_level(text) if text else None,
+            label=label,
+            level=level,
             trailer=bool(key) and any(t in key for t in self._trailer_keys),
+            fragment=not (label or level)
+            and (bool(_SHORT_CJK.fullmatch(key)) or key in self._pieces),
+        )
+
+    @cached_property
+    def _pieces(self) -> frozenset[str]:
+        """Every proper prefix and suffix (two characters or more) of a label or level name."""
+        names = {*self._field_of_label, *self._block_of_label, *self._column_of_label}
+        names |= {*self._period_of_label, *self._ignored_labels, *self._level_names}
+        return frozenset(
+            piece for name in names for k in range(2, len(name)) for piece in (name[:k], name[-k:])
         )
 
     @cached_property
