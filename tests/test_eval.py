@@ -375,16 +375,18 @@ def test_report_groups_real_and_synthetic_cases_and_layouts():
 
 def test_a_wrong_value_is_unflagged_unless_a_finding_names_its_path():
     got = form()
-    got.funding.annual_total = "590000.00"  # wrong, no finding names it
+    got.funding.annual_total = "590000.00"  # wrong, an info finding names it
     got.project_name = None  # wrong, a warning names it
     got.indicators[2].target = "提升"  # wrong, named through its indicator
+    got.department = "上海市科学技术协会"  # wrong, no finding names it
     got.findings = [
         Finding(severity="warning", code="header.missing", message="", paths=["project_name"]),
         Finding(severity="error", code="x", message="", paths=["indicators[2]"]),
         Finding(severity="info", code="y", message="", paths=["funding.annual_total"]),
+        Finding(severity="error", code="z", message="", paths=["funding.annual"]),  # no prefix
     ]
     m = score_case("c", [form()], [got]).metrics()
-    assert (m["values_wrong"], m["unflagged_wrong_values"]) == (3, 1)  # info is not a flag
+    assert (m["values_wrong"], m["unflagged_wrong_values"]) == (4, 1)
 
 
 def test_an_extra_indicator_is_flagged_by_its_own_index():

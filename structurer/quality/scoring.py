@@ -17,9 +17,10 @@ A form is *wrong* when any of its fields, goals or indicators is (a missing form
 is an extra one); a wrong form is *silent* when its record carries no error finding, so neither
 the hybrid backend nor a reviewer would ever look at it: the worst thing the tool can produce.
 
-Finer than a silent form: a wrong value is *unflagged* when no error or warning finding names its
-path (or a path containing it: `indicators[3]` names `indicators[3].target`). A record with an
-error elsewhere still leaves that value unseen by a reviewer who goes by the findings.
+Finer than a silent form: a wrong value is *unflagged* when no finding names its path (or a path
+containing it: `indicators[3]` names `indicators[3].target`). A record with an error elsewhere
+still leaves that value unseen by a reviewer who goes by the findings. Any severity counts: an
+info finding on a field (a label read by likeness, an empty field) is shown beside it.
 
 The other way round, *errors on gold* are the checker's errors on the hand-labelled (correct)
 record checked against its own source: each is a correct value accused, which sends a right
@@ -72,8 +73,6 @@ _COUNTS = (
 )
 # Mismatch fields that say the record is wrong (not a finding the checker raised or missed).
 _NOT_READING = ("finding", "gold-check")
-# Severities that make a reviewer (or hybrid) look at a value; info is only a note.
-FLAG_SEVERITIES = ("error", "warning")
 _INDEX = re.compile(r"\[\d+\]|\+\d+")
 
 
@@ -405,7 +404,7 @@ def _has_error(findings: list[Finding]) -> bool:
 
 def _count_unflagged(score: CaseScore, wrong: list[Mismatch], findings: list[Finding]) -> None:
     """Mark each wrong value of a paired form flagged or not by the record's findings."""
-    named = [p for f in findings if f.severity in FLAG_SEVERITIES for p in f.paths]
+    named = [p for f in findings for p in f.paths]
     for m in wrong:
         m.flagged = any(names_path(p, m.got_path) for p in named)
         score.values_wrong += 1
