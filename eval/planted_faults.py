@@ -44,6 +44,7 @@ _CONSEQUENCES = frozenset(
         "funding.implied_value",
         "funding.amount_repaired",
         "header.unit_differs_from_title",
+        "record.empty_fields",  # a value removed is an empty field: the note names it
     }
 )
 Plant = Callable[[FormRecord], str | None]  # mutates the copy; returns the path, None: n/a

@@ -143,7 +143,7 @@ def test_a_row_above_a_merged_level_line_may_be_under_either_level():
         found = _ground(_levels(level2), MID_SPAN)
         assert not [f for f in found if f.severity == "error"], level2
         (warning,) = [f for f in found if f.code == "grounding.undecidable"]
-        assert warning.paths == ["indicators[2].level2"]
+        assert warning.paths == ["indicators[2].level2", "indicators[2].level1"]
 
 
 def test_a_level_neither_above_nor_below_is_still_wrong():

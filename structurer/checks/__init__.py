@@ -8,9 +8,10 @@ One module per area: funding, indicators, header, grounding (values against the 
 
 from __future__ import annotations
 
-from ..models import Chunk, Document, Finding, FormRecord, Grid
+from ..models import AMOUNT_FIELDS, GOAL_FIELDS, Chunk, Document, Finding, FormRecord, Grid
 from ..vocab import Vocabulary, resolve
 from .document import check_document
+from .finding import finding
 from .funding import check_funding
 from .grounding import ground_record
 from .header import check_header
@@ -46,10 +47,40 @@ def check_record(
     vocab = resolve(vocab)
     findings = check_header(record, title=title)
     findings += check_funding(record, vocab)
+    findings += empty_fields(record, findings)
     findings += check_indicators(record, vocab)
     if source_text is not None:
         findings += ground_record(record, source_text, vocab, grid)
     return findings
+
+
+def empty_fields(record: FormRecord, found: list[Finding]) -> list[Finding]:
+    """One note naming every field left empty that no finding names yet: the year, the unit,
+    each amount, each goal. Many forms print no such cell (a one-year form has no whole-project
+    column), so it is information, not a fault; but a value missing by a reading error must be
+    named on its own path, and this is where."""
+    named = {p for f in found for p in f.paths}
+    empty = [p for p in _SCALARS if _value_at(record, p) is None and p not in named]
+    if not empty:
+        return []
+    return [
+        finding(
+            "info",
+            "record.empty_fields",
+            f"empty: {', '.join(empty)} (the form may not print them)",
+            empty,
+        )
+    ]
+
+
+_SCALARS = ("year", "funding.unit", *(f"funding.{f}" for f in AMOUNT_FIELDS), *GOAL_FIELDS)
+
+
+def _value_at(record: FormRecord, path: str) -> object:
+    if path.startswith("funding."):
+        return getattr(record.funding, path.removeprefix("funding."))
+    value = getattr(record, path)
+    return value if value not in ("", []) else None
 
 
 def refresh_findings(

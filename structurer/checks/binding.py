@@ -361,7 +361,7 @@ def _level_moves(
             continue
         if hits := [r for r in rows if mine in r]:
             if all(len(r) > 1 for r in hits):  # right only if the merged cell reaches it
-                out.undecided[path] = MID_SPAN
+                out.undecided[path] = out.undecided[f"indicators[{i}].level1"] = MID_SPAN
             continue
         shown = "/".join(sorted({n for r in rows for n in r if n}))
         out.errors.append(

@@ -370,7 +370,8 @@ def _interleaved_paths(record: FormRecord) -> dict[str, str]:
     paths = [p for p, _ in _texts(record)] + [p for p, _ in _amounts(record)]
     paths += [f"indicators[{i}].{f}" for i, ind in enumerate(record.indicators)
               for f in ("level1", "level2") if getattr(ind, f)]  # fmt: skip
-    return dict.fromkeys(paths, INTERLEAVED)
+    # wrapped rows can swallow an indicator or split one in two: the list itself is undecided
+    return dict.fromkeys([*paths, "indicators"], INTERLEAVED)
 
 
 def _undecidable(reasons: dict[str, str]) -> Finding:

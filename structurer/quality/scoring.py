@@ -412,11 +412,16 @@ def _count_unflagged(score: CaseScore, wrong: list[Mismatch], findings: list[Fin
 
 
 def names_path(finding_path: str, value_path: str) -> bool:
-    """Whether a finding's path names a value's: the same path, or one that contains it
-    (`indicators[3]` contains `indicators[3].target`, `funding` every amount)."""
+    """Whether a finding's path names a value's: the same path, one that contains it
+    (`indicators[3]` contains `indicators[3].target`, `funding` every amount), or a part of an
+    indicator the value is (`indicators[3].name` names the indicator `indicators[3]`)."""
     if finding_path == value_path:
         return True
-    return value_path.startswith(finding_path) and value_path[len(finding_path)] in ".["
+    if value_path.startswith(finding_path) and value_path[len(finding_path)] in ".[":
+        return True
+    # a finding on a part of an indicator names that indicator (an extra one is flagged by a
+    # finding on its name); the list itself is named only by a finding on the list
+    return value_path.endswith("]") and finding_path.startswith(value_path + ".")
 
 
 def _score_gold_check(

@@ -36,8 +36,7 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     read_funding(top, record, trace, vocab)
     read_goals(top, record, trace, vocab)
     record.indicators, unplaced = IndicatorTable(vocab).read(bottom, trace.cells, trace.repairs)
-    unread = [c.text for c in unread_cells(top, trace, vocab)] + unplaced
-    return close_record(record, chunk, grid, trace, unread, unplaced)
+    return close_record(record, chunk, grid, trace, unread_cells(top, trace, vocab), unplaced)
 
 
 class RulesBackend:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..models import Cell, Chunk, Finding, FormRecord, Grid, SourceRef
 from ..read.chunker import find_year, is_title
+from ..read.clean import squash
 from ..vocab import Vocabulary, label_key
 from .labels import Trace
 
@@ -57,12 +58,12 @@ def close_record(
     chunk: Chunk,
     grid: Grid,
     trace: Trace,
-    unread: list[str],
+    unread: list[Cell],
     unplaced: list[str],
 ) -> FormRecord:
     """What every rule-read form ends with, whatever its layout: its source map, what the rules
-    repaired or could not read, and the error findings for text they could not place (`unread`,
-    `unplaced` among it) and for cells the reader split by a guess."""
+    repaired or could not read, and the error findings for text they could not place (`unread`
+    above the indicator table, `unplaced` in it) and for cells the reader split by a guess."""
     record.source = SourceRef(
         start_line=chunk.start_line, end_line=chunk.end_line, cells=trace.cells
     )
@@ -72,31 +73,56 @@ def close_record(
         record.meta["unreadable"] = trace.unreadable
     if unplaced:
         record.meta["unplaced"] = unplaced
-    if unread:
-        record.findings.append(unread_finding(unread))
+    if unread or unplaced:
+        paths = _beside_read(unread, trace) + (["indicators"] if unplaced else [])
+        record.findings.append(unread_finding([c.text for c in unread] + unplaced, paths))
     if grid.guessed:
-        record.findings.append(guessed_finding(grid.guessed))
+        record.findings.append(guessed_finding(grid.guessed, _from_guesses(grid, trace)))
     return record
 
 
-def unread_finding(texts: list[str]) -> Finding:
+def _beside_read(cells: list[Cell], trace: Trace) -> list[str]:
+    """The fields read on the lines of unread cells, or on the line just above one (text left
+    beside a value, or wrapped under it): those values may be cut short or belong elsewhere. A
+    field left empty is named by the checker's own finding."""
+    lines = {c.line for c in cells} | {c.line - 1 for c in cells}
+    return sorted({path for path, ref in trace.cells.items() if ref.line in lines})
+
+
+def unread_finding(texts: list[str], paths: list[str] | None = None) -> Finding:
+    """The rules could not place `texts`; `paths`: the fields they may belong to (`indicators`:
+    the indicator list may miss some or hold wrong ones)."""
     return _texts_finding(
         "extract.unread",
         "the rules could not place text of the form: {}; the record may be incomplete",
         texts,
+        paths or [],
     )
 
 
-def guessed_finding(texts: list[str]) -> Finding:
+def _from_guesses(grid: Grid, trace: Trace) -> list[str]:
+    """The fields read from a piece of a cell the reader split by a guess."""
+    guessed = [squash(t) for t in grid.guessed]
+    cells = {(c.line, c.col): c for row in grid.rows for c in row}
+    out = []
+    for path, ref in trace.cells.items():
+        cell = cells.get((ref.line, ref.col))
+        if cell is not None and (piece := squash(cell.text)) and any(piece in g for g in guessed):
+            out.append(path)
+    return sorted(out)
+
+
+def guessed_finding(texts: list[str], paths: list[str] | None = None) -> Finding:
     return _texts_finding(
         "extract.guessed",
         "cells printed with no separator were split by a guess: {}; check where each "
         "indicator's name ends and its target starts",
         texts,
+        paths or [],
     )
 
 
-def _texts_finding(code: str, message: str, texts: list[str]) -> Finding:
+def _texts_finding(code: str, message: str, texts: list[str], paths: list[str]) -> Finding:
     """An error quoting the first few texts it is about (all of them in `values`)."""
     shown = "; ".join(repr(t if len(t) <= 30 else t[:30] + "…") for t in texts[:_SHOWN])
     more = f" and {len(texts) - _SHOWN} more" if len(texts) > _SHOWN else ""
@@ -104,6 +130,6 @@ def _texts_finding(code: str, message: str, texts: list[str]) -> Finding:
         severity="error",
         code=code,
         message=message.format(shown + more),
-        paths=[],
+        paths=paths,
         values={"texts": texts},
     )

@@ -35,7 +35,7 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     record.indicators, unplaced = IndicatorTable(vocab).read(
         [header, *indicator_rows], trace.cells, trace.repairs
     )
-    return close_record(record, chunk, grid, trace, unplaced, unplaced)
+    return close_record(record, chunk, grid, trace, [], unplaced)
 
 
 def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
