@@ -86,6 +86,7 @@ class Grid:
     # cells the reader split by a guess (run together with no separator): the rules say so in an
     # error finding, since no later check can tell a wrong split from a right one
     guessed: list[str] = field(default_factory=list)
+    project_line: int | None = None  # Chunk.project_line: the list-table project this form is
     # what the stages derive from the grid (its parts, the label map, the grounding index),
     # built once by the first stage that asks and read by the others: read.structure.derived
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -134,11 +135,30 @@ class Chunk(BaseModel):
         description="source line of each line of text, when the chunk gathers lines that are "
         "not adjacent (a list table's header with one project's rows); else start_line onwards",
     )
+    project_line: int | None = Field(
+        None,
+        description="in a list table whose cells merge across projects (one unit cell beside "
+        "several projects), the line where this form's project starts: the chunk keeps the "
+        "whole table, and only this project is the form's",
+    )
 
     @property
     def line_numbers(self) -> Sequence[int]:
         """The source line of each line of `text`."""
         return self.lines or range(self.start_line, self.start_line + self.text.count("\n") + 1)
+
+    def source_ref(self) -> SourceRef:
+        """Where a record of this form points: its lines (and its project in a list table)."""
+        return SourceRef(
+            start_line=self.start_line, end_line=self.end_line, project_line=self.project_line
+        )
+
+    def is_source_of(self, ref: SourceRef) -> bool:
+        return (self.start_line, self.end_line, self.project_line) == (
+            ref.start_line,
+            ref.end_line,
+            ref.project_line,
+        )
 
 
 class Place(BaseModel):
@@ -252,6 +272,11 @@ class SourceRef(BaseModel):
     )
     start_line: int
     end_line: int
+    project_line: int | None = Field(
+        None,
+        description="the line its project starts on, in a list table whose forms share lines",
+        exclude_if=_is_none,
+    )
     cells: dict[str, CellRef] = Field(default_factory=dict)
 
 

@@ -90,3 +90,91 @@ def test_forms_with_the_same_head_and_a_wrapped_name_label_stay_apart() -> None:
     )
     doc = form.format(label="项 目名称", name="甲") + form.format(label="项目名 称", name="丙")
     assert [c.start_line for c in split_forms(doc)[1]] == [1, 11]
+
+
+# --- titles found by what they are, not by a list (issue 22) ---
+
+_BODY = "| 项目名称 | {name} |\n| 主管部门 | 某局 |\n| 一级指标 | 二级指标 | 三级指标 | 指标值 |\n| 产出指标 | 数量指标 | 件数 | 2件 |"
+
+
+def _titled(*titles: str) -> str:
+    return "\n".join(f"{t}\n{_BODY.format(name=f'项目{k}')}" for k, t in enumerate(titles))
+
+
+def test_an_unlisted_title_of_the_pattern_starts_a_form_with_its_own_lines() -> None:
+    # 填报表 is in no list: before, each form began at its 项目名称 row and the title and year
+    # lines fell into the form before
+    text = _titled(
+        "财政项目支出绩效目标填报表\n（2025年度）", "财政项目支出绩效目标填报表\n（2026年度）"
+    )
+    _, chunks = split_forms(text)
+    assert [(c.start_line, c.year) for c in chunks] == [(1, 2025), (7, 2026)]
+    assert chunks[0].text.endswith("2件 |")
+
+
+def test_a_title_variant_never_seen_is_a_title_but_prose_and_other_tables_are_not() -> None:
+    from structurer.read.chunker import is_title
+    from structurer.vocab import default_vocabulary
+
+    vocab = default_vocabulary()
+    for title in (
+        "中央预算内投资计划绩效目标表",
+        "转移支付区域绩效目标表",
+        "2024年项目绩效目标审核表（一级项目）",
+    ):
+        assert is_title(title, vocab), title
+    for line in (
+        "按照要求编制了项目支出绩效目标表。",
+        "项目支出绩效自评表",
+        "部门项目支出绩效目标汇总表",
+    ):
+        assert not is_title(line, vocab), line
+
+
+def test_the_year_printed_inside_a_title_is_the_forms() -> None:
+    _, chunks = split_forms(_titled("自治区本级部门2019年项目支出预算绩效目标表"))
+    assert chunks[0].year == 2019
+
+
+def test_a_title_with_the_form_run_on_after_it_starts_a_form() -> None:
+    text = (
+        "省级部门预算项目支出绩效目标表(2023年度)一*级项目名称文化事业发展专项资金项目主管部门某局"
+    )
+    _, chunks = split_forms(text)
+    assert [(c.start_line, c.year) for c in chunks] == [(1, 2023)]
+
+
+def test_a_list_table_merging_cells_across_projects_is_one_form_per_project() -> None:
+    from structurer.backends import make_backend
+    from structurer.pipeline import extract_documents
+    from structurer.read import load_document
+
+    rows = [
+        "<table>",
+        "<tr><td>单位名称</td><td>项目名称</td><td>年度资金总额(万元)</td><td>一级指标</td>"
+        "<td>二级指标</td><td>三级指标</td><td>指标值</td></tr>",
+        '<tr><td rowspan="4">105001某局</td><td rowspan="2">甲项目</td><td rowspan="2">30.00</td>'
+        "<td>产出指标</td><td>数量指标</td><td>甲件数</td><td>=2件</td></tr>",
+        "<tr><td>满意度指标</td><td>服务对象满意度指标</td><td>甲满意度</td><td>≥90%</td></tr>",
+        '<tr><td rowspan="2">乙项目</td><td rowspan="2">16.56</td>'
+        "<td>产出指标</td><td>数量指标</td><td>乙件数</td><td>=3件</td></tr>",
+        "<tr><td>满意度指标</td><td>服务对象满意度指标</td><td>乙满意度</td><td>≥95%</td></tr>",
+        "</table>",
+    ]
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "list.md"
+        path.write_text("某局2026年项目支出绩效目标表\n" + "\n".join(rows), encoding="utf-8")
+        backend = make_backend("rules")
+        records = extract_documents([load_document(path, backend.vocab)], backend).records
+    got = [
+        (r.project_name, r.funding.annual_total, [i.name for i in r.indicators]) for r in records
+    ]
+    assert got == [
+        ("甲项目", "30.00", ["甲件数", "甲满意度"]),
+        ("乙项目", "16.56", ["乙件数", "乙满意度"]),
+    ]
+    assert [r.funding.unit for r in records] == ["万元", "万元"]
+    assert len({r.source.project_line for r in records}) == 2

@@ -107,7 +107,7 @@ def chunk_for(record: FormRecord, document: Document) -> Chunk | None:
         return None  # same name, other content: another version of the document
     if src:
         for chunk in document.chunks:
-            if (chunk.start_line, chunk.end_line) == (src.start_line, src.end_line):
+            if chunk.is_source_of(src):
                 return chunk
     return next((c for c in document.chunks if c.index == record.form_index), None)
 

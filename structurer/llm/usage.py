@@ -20,7 +20,6 @@ from ..models import (
     CellRef,
     FormRecord,
     Job,
-    SourceRef,
 )
 from ..read.clean import squash
 from ..read.values import amount_value, parse_amount
@@ -144,9 +143,8 @@ def locate_cells(record: FormRecord, job: Job) -> None:
         put(f"indicators[{i}].name", ind.name)
         put(f"indicators[{i}].target", ind.target)
     found.update(_amount_cells(record, cells))
-    record.source = SourceRef(
-        start_line=job.chunk.start_line, end_line=job.chunk.end_line, cells=found
-    )
+    record.source = job.chunk.source_ref()
+    record.source.cells = found
 
 
 def _amount_cells(record: FormRecord, cells: list[Cell]) -> dict[str, CellRef]:

@@ -96,9 +96,7 @@ def stamp(job: Job, record: FormRecord, backend: Backend) -> FormRecord:
     if record.year is None:
         record.year = job.chunk.year
     record.backend = record.backend or backend.name
-    source = record.source or SourceRef(
-        start_line=job.chunk.start_line, end_line=job.chunk.end_line
-    )
+    source = record.source or job.chunk.source_ref()
     doc = job.document
     source.document = doc.key
     source.sha256 = doc.sha256 or None

@@ -241,14 +241,13 @@ def check_gold(
     from ..read.layouts import chunk_grid
 
     chunks = {c.index: c for c in document.chunks} if document is not None else {}
-    by_lines = {(c.start_line, c.end_line): c for c in chunks.values()}
+
     partner = dict(pair_forms(gold, records)[0])
     out = []
     for gi, record in enumerate(gold):
         src = records[partner[gi]].source if gi in partner else None
-        chunk = (by_lines.get((src.start_line, src.end_line)) if src else None) or chunks.get(
-            record.form_index
-        )
+        own = [c for c in chunks.values() if src and c.is_source_of(src)]
+        chunk = own[0] if own else chunks.get(record.form_index)
         copy = record.model_copy(deep=True)
         if chunk is None:
             out.append(check_record(copy, vocab=vocab))

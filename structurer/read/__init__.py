@@ -64,6 +64,12 @@ def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
     text_of = dict(zip(numbers, chunk.text.split("\n"), strict=True))
     header_line = table.header[0].line
     common = [n for n in numbers if n <= header_line]
+    if any(c.merged for _, rows in projects for row in rows for c in row):
+        # Cells merged across projects (one unit beside several projects): a subset of the
+        # table's lines would break the merges, so each form keeps the whole table and names
+        # the line its own project starts on (the grid then reads that project alone).
+        return [chunk.model_copy(update={"project_line": table.project_line(rows[0])})
+                for _, rows in projects]  # fmt: skip
     row_lines = [{c.line for row in rows for c in row} for _, rows in projects]
     if any(a & b for k, a in enumerate(row_lines) for b in row_lines[k + 1 :]):
         return []  # rows share lines (one HTML line): no line split keeps them apart

@@ -34,6 +34,9 @@ _HEADING_YEAR = re.compile(r"((?:19|20)\d{2})\s*年(?!\s*\d{1,2}\s*月)")
 _MAX_HEADING = 40  # characters: longer lines above a form are prose, not its page heading
 _PROSE = re.compile(r"[,，。;；:：]")  # a line with a clause break is a sentence, not a heading
 _QUALIFIERS = re.compile(r"(?:[(（][^()（）]{0,20}[)）])+$")
+_LEADING_QUALIFIERS = re.compile(r"^(?:[(（][^()（）]{0,20}[)）])+")
+# characters after a glued title searched for the form's first label (OCR may put debris first)
+_GLUED_LABEL = 10
 _CELL_SPLIT = re.compile(r"\s*\|\s*|\s{2,}|(?<=\S)\s(?=\S)")
 _CELL_END = re.compile(r"</t[dh]\s*>", re.I)
 _MAX_TITLE_PREFIX = 60  # characters before the title word: a project name, a year, a unit
@@ -49,14 +52,30 @@ def title_text(line: str) -> str:
 
 
 def is_title(line: str, vocab: Vocabulary) -> bool:
-    """A line that ends with a form title (after any bracketed qualifiers), not a summary table's."""
+    """A line that ends with a form title (after any bracketed qualifiers), not a summary
+    table's: a title the vocabulary lists or one of its pattern (…绩效目标…表)."""
     if not any(ch in line for ch in vocab.title_ends):
         return False
     text = title_text(line)
     if not text or len(text) > _MAX_TITLE_PREFIX + 20 or vocab.is_heading(text):
         return False
-    bare = _QUALIFIERS.sub("", text)
-    return any(bare.endswith(t) and len(bare) - len(t) <= _MAX_TITLE_PREFIX for t in vocab.titles)
+    m = vocab.title_end_pattern.search(_QUALIFIERS.sub("", text))
+    return m is not None and m.start() <= _MAX_TITLE_PREFIX
+
+
+def glued_title(line: str, vocab: Vocabulary) -> bool:
+    """A title with the form's first label glued after it on the same line (OCR that runs a
+    whole form together: `<title>(2023年度)项目名称…`)."""
+    if not any(ch in line for ch in vocab.title_ends):
+        return False
+    text = title_text(line)
+    m = vocab.title_pattern.search(text)
+    if m is None or m.start() > _MAX_TITLE_PREFIX or vocab.is_heading(text[: m.end()]):
+        return False
+    rest = _LEADING_QUALIFIERS.sub("", text[m.end() :])[:_GLUED_LABEL]
+    return any(
+        vocab.is_label(rest[i:j]) for i in range(len(rest)) for j in range(i + 4, len(rest) + 1)
+    )
 
 
 def is_content(line: str, vocab: Vocabulary) -> bool:
@@ -103,7 +122,7 @@ def _title_starts(lines: list[str], vocab: Vocabulary) -> list[int]:
         low = line.lower()
         if "<table" in low:
             html_open = i
-        if is_title(line, vocab):
+        if is_title(line, vocab) or glued_title(line, vocab):
             start = html_open if html_open is not None and html_open > _last(starts) else i
             title = _QUALIFIERS.sub("", title_text(line))
             if content_since:
@@ -179,7 +198,7 @@ def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None,
     previous_end = 0
     for a, b in bounds:
         b = _trim_end(lines, a, b)
-        if not any(is_content(line, vocab) for line in lines[a:b]):
+        if not any(is_content(ln, vocab) or glued_title(ln, vocab) for ln in lines[a:b]):
             continue  # a title with no form after it (a sentence naming the table)
         year = _form_year(lines, a, b, previous_end, vocab)
         chunks.append(
@@ -232,10 +251,13 @@ def _named(line: str, vocab: Vocabulary) -> bool:
 def _form_year(
     lines: list[str], a: int, b: int, previous_end: int, vocab: Vocabulary
 ) -> int | None:
-    """From the title and the lines under it, else the nearest heading above the form."""
+    """From the title and the lines under it (a title may say its year anywhere in it:
+    自治区本级部门2019年项目支出…表), else the nearest heading above the form."""
     for line in lines[a : min(b, a + _HEAD_LINES)]:
         if (year := find_year(line)) is not None:
             return year
+        if is_title(line, vocab) and (m := _HEADING_YEAR.search(title_text(line))):
+            return int(m.group(1))
     above = lines[previous_end:a]
     for line in reversed(above):
         if (is_title(line, vocab) or _is_year_line(line)) and (year := find_year(line)):

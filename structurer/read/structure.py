@@ -50,6 +50,8 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
 
     def build() -> GridParts:
         table, start = list_table(grid.rows, vocab), indicator_start(grid.rows, vocab)
+        if table is not None and grid.project_line is not None:
+            table = table.only(grid.project_line)
         return GridParts(table, start, interleaved(grid, vocab))
 
     return derived(grid, "parts", vocab, build)
@@ -128,8 +130,27 @@ class ListTable:
         return self.roles.get(cell.col, "")
 
     def starts_project(self, row: list[Cell]) -> bool:
-        """A row filling the project-name column: the first row of a project."""
-        return any(c.text and self.role(c) == "project_name" for c in row)
+        """A row filling the project-name column with a cell of its own (not a copy of a merged
+        cell from the row above): the first row of a project."""
+        return any(c.text and not c.merged and self.role(c) == "project_name" for c in row)
+
+    def project_line(self, row: list[Cell]) -> int | None:
+        """The source line of the row's own project-name cell (where its project starts)."""
+        return next(
+            (c.line for c in row if c.text and not c.merged and self.role(c) == "project_name"),
+            None,
+        )
+
+    def only(self, line: int) -> ListTable:
+        """The table cut to the project whose first row names it on `line` (a form of a list
+        whose rows merge cells across projects keeps the others' lines: see Chunk.project_line)."""
+        starts = [n for n, row in enumerate(self.rows) if self.starts_project(row)]
+        first = next((n for n in starts if self.project_line(self.rows[n]) == line), None)
+        if first is None:
+            return self
+        end = next((n for n in starts if n > first), len(self.rows))
+        departments = {0: self.departments[first]} if first in self.departments else {}
+        return ListTable(self.header, self.roles, self.rows[first:end], self.first, departments)
 
     def projects(self) -> list[tuple[Cell | None, list[list[Cell]]]]:
         """(department cell, data rows) per project."""
@@ -211,7 +232,12 @@ def _align(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:
             out[-1] = _continued(out[-1], cells[0], roles, width)
             continue
         start = _start_column(row, cells, roles, table.first, width, vocab)
-        out.append([Cell(c.text, c.raw, c.line, start + k, c.repairs) for k, c in enumerate(cells)])
+        out.append(
+            [
+                Cell(c.text, c.raw, c.line, start + k, c.repairs, c.merged)
+                for k, c in enumerate(cells)
+            ]
+        )
         if department is not None and table.starts_project(out[-1]):
             table.departments[len(out) - 1] = department
 

@@ -11,7 +11,7 @@ publication lines) are not the form's.
 
 from __future__ import annotations
 
-from ..models import Cell, Chunk, Finding, FormRecord, Grid, SourceRef
+from ..models import Cell, Chunk, Finding, FormRecord, Grid
 from ..read.chunker import find_year, is_title
 from ..read.clean import squash
 from ..vocab import Vocabulary, label_key
@@ -64,9 +64,8 @@ def close_record(
     """What every rule-read form ends with, whatever its layout: its source map, what the rules
     repaired or could not read, and the error findings for text they could not place (`unread`
     above the indicator table, `unplaced` in it) and for cells the reader split by a guess."""
-    record.source = SourceRef(
-        start_line=chunk.start_line, end_line=chunk.end_line, cells=trace.cells
-    )
+    record.source = chunk.source_ref()
+    record.source.cells = trace.cells
     if trace.repairs:
         record.meta["repairs"] = trace.repairs
     if trace.unreadable:

@@ -50,13 +50,13 @@ def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
 
 def _unit_above(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> str | None:
     """`金额单位：元` or `单位:万元` printed above the table's header, in a row of the grid or on a
-    line of its own outside the table."""
+    line of its own outside the table, or in the header's amount column (`年度资金总额(万元)`)."""
     for row in grid.rows:
-        if row is table.header:
-            break
         for cell in row:
             if unit := _unit_of(cell.text, vocab):
                 return unit
+        if row is table.header:
+            break
     for line, number in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False):
         if number >= table.header[0].line:
             break

@@ -62,6 +62,9 @@ class _Spec(BaseModel):
 
 class _Titles(_Spec):
     forms: list[str] = []
+    core: list[str] = []
+    ends: list[str] = []
+    between: int = 0
     headings: list[str] = []
 
 
@@ -297,9 +300,20 @@ class Vocabulary:
 
     @cached_property
     def title_pattern(self) -> re.Pattern[str]:
-        """A form title, with spaces tolerated between its characters (OCR)."""
-        spaced = (r"\s*".join(map(re.escape, t)) for t in self._longest_first(self.titles))
+        """A form title (a listed one, or the core/end pattern), with spaces tolerated between
+        its characters (OCR)."""
+        spaced = [r"\s*".join(map(re.escape, t)) for t in self._longest_first(self.titles)]
+        t = self.spec.titles
+        if t.core and t.ends:
+            core = "|".join(r"\s*".join(map(re.escape, w)) for w in self._longest_first(t.core))
+            ends = "|".join(r"\s*".join(map(re.escape, w)) for w in self._longest_first(t.ends))
+            spaced.append(rf"(?:{core})(?:\s*[\u4e00-\u9fff]){{0,{t.between}}}?\s*(?:{ends})")
         return re.compile("|".join(spaced))
+
+    @cached_property
+    def title_end_pattern(self) -> re.Pattern[str]:
+        """A title ending a (squashed) line: what makes a line a form's title."""
+        return re.compile(rf"(?:{self.title_pattern.pattern})$")
 
     @property
     def titles(self) -> tuple[str, ...]:
@@ -309,7 +323,7 @@ class Vocabulary:
     def title_ends(self) -> frozenset[str]:
         """The last characters of the titles: a line holding none of them is no title (the
         chunker asks this of every line before the costlier test)."""
-        return frozenset(t[-1] for t in self.titles if t)
+        return frozenset(t[-1] for t in (*self.titles, *self.spec.titles.ends) if t)
 
     def label_ends(self, path: str) -> frozenset[tuple[str, str]] | None:
         """The first and last characters of each of a field's labels (as label_key spells
@@ -496,6 +510,9 @@ def _merge(base: VocabFile, extra: VocabFile) -> VocabFile:
         level_suffix=extra.level_suffix or base.level_suffix,
         titles=_Titles(
             forms=lists(base.titles.forms, extra.titles.forms),
+            core=lists(base.titles.core, extra.titles.core),
+            ends=lists(base.titles.ends, extra.titles.ends),
+            between=max(base.titles.between, extra.titles.between),
             headings=lists(base.titles.headings, extra.titles.headings),
         ),
         fields=tables(base.fields, extra.fields),

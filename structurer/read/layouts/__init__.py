@@ -68,4 +68,6 @@ def read_grid(
 
 def chunk_grid(chunk: Chunk, vocab: Vocabulary | None = None) -> Grid:
     """The grid of a chunk, its cells at their source lines."""
-    return read_grid(chunk.text, vocab=vocab, numbers=chunk.line_numbers)
+    grid = read_grid(chunk.text, vocab=vocab, numbers=chunk.line_numbers)
+    grid.project_line = chunk.project_line
+    return grid
