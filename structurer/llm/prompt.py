@@ -131,7 +131,25 @@ def render_form(chunk: Chunk, grid: Grid, vocab: Vocabulary) -> str:
         if n not in in_grid
     ]
     extra = [f"text: {t}" for t in _loose_text("\n".join(lines), vocab, keep_all=not grid.rows)]
+    extra += _which_project(grid)
     return _DATA_MARKER.sub("[form_data]", "\n".join([*extra, render_grid(grid)]))
+
+
+def _which_project(grid: Grid) -> list[str]:
+    """A list table holding several projects whose cells merge across them is sent whole: say
+    which project this form is (the rows from its first one to the next project's)."""
+    if grid.project_line is None:
+        return []
+    first = next(
+        (rid for rid, row in zip(row_ids(grid), grid.rows, strict=True)
+         if any(c.line == grid.project_line and not c.merged for c in row)),
+        None,
+    )  # fmt: skip
+    if first is None:
+        return []
+    return [
+        f"note: the table lists several projects; this form is only the project whose rows start at R{first}"
+    ]
 
 
 def point_at(grid: Grid, line: int, col: int, value: str | None = None) -> str | None:
