@@ -44,8 +44,13 @@ class LabelMap:
     cells: dict[str, list[Cell]] = field(default_factory=dict)  # path -> governed value cells
 
     def add(self, path: str, label: str, governed: list[Cell]) -> None:
+        """A label governs the cells of its field's kind: amounts for an amount, text for text.
+        A cell of the other kind under it (a goal run on after an amount label, a header
+        word where a value should be) says the map is off there, not that a value is wrong."""
         self.labels.setdefault(path, label)
-        self.cells.setdefault(path, []).extend(c for c in governed if c.text)
+        amount = path.startswith("funding.")
+        cells = self.cells.setdefault(path, [])
+        cells.extend(c for c in governed if c.text and _is_amount(c.text) == amount)
 
 
 def label_map(grid: Grid, vocab: Vocabulary) -> LabelMap:
@@ -335,6 +340,13 @@ def _same_goal(value: str, cell: Cell) -> bool:
     both goals: `<overall>：…<annual>：…`, split into its parts before it gets here)."""
     first, text = squash(value.split("\n")[0]), squash(cell.text)
     return bool(first) and (first[:40] == text[:40] or first == text)
+
+
+def _is_amount(text: str) -> bool:
+    try:
+        return parse_amount(text)[0] is not None
+    except ValueError:
+        return False
 
 
 def _same_amount(value: str, cell: Cell) -> bool:

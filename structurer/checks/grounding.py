@@ -55,7 +55,7 @@ _NUMBER_NOISE = re.compile(r"[,，'’\s]")
 # a line or in a cell of its own: `<name>干部人`, `数`), the pieces in order, each within _WINDOW
 # rows after the one before (a PDF text layer puts the lines of the cells beside it in between),
 # so that an invented sentence is not "found" by stitching characters together.
-_MAX_PIECES = 8
+_MAX_PIECES = 8  # or as many as a long value (a goal in a narrow column) has pieces of 6
 _MIN_PIECE = 6
 _WINDOW = 4
 _FIRST_ROWS = 4  # rows holding a first piece that are tried as the start
@@ -207,7 +207,9 @@ def _index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
 
 def _index(rows: tuple[tuple[str, ...], ...], words: frozenset[str] = frozenset()) -> SourceIndex:
     flat = [c for row in rows for c in row]
-    found = [pair for c in flat for pair in _numbers(c)]
+    # the words of a text line too: whitespace goes when a line is normalized, and two amounts
+    # side by side (`76.640000 76.640000`) would run into one token that is no number
+    found = [pair for c in (*flat, *words) for pair in _numbers(c)]
     clean = frozenset(n for n, raw in found if raw is None)
     return SourceIndex(
         cells=rows,
@@ -262,15 +264,17 @@ def _pieced(needle: str, rows: tuple[str, ...], whole: frozenset[str]) -> bool:
     """Whether `needle` is pieces of `rows` in order: each piece long or a whole cell, each
     within _WINDOW rows after the one before. Every row holding a good first piece is tried,
     longest piece first (a longer match elsewhere may lead nowhere)."""
-    return _pieces_from(needle, rows, range(len(rows)), whole, 0)
+    limit = max(_MAX_PIECES, len(needle) // _MIN_PIECE)
+    return _pieces_from(needle, rows, range(len(rows)), whole, limit)
 
 
 def _pieces_from(
-    rest: str, rows: tuple[str, ...], candidates: range, whole: frozenset[str], pieces: int
+    rest: str, rows: tuple[str, ...], candidates: range, whole: frozenset[str], left: int
 ) -> bool:
+    """`rest` in pieces from `candidates` on, at most `left` more."""
     if not rest:
         return True
-    if pieces == _MAX_PIECES:
+    if left == 0:
         return False
     found = [
         (k, r)
@@ -279,7 +283,7 @@ def _pieces_from(
     ]
     for k, r in sorted(found, key=lambda kr: -kr[0])[:_FIRST_ROWS]:
         after = range(r + 1, min(len(rows), r + 1 + _WINDOW))
-        if _pieces_from(rest[k:], rows, after, whole, pieces + 1):
+        if _pieces_from(rest[k:], rows, after, whole, left - 1):
             return True
     return False
 

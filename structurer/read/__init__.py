@@ -13,7 +13,7 @@ from ..vocab import Vocabulary, resolve
 from .chunker import split_forms
 from .formats import read_source
 from .layouts import chunk_grid, read_grid
-from .structure import list_table, may_hold_list_table
+from .structure import interleaved, list_table, may_hold_list_table
 
 __all__ = ["load_document", "load_documents", "read_grid", "read_source", "split_forms"]
 
@@ -64,10 +64,13 @@ def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
     text_of = dict(zip(numbers, chunk.text.split("\n"), strict=True))
     header_line = table.header[0].line
     common = [n for n in numbers if n <= header_line]
-    if any(c.merged for _, rows in projects for row in rows for c in row):
-        # Cells merged across projects (one unit beside several projects): a subset of the
-        # table's lines would break the merges, so each form keeps the whole table and names
-        # the line its own project starts on (the grid then reads that project alone).
+    if interleaved(grid, vocab) or any(
+        c.merged for _, rows in projects for row in rows for c in row
+    ):
+        # Cells merged across projects (one unit beside several projects), or a text layer that
+        # prints the lines of neighbouring rows in between: a subset of the table's lines would
+        # break the merges or cut values, so each form keeps the whole table and names the line
+        # its own project starts on (the grid then reads that project alone).
         return [chunk.model_copy(update={"project_line": table.project_line(rows[0])})
                 for _, rows in projects]  # fmt: skip
     row_lines = [{c.line for row in rows for c in row} for _, rows in projects]
