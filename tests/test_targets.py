@@ -10,6 +10,11 @@ from structurer.read.values import parse_target
     [
         ("=100.00(%)", "=100.00(%)", "=", "100.00", "%"),
         ("≥90.00 (%)", "≥90.00(%)", "≥", "90.00", "%"),
+        # a unit with a bracketed alternative (issue 22: 台(套) was no unit, the gold warned)
+        ("≥330台（套）", "≥330台(套)", "≥", "330", "台(套)"),
+        # a number that is no measure keeps its text (not 12 of unit 月底到位)
+        ("12月底到位", "12月底到位", None, None, None),
+        ("95%以上", "95%以上", None, None, None),
         ("$\\geq 90.00\\%$", "≥90.00%", "≥", "90.00", "%"),
         ("≥55.00 (亿元)", "≥55.00(亿元)", "≥", "55.00", "亿元"),
         ("≤2.00(小时)", "≤2.00(小时)", "≤", "2.00", "小时"),

@@ -15,7 +15,9 @@ _OPS = {"=": "=", "≥": "≥", "≤": "≤", ">": ">", "<": "<", "≧": "≥", 
 _QUANT = re.compile(
     r"^(?P<op>[=≥≤><≧≦⩾⩽])?"
     r"(?P<value>\d+(?:\.\d+)?)"
-    r"(?:\((?P<punit>[^()\d]{1,8})\)|(?P<unit>[^()\d.,，。;；、\s]{1,6}))?$"
+    # a unit in brackets `(%)`, or bare, with a bracketed alternative after it: `台(套)`; a bare
+    # unit never starts with letter O (`1OO(%)` is 100 with O read for 0, not 1 of `OO(%)`)
+    r"(?:\((?P<punit>[^()\d]{1,8})\)|(?P<unit>[^()\d.,，。;；、\sOo][^()\d.,，。;；、\s]{0,5}(?:\([^()\d]{1,4}\))?))?$"
 )
 _LETTER_O = re.compile(r"(?<=[\d.])[Oo]+|[Oo]+(?=[\d.])")
 
@@ -48,14 +50,15 @@ def parse_target(text: str | None) -> Target:
         repaired = _LETTER_O.sub(lambda o: "0" * len(o.group(0)), target)
         if m := _QUANT.match(repaired):
             target = repaired  # a target that only parses with O read as 0 was an OCR slip
-    if not m or (m["unit"] and _DEADLINE.search(m["unit"])):
+    if not m or (m["unit"] and _DEADLINE.search(m["unit"])):  # the unit says when, not how much
         return Target(target, None, None, None)
     op = _OPS[m["op"]] if m["op"] else None
     return Target(target, op, m["value"], m["punit"] or m["unit"])
 
 
-# Words after a number that make it a deadline, not a quantity: `11月底之前`, `12月前`, `30天内`.
-_DEADLINE = re.compile(r"(?:前|后|内|底)$")
+# Words after a number that make it a deadline or a statement, not a quantity: `11月底之前`,
+# `12月前`, `30天内`, `12月底到位`, `95%以上` (a text target: no operator or unit is invented).
+_DEADLINE = re.compile(r"[前后内底]|到位|完成|以上|以下")
 
 
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")

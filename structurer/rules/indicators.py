@@ -108,11 +108,15 @@ class IndicatorTable:
         """The row without the cells of columns a record does not keep (remarks, weights, the
         long-term half of a form printing long-term and annual columns side by side). Rows that
         omit merged cells start further left: they are aligned by their first cell that is not
-        a level name, which stands in the header's name column."""
+        a level name or a label (a block label printed in a column of its own: 绩效指标), which
+        stands in the header's name column."""
         if not any(_set_aside(r) for r in self.roles.values()):
             return row
         levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
-        first = next((c for c in row if c.text and id(c) not in levels), None)
+        info = self.vocab.info
+        first = next(
+            (c for c in row if c.text and id(c) not in levels and not info(c.text).label), None
+        )
         names = [c for c, r in self.roles.items() if r in ("name", "name:annual")]
         shift = min(names) - first.col if first and names else 0
         return [c for c in row if not _set_aside(self.roles.get(c.col + shift, ""))]
