@@ -150,28 +150,52 @@ def test_hybrid_sends_only_forms_with_rule_errors(gold, monkeypatch) -> None:
     assert ("LLM calls per form", "0.00") in run_hybrid.backend.llm.usage.rows()
 
 
-def test_hybrid_keeps_the_record_that_passes_and_reports_disagreements(gold, monkeypatch) -> None:
+def test_hybrid_keeps_each_value_the_checks_doubt_least_and_names_the_other(
+    gold, monkeypatch
+) -> None:
     name = gold[1]["project_name"]
     monkeypatch.setattr(checks, "check_record", flag_rules_records({name}))
     reply = gold_reply(gold[1])
     reply["department"] = "上海市科学技术委员会办公室"
+    reply["annual_goal"] = None  # the LLM says less: never a reason to prefer it
     with FakeOpenAI(lambda body: Reply(reply)) as server:
         records = run_hybrid(server.url)
     # the validator's source check is not mocked: the ungrounded department is re-asked with
-    # the cell its label points at; the stand-in persists, the (mocked) checker finds no error
+    # the cell its label points at; the stand-in persists, so its reading stays doubted
     assert len(server.requests) == 3 and name in prompt_text(server.requests[0])
     assert "R33 1:上海市科学技术委员会: copy what that cell says" in prompt_text(server.requests[1])
     kept = records[1]
-    assert kept.meta["hybrid"] == {
-        "chosen": "llm",
-        "sent_to_llm": True,
-        "rule_errors": 1,
-        "llm_errors": 0,
-    }
-    assert kept.department == "上海市科学技术委员会办公室" and kept.meta["llm"]["calls"] == 3
+    assert kept.meta["hybrid"]["sent_to_llm"] and kept.meta["hybrid"]["from_llm"] == []
+    assert kept.department == gold[1]["department"] and kept.meta["llm"]["calls"] == 3
+    assert kept.annual_goal == gold[1]["annual_goal"]
     found = [f for f in kept.findings if f.code == "hybrid.disagreement"]
-    assert any(f.paths == ["department"] and f.severity == "warning" for f in found)
+    (department,) = [f for f in found if f.paths == ["department"]]
+    assert department.severity == "warning" and department.values["llm"] == reply["department"]
     assert ("LLM calls per form", "0.75") in run_hybrid.backend.llm.usage.rows()
+
+
+def test_hybrid_fills_what_the_rules_left_empty_with_the_llms_grounded_value(
+    gold, monkeypatch
+) -> None:
+    from structurer.llm import hybrid
+
+    name = gold[1]["project_name"]
+    monkeypatch.setattr(checks, "check_record", flag_rules_records({name}))
+    real = hybrid.rules_record
+
+    def rules_leaving_the_unit_empty(job, vocab):  # type: ignore[no-untyped-def]
+        record = real(job, vocab)
+        if record is not None and record.project_name == name:
+            record.implementing_unit = None
+        return record
+
+    monkeypatch.setattr(hybrid, "rules_record", rules_leaving_the_unit_empty)
+    with FakeOpenAI(lambda body: Reply(gold_reply(gold[1]))) as server:
+        records = run_hybrid(server.url)
+    kept = records[1]
+    assert kept.implementing_unit == gold[1]["implementing_unit"]
+    assert kept.meta["hybrid"]["from_llm"] == ["implementing_unit"]
+    assert kept.meta["hybrid"]["chosen"] == "llm" and len(server.requests) == 1
 
 
 def test_hybrid_keeps_the_rule_record_when_the_llm_fails(gold, monkeypatch) -> None:
@@ -190,4 +214,4 @@ def test_disagreements_compare_amounts_as_numbers() -> None:
     b = FormRecord(form_index=1, project_name="乙", funding={"annual_total": "0.00"})
     [finding] = disagreements(a, b)
     assert finding.paths == ["project_name"]
-    assert finding.values == {"rules": "甲", "llm": "乙"}
+    assert finding.values == {"rules": "甲", "llm": "乙", "kept": "rules"}

@@ -1,14 +1,13 @@
 """The hybrid backend: rules first, the LLM only for forms whose rule record has errors.
 
-The source's facts win. Of the two records the one with fewer grounding errors (values not where
-their labels point) is kept, then the one with fewer errors in all; the rule record on a tie: it
-is deterministic and read cell by cell. The LLM record's errors include its recall findings
-against the rules (`shadow.py`): an amount it changed from what the form prints is an error, so
-an LLM record that makes a faulty sum hold by rewriting a printed number never beats the rule
-record that keeps the form's own fault. Where the two disagree, the kept record gets
-`hybrid.disagreement` findings (the LLM record its recall findings; the rule record one warning
-per field); `meta["hybrid"]` says which record was kept and why, and `meta["llm"]` holds the
-calls made for the form (0 when none).
+The two records are merged value by value (`merge.py`): each value from the reading the checks
+doubt least, the rules' on a tie, an empty field filled by the LLM's grounded value, the indicator
+list from the record with fewer doubts on it, then the longer one. The source's facts win: the LLM
+record's findings include its recall findings against the rules (`shadow.py`), so an amount it
+changed from what the form prints is doubted more than the rules' reading of it, and a faulty sum
+the LLM made hold by rewriting a number never replaces the form's own fault. Each value that
+differs gets a `hybrid.disagreement` warning naming the other reading; `meta["hybrid"]` says what
+was taken from where, and `meta["llm"]` holds the calls made for the form (0 when none).
 """
 
 from __future__ import annotations
@@ -16,22 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ..models import (
-    AMOUNT_FIELDS,
-    GOAL_FIELDS,
-    HEADER_FIELDS,
-    Finding,
-    FormRecord,
-    Job,
-    OnRecord,
-)
-from ..read.values import amount_value
+from ..models import Finding, FormRecord, Job, OnRecord
 from ..vocab import Vocabulary
 from .backend import LLMBackend, run_coroutine
+from .merge import disagreements, merge
 from .settings import LLMSettings
 from .shadow import rules_record
 
-INDICATOR_FIELDS = ("level1", "level2", "name", "target")
+__all__ = ["HybridBackend", "disagreements", "error_score"]
 
 
 class HybridBackend:
@@ -75,14 +66,24 @@ class HybridBackend:
         self, job: Job, rules: FormRecord | None, rule_score: Score, llm: FormRecord
     ) -> FormRecord:
         failed = any(f.code == "llm.failed" for f in llm.findings)
-        llm_score = NO_RECORD if failed else error_score(llm, job, self.vocab)
-        if rules is None or (not failed and llm_score < rule_score):
-            kept, chosen = llm, "llm"  # carries its recall findings against the rules already
-        else:
-            kept, chosen = rules, "rules"
-            kept.findings.extend(_demoted(llm.findings) if failed else disagreements(rules, llm))
+        if failed and rules is not None:  # the LLM's failure is not the form's
+            rules.findings.extend(_demoted(llm.findings))
+            rules.meta["llm"] = llm.meta["llm"]
+            return self._stamp(rules, "rules", rule_score, NO_RECORD)
+        llm_found = found_on(llm, job, self.vocab)
+        llm_score = score_of(llm_found)
+        if rules is None:
+            return self._stamp(llm, "llm", rule_score, llm_score)
+        merged = merge(rules, found_on(rules, job, self.vocab), llm, llm_found)
+        kept = merged.record
         kept.meta["llm"] = llm.meta["llm"]
-        return self._stamp(kept, chosen, rule_score, llm_score)
+        from_llm = [p for p, side in merged.taken.items() if side == "llm"]
+        chosen = (
+            "rules" if not from_llm else "llm" if len(from_llm) == len(merged.taken) else "both"
+        )
+        record = self._stamp(kept, chosen, rule_score, llm_score)
+        record.meta["hybrid"]["from_llm"] = from_llm
+        return record
 
     def _stamp(
         self, record: FormRecord, chosen: str, rule_score: Score, llm_score: Score | None
@@ -113,19 +114,28 @@ class Score(NamedTuple):
 NO_RECORD = Score(1 << 30, 1 << 30)  # no record (rules crashed) or the LLM failed: always loses
 
 
-def error_score(record: FormRecord, job: Job, vocab: Vocabulary) -> Score:
-    """Score of a record: its own error findings (extract./llm./hybrid.) plus the checker's."""
+def found_on(record: FormRecord, job: Job, vocab: Vocabulary) -> list[Finding]:
+    """A record's own findings and the checker's."""
     from ..checks import check_record
 
-    own = [f for f in record.findings if f.severity == "error"]
     checked = check_record(
         record.model_copy(deep=True),
         source_text=job.chunk.text,
         title=job.document.title,
         vocab=vocab,
+        grid=job.grid,
     )
-    errors = own + [f for f in checked if f.severity == "error"]
+    return [*record.findings, *checked]
+
+
+def score_of(found: list[Finding]) -> Score:
+    errors = [f for f in found if f.severity == "error"]
     return Score(sum(f.code.startswith("grounding.") for f in errors), len(errors))
+
+
+def error_score(record: FormRecord, job: Job, vocab: Vocabulary) -> Score:
+    """Score of a record: its own error findings (extract./llm./hybrid.) plus the checker's."""
+    return score_of(found_on(record, job, vocab))
 
 
 def _demoted(findings: list[Finding]) -> list[Finding]:
@@ -143,38 +153,3 @@ def _no_call(llm: LLMBackend) -> dict[str, Any]:
         "model": llm.settings.model,
         "prompt_version": llm.prompt.version,
     }
-
-
-def disagreements(rules: FormRecord, llm: FormRecord) -> list[Finding]:
-    """One warning per field path where the kept rule record and the LLM record differ (amounts
-    compared as numbers): the rule record stands, the reviewer may look."""
-    return [
-        Finding(
-            severity="warning",
-            code="hybrid.disagreement",
-            message=f"{path}: kept rules {a!r}, llm read {b!r}",
-            paths=[path],
-            values={"rules": a, "llm": b},
-        )
-        for path, a, b in _field_pairs(rules, llm)
-        if not _same(path, a, b)
-    ]
-
-
-def _field_pairs(a: FormRecord, b: FormRecord) -> list[tuple[str, Any, Any]]:
-    pairs = [(f, getattr(a, f), getattr(b, f)) for f in (*HEADER_FIELDS, *GOAL_FIELDS)]
-    pairs += [
-        (f"funding.{f}", getattr(a.funding, f), getattr(b.funding, f))
-        for f in ("unit", *AMOUNT_FIELDS)
-    ]
-    if len(a.indicators) != len(b.indicators):
-        return [*pairs, ("indicators", len(a.indicators), len(b.indicators))]
-    for i, (x, y) in enumerate(zip(a.indicators, b.indicators, strict=True)):
-        pairs += [(f"indicators[{i}].{f}", getattr(x, f), getattr(y, f)) for f in INDICATOR_FIELDS]
-    return pairs
-
-
-def _same(path: str, a: Any, b: Any) -> bool:
-    if path.startswith("funding.") and path != "funding.unit" and a is not None and b is not None:
-        return amount_value(a) == amount_value(b)
-    return a == b

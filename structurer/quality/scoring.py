@@ -252,8 +252,14 @@ def same_amount(gold: str | None, got: str | None) -> bool:
 
 
 def similarity(gold: str | None, got: str | None) -> float:
-    """1 − edit distance / length of the longer text, on cleaned text; two empties are equal."""
-    return Levenshtein.normalized_similarity(clean_text(gold), clean_text(got))
+    """1 − edit distance / length of the longer text, on cleaned text, line breaks aside (a line
+    of a PDF cell may be a paragraph or a wrap: no reader can tell, and the text is the same);
+    two empties are equal."""
+    return Levenshtein.normalized_similarity(_one_line(gold), _one_line(got))
+
+
+def _one_line(text: str | None) -> str:
+    return clean_text(text).replace("\n", "")
 
 
 def _target_key(ind: Indicator) -> tuple[Any, ...]:
