@@ -35,6 +35,8 @@ HEADER_FIELDS = (
     "end_date",
 )
 GOAL_FIELDS = ("overall_goal", "annual_goal")
+# Budget codes printed with a unit's name (`[607001]<unit>`, `820-<unit>`): a datum of their own.
+CODE_FIELDS = ("department_code", "implementing_unit_code")
 
 
 # --- intermediate stages (plain dataclasses: many are made per form, they never leave the run) ---
@@ -292,11 +294,22 @@ class FormRecord(BaseModel):
     project_category: str | None = None
     department: str | None = None
     implementing_unit: str | None = None
+    department_code: str | None = Field(
+        None, description="the budget code printed with the department (`[607001]…`, `820-…`)"
+    )
+    implementing_unit_code: str | None = Field(
+        None, description="the budget code printed with the implementing unit"
+    )
     start_date: str | None = Field(None, description="ISO date, e.g. 2024-01-01")
     end_date: str | None = None
     funding: Funding = Field(default_factory=Funding)
     overall_goal: str | None = Field(None, description="the project's overall (multi-year) goal")
     annual_goal: str | None = Field(None, description="this year's goal")
+    extra_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="labelled values the record has no field for, as printed: label -> value "
+        "(项目属性, 项目负责人, 联系电话, a period printed as months only…)",
+    )
     indicators: list[Indicator] = Field(default_factory=list)
     backend: str | None = None
     source: SourceRef | None = None

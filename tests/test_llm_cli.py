@@ -154,14 +154,19 @@ def test_hybrid_keeps_each_value_the_checks_doubt_least_and_names_the_other(
     gold, monkeypatch
 ) -> None:
     name = gold[1]["project_name"]
-    monkeypatch.setattr(checks, "check_record", flag_rules_records({name}))
+    real_check, flag = checks.check_record, flag_rules_records({name})
+
+    def check(record: FormRecord, **kw: Any) -> list[Finding]:  # the real checker, plus a flag
+        return real_check(record, **kw) + flag(record, **kw)
+
+    monkeypatch.setattr(checks, "check_record", check)
     reply = gold_reply(gold[1])
     reply["department"] = "上海市科学技术委员会办公室"
     reply["annual_goal"] = None  # the LLM says less: never a reason to prefer it
     with FakeOpenAI(lambda body: Reply(reply)) as server:
         records = run_hybrid(server.url)
-    # the validator's source check is not mocked: the ungrounded department is re-asked with
-    # the cell its label points at; the stand-in persists, so its reading stays doubted
+    # the ungrounded department is re-asked with the cell its label points at; the stand-in
+    # persists, so its reading stays doubted (not in the source) and the rules' is kept
     assert len(server.requests) == 3 and name in prompt_text(server.requests[0])
     assert "R33 1:上海市科学技术委员会: copy what that cell says" in prompt_text(server.requests[1])
     kept = records[1]

@@ -8,7 +8,16 @@ One module per area: funding, indicators, header, grounding (values against the 
 
 from __future__ import annotations
 
-from ..models import AMOUNT_FIELDS, GOAL_FIELDS, Chunk, Document, Finding, FormRecord, Grid
+from ..models import (
+    AMOUNT_FIELDS,
+    CODE_FIELDS,
+    GOAL_FIELDS,
+    Chunk,
+    Document,
+    Finding,
+    FormRecord,
+    Grid,
+)
 from ..vocab import Vocabulary, resolve
 from .document import check_document
 from .finding import finding
@@ -55,8 +64,8 @@ def check_record(
 
 
 def empty_fields(record: FormRecord, found: list[Finding]) -> list[Finding]:
-    """One note naming every field left empty that no finding names yet: the year, the unit,
-    each amount, each goal. Many forms print no such cell (a one-year form has no whole-project
+    """One note naming every field left empty that no finding names yet: the year, the budget
+    codes, the unit, each amount, each goal. Many forms print no such cell (a one-year form has no whole-project
     column), so it is information, not a fault; but a value missing by a reading error must be
     named on its own path, and this is where."""
     named = {p for f in found for p in f.paths}
@@ -73,7 +82,13 @@ def empty_fields(record: FormRecord, found: list[Finding]) -> list[Finding]:
     ]
 
 
-_SCALARS = ("year", "funding.unit", *(f"funding.{f}" for f in AMOUNT_FIELDS), *GOAL_FIELDS)
+_SCALARS = (
+    "year",
+    *CODE_FIELDS,
+    "funding.unit",
+    *(f"funding.{f}" for f in AMOUNT_FIELDS),
+    *GOAL_FIELDS,
+)
 
 
 def _value_at(record: FormRecord, path: str) -> object:

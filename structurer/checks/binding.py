@@ -395,7 +395,7 @@ def _level2_by_name(grid: Grid, vocab: Vocabulary) -> dict[str, list[frozenset[s
     printed alone). One name in a table with cells of its own (merged cells fill down). In text
     printed line by line (a PDF text layer) a merged level cell is printed once, between the
     rows it spans: a row may then be under the level named on the line after it, and a
-    both-levels name on a row (满意度指标) may stand for the level 1 of a child named on a line
+    both-levels name on a row (the satisfaction level) may stand for the level 1 of a child named on a line
     beside it."""
     return derived(grid, "level2_by_name", vocab, lambda: _levels_in_force(grid, vocab))
 

@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 
 from ..models import (
     AMOUNT_FIELDS,
+    CODE_FIELDS,
     GOAL_FIELDS,
     HEADER_FIELDS,
     Finding,
@@ -460,6 +461,8 @@ def _misplaced_targets(record: FormRecord, src: SourceIndex, missing: set[str]) 
 def _texts(record: FormRecord) -> list[tuple[str, str]]:
     """(path, text) of every string value; a goal is grounded paragraph by paragraph."""
     out = [(f, v) for f in HEADER_FIELDS if "date" not in f and (v := getattr(record, f))]
+    out += [(f, v) for f in CODE_FIELDS if (v := getattr(record, f))]
+    out += [(f"extra_fields.{k}", v) for k, v in record.extra_fields.items() if v]
     for f in GOAL_FIELDS:
         text = getattr(record, f) or ""
         out.extend((f, line) for line in text.split("\n") if line.strip())

@@ -7,9 +7,9 @@ the checks doubt least:
 - a field the rules left empty takes the LLM's value, unless the checks find an error in it;
 - where both read a value and they disagree, the reading with fewer grounding errors on its path
   wins (a value not in the source, or under another field's label), then fewer other errors,
-  then fewer warnings, then fewer errors naming no path (text the reader could not place
-  anywhere); on a tie, a text that holds the other (the other cut short), else the rules'
-  reading (deterministic, cell by cell);
+  then fewer warnings, then fewer recall errors (the LLM lacks or changed what the rules read),
+  then fewer errors naming no path (text the reader could not place anywhere); on a tie, a text
+  that holds the other (the other cut short), else the rules' reading (cell by cell);
 - the indicator list is taken whole from the record with fewer doubts on it, then the longer.
 
 The other reading of each value that differs is named in a hybrid.disagreement warning on its
@@ -20,13 +20,14 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Finding, FormRecord
+from ..models import AMOUNT_FIELDS, CODE_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Finding, FormRecord
 from ..read.clean import squash
 from ..read.values import amount_value
 
 SCALARS = (
     "year",
     *HEADER_FIELDS,
+    *CODE_FIELDS,
     *GOAL_FIELDS,
     "funding.unit",
     *(f"funding.{f}" for f in AMOUNT_FIELDS),
@@ -42,6 +43,7 @@ class Doubt(NamedTuple):
     grounding: int
     errors: int
     warnings: int
+    recall: int  # the LLM's recall errors: it lacks or changed what the rules read there
     unplaced: int
 
 
@@ -100,11 +102,12 @@ def same(path: str, a: Any, b: Any) -> bool:
 
 def doubt(findings: list[Finding], path: str) -> Doubt:
     """The findings on `path` (or on a path containing it), and the errors naming no path. The
-    LLM record's recall findings (hybrid.*) are not counted: they are the rules' reading, which
-    the comparison already weighs by the rules' own doubts."""
-    grounding = errors = warnings = unplaced = 0
+    LLM record's recall findings (hybrid.*) are the rules' reading of the same place: they count
+    only after the checker's own doubts, so they decide nothing the rules' doubts already do."""
+    grounding = errors = warnings = recall = unplaced = 0
     for f in findings:
         if f.code.startswith("hybrid."):
+            recall += f.severity == "error" and any(_covers(p, path) for p in f.paths)
             continue
         if not f.paths:
             unplaced += f.severity == "error"
@@ -117,7 +120,7 @@ def doubt(findings: list[Finding], path: str) -> Doubt:
             errors += 1
         elif f.severity == "warning":
             warnings += 1
-    return Doubt(grounding, errors, warnings, unplaced)
+    return Doubt(grounding, errors, warnings, recall, unplaced)
 
 
 def _covers(finding_path: str, path: str) -> bool:
@@ -149,7 +152,7 @@ def _pick_list(
 ) -> str:
     def key(record: FormRecord, found: list[Finding]) -> tuple[int, ...]:
         d = doubt(found, INDICATORS)
-        return (d.grounding, d.errors, d.warnings, -len(record.indicators))
+        return (d.grounding, d.errors, d.warnings, -len(record.indicators), d.recall)
 
     return "llm" if key(llm, llm_found) < key(rules, rule_found) else "rules"
 

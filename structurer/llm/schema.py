@@ -26,7 +26,14 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from ..models import AMOUNT_FIELDS, ANNUAL_AMOUNTS, FormRecord, Funding, Indicator
-from ..read.values import amount_value, clean_target, parse_amount, parse_date, parse_target
+from ..read.values import (
+    amount_value,
+    clean_target,
+    parse_amount,
+    parse_date,
+    parse_target,
+    split_code,
+)
 from ..vocab import Vocabulary, default_vocabulary, resolve
 from .reask import FormSource, source_problems
 
@@ -353,6 +360,8 @@ def to_record(
     funding = Funding(**draft.funding.model_dump())
     indicators = [_indicator(ind, vocab) for ind in draft.indicators]
     header = draft.model_dump(exclude={"funding", "indicators"})
+    for unit in ("department", "implementing_unit"):  # a code printed with it: its own field
+        header[unit], header[f"{unit}_code"] = split_code(header[unit])
     return FormRecord(
         form_index=form_index, year=year, **header, funding=funding, indicators=indicators
     )

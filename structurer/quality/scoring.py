@@ -37,11 +37,11 @@ from typing import Any
 
 from rapidfuzz.distance import Levenshtein
 
-from ..models import AMOUNT_FIELDS, HEADER_FIELDS, Finding, FormRecord, Indicator
+from ..models import AMOUNT_FIELDS, CODE_FIELDS, HEADER_FIELDS, Finding, FormRecord, Indicator
 from ..read.clean import clean_text, squash
 from ..read.values import clean_target, parse_date, parse_target
 
-SCORED_HEADER = ("year", *HEADER_FIELDS)
+SCORED_HEADER = ("year", *HEADER_FIELDS, *CODE_FIELDS)
 SCORED_FUNDING = ("unit", *AMOUNT_FIELDS)
 GOALS = ("overall_goal", "annual_goal")
 INDICATOR_PARTS = ("name", "level1", "level2", "target")

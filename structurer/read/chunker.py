@@ -65,7 +65,7 @@ def is_title(line: str, vocab: Vocabulary) -> bool:
 
 def glued_title(line: str, vocab: Vocabulary) -> bool:
     """A title with the form's first label glued after it on the same line (OCR that runs a
-    whole form together: `<title>(2023年度)项目名称…`)."""
+    whole form together: `<title>(2023年度)<first label>…`)."""
     if not any(ch in line for ch in vocab.title_ends):
         return False
     text = title_text(line)

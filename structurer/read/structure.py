@@ -57,7 +57,7 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
     return derived(grid, "parts", vocab, build)
 
 
-# Rows made only of label pieces (`主管部门及代`, `度指标`) or of one or two characters alone:
+# Rows made only of label pieces (`<label>及代`, `度指标`) or of one or two characters alone:
 # a PDF text layer prints a merged cell's text down the page, a piece per line, between the lines
 # of the rows beside it. A clean layout shows none or one (a word like 长期 alone); text layers
 # show five to fifteen per form.

@@ -104,9 +104,10 @@ def amount_unit(raw: str | None) -> str | None:
     return "万元" if m.group(1).startswith("万") else "元"
 
 
-# A budget code printed with a unit's name: `[610001]X`, `820001-X`, `315_X`, `X 308001`.
+# A budget code printed with a unit's name: `[610001]X`, `【812033】X`, `820001-X`, `315_X`,
+# `X 308001`.
 _CODE_BEFORE = re.compile(
-    r"^\s*(?:\[\s*\d{2,9}\s*\]|\d{2,9}\s*[-_—－、]|(?:\d{6}|\d{3})(?![年月日号])(?=[\u4e00-\u9fff]))\s*"
+    r"^\s*(?:[\[【]\s*\d{2,9}\s*[\]】]|\d{2,9}\s*[-_—－、]|(?:\d{6}|\d{3})(?![年月日号])(?=[\u4e00-\u9fff]))\s*"
 )
 _CODE_AFTER = re.compile(r"\s+\[?\d{3,9}\]?\s*$|(?<=[\u4e00-\u9fff])\d{6}$")
 
@@ -114,10 +115,21 @@ _CODE_AFTER = re.compile(r"\s+\[?\d{3,9}\]?\s*$|(?<=[\u4e00-\u9fff])\d{6}$")
 def strip_code(text: str | None) -> str | None:
     """A unit's or category's name without the budget code printed with it: the code is
     another datum, and the labelling convention keeps the name alone."""
+    return split_code(text)[0]
+
+
+def split_code(text: str | None) -> tuple[str | None, str | None]:
+    """(name, budget code) of a unit printed with its code: `[607001]X`, `【812033】X`, `820-X`,
+    `X 308001` -> (X, the code's digits); (text, None) when it holds no code."""
     if not text:
-        return text
-    bare = _CODE_AFTER.sub("", _CODE_BEFORE.sub("", text))
-    return bare or text
+        return text, None
+    m = _CODE_BEFORE.match(text) or _CODE_AFTER.search(text)
+    if m is None:
+        return text, None
+    bare = (text[: m.start()] + text[m.end() :]).strip()
+    if not bare:
+        return text, None
+    return bare, re.sub(r"\D", "", m.group(0)) or None
 
 
 def amount_value(text: str | None) -> Decimal | None:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from ..models import Cell, Chunk, FormRecord, Grid
 from ..read.structure import ListTable
-from ..read.values import strip_code
 from ..vocab import Vocabulary
 from .coverage import close_record
 from .funding import _set_amount, _unit_of
-from .header import _value
+from .header import _value, set_unit
 from .indicators import IndicatorTable
 from .labels import Trace
 
@@ -27,8 +26,7 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     for cell in rows[0]:
         _set_field(record, table.role(cell), cell, trace)
     if department is not None and record.department is None:
-        record.department = strip_code(department.text)
-        trace.ref("department", department)
+        set_unit(record, "department", department, trace)
     record.funding.unit = record.funding.unit or _unit_above(chunk, grid, table, vocab)
     header = [c for c in table.header if c.col >= table.first]
     indicator_rows = [[c for c in row if c.col >= table.first] for row in rows]
@@ -43,6 +41,8 @@ def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
         return
     if role.startswith("funding."):
         _set_amount(record.funding, role.removeprefix("funding."), cell, trace)
+    elif role in ("department", "implementing_unit") and getattr(record, role) is None:
+        set_unit(record, role, cell, trace)
     elif role in FormRecord.model_fields and getattr(record, role) is None:
         setattr(record, role, _value(role, cell.text))
         trace.ref(role, cell)
@@ -50,7 +50,7 @@ def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
 
 def _unit_above(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> str | None:
     """`金额单位：元` or `单位:万元` printed above the table's header, in a row of the grid or on a
-    line of its own outside the table, or in the header's amount column (`年度资金总额(万元)`)."""
+    line of its own outside the table, or in the header's amount column (`<total label>(万元)`)."""
     for row in grid.rows:
         for cell in row:
             if unit := _unit_of(cell.text, vocab):

@@ -133,7 +133,7 @@ class LabelInfo(NamedTuple):
     label: bool  # any of the above: a label, not a value
     level: str | None  # the canonical level name the text spells
     trailer: bool  # an approval or signature row after the indicators
-    # a piece of a label or level name cut by wrapping (`主管部门及代`, `度指标`), or one or two
+    # a piece of a label or level name cut by wrapping (`<label>及代` with `码` lines below, `度指标`), or one or two
     # characters alone: what a merged cell printed down the page leaves on a line of its own
     fragment: bool
 

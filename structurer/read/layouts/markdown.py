@@ -107,17 +107,35 @@ def _markdown_row(line: str, lineno: int) -> list[Cell]:
     ]
 
 
+# A page number printed between the rows of a table split over pages: `—29—`, `- 3 -`,
+# `第 3 页 共 8 页`, `3/8`. It is no cell of the form (a PDF text layer read it as an indicator).
+_PAGE_MARK = re.compile(
+    r"[-—–－\s]*\d{1,4}[-—–－\s]*|第\s*\d+\s*页\s*(?:[,，/]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}"
+)
+
+
 def _drop_noise(rows: list[list[Cell]]) -> list[list[Cell]]:
-    """Drop empty rows and a row that repeats the row before it verbatim (OCR duplicated it)."""
+    """Drop empty rows, page numbers, and a row that repeats the row before it verbatim (OCR
+    duplicated it)."""
     kept: list[list[Cell]] = []
     previous: tuple[str, ...] | None = None
     for row in rows:
         texts = tuple(c.text for c in row if c.text)
-        if not texts or texts == previous:
+        if not texts or texts == previous or _is_page_mark(texts):
             continue
         kept.append(row)
         previous = texts
     return kept
+
+
+def _is_page_mark(texts: tuple[str, ...]) -> bool:
+    """A row holding nothing but a page number, dashes around it (`—`, `30`, `—`)."""
+    joined = "".join(texts)
+    return (
+        len(joined) <= 16
+        and any(ch.isdigit() for ch in joined)
+        and bool(_PAGE_MARK.fullmatch(joined))
+    )
 
 
 def _html_end(lines: Sequence[str], start: int) -> int:
