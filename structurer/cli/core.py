@@ -17,6 +17,7 @@ from rich.table import Table
 
 from ..errors import StructurerError
 from . import app
+from .conventions import RepeatCap, short_message
 from .options import (
     BackendName,
     BaseUrl,
@@ -388,12 +389,7 @@ def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-de
         total = sum((severities(d) for d in docs), Counter())
         row(f"all {len(docs)} documents", result.forms, sum(d.indicators for d in docs), total)
     console.print(table)
-    for d in docs:
-        for f in d.findings:
-            console.print(
-                f"[yellow]{escape(d.name)}[/]: {f.severity} {f.code}: {escape(f.message)}",
-                soft_wrap=True,
-            )
+    _print_document_findings(docs)
     if result.resumed:
         console.print(f"resumed: {result.resumed} forms taken from the interrupted run")
     for why, n in result.ignored.items():
@@ -404,6 +400,20 @@ def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-de
         console.print(summary())
     if applied is not None:
         console.print(str(applied))
+
+
+def _print_document_findings(docs: list[Any]) -> None:
+    """Each document's findings, a few per code (a duplicate project in every document of a
+    corpus would fill the screen); `structurer check OUT` lists them all."""
+    cap = RepeatCap()
+    for d in docs:
+        for f in d.findings:
+            if cap.show(f.code):
+                message = escape(short_message(f.message))
+                console.print(f"[yellow]{escape(d.name)}[/]: {f.severity} {f.code}: {message}",
+                              soft_wrap=True)  # fmt: skip
+    for line in cap.hidden():
+        console.print(f"{line} (structurer check lists them all)", soft_wrap=True)
 
 
 def _riskiest(docs: list[Any], n: int) -> list[Any]:

@@ -33,7 +33,11 @@ MaxReasks = Annotated[int, typer.Option(help="Re-asks after a reply fails valida
 Concurrency = Annotated[int, typer.Option(help="LLM requests in flight at once.")]
 CacheDir = Annotated[
     Path | None,
-    typer.Option(help="LLM reply cache. Env: STRUCTURER_CACHE_DIR; default ~/.cache/structurer."),
+    typer.Option(
+        help="LLM reply cache. Env: STRUCTURER_CACHE_DIR. Default: "
+        "$XDG_CACHE_HOME/structurer/llm, else ~/.cache/structurer/llm.",
+        show_default=False,
+    ),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 Timeout = Annotated[float, typer.Option(help="Seconds per LLM request.")]

@@ -13,6 +13,7 @@ reused: those forms are tried again. A line cut off by the interruption is dropp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -83,10 +84,10 @@ class RunLock:
     def release(self) -> None:
         if self._fh is None:
             return
-        try:  # while still held: a run that opened it meanwhile sees it gone and opens anew
+        # while still held: a run that opened it meanwhile sees it gone and opens anew;
+        # Windows removes no open file: there the next run takes it over as it is
+        with contextlib.suppress(OSError):
             self.path.unlink(missing_ok=True)
-        except OSError:  # Windows removes no open file: the next run takes it over as it is
-            pass
         portalocker.unlock(self._fh)
         self._fh.close()
         self._fh = None
