@@ -7,6 +7,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -105,6 +106,14 @@ def schema() -> None:
     out_console.print_json(json.dumps(record_schema(), ensure_ascii=False))
 
 
+class FailOn(str, Enum):
+    """extract's --fail-on: the least severe finding that makes the run exit 1."""
+
+    error = "error"
+    warning = "warning"
+    never = "never"
+
+
 # Below this much input the pool's start-up costs more than it saves: one process.
 POOL_MIN_BYTES = 256 * 1024
 SUMMARY_ROWS = 30  # documents listed one by one in the summary; more are summed up
@@ -165,6 +174,12 @@ def extract(
     corrections: Path | None = typer.Option(
         None, help="Reviewer corrections to re-apply. Default: OUT's .corrections.jsonl if any."
     ),
+    fail_on: FailOn = typer.Option(
+        FailOn.never,
+        help="Exit 1 also when a record or document has a finding of this severity or worse "
+        "(error: as `check` does). Whatever this says, a form that failed or a document "
+        "passed over with an error exits 1.",
+    ),
 ) -> None:
     """Extract one record per form from INPUTS into OUT (JSONL), check them, print a summary.
 
@@ -201,8 +216,19 @@ def extract(
                           f"not yet done (kept in {out}.partial)")  # fmt: skip
         raise typer.Exit(130) from None
     _print_summary(result, impl, fix.report() if fix else None)
-    if result.failed or loader.errors:
+    if result.failed or loader.errors or _flagged(result, fail_on):
         raise typer.Exit(1)
+
+
+def _flagged(result: Any, fail_on: FailOn) -> bool:
+    """Any finding (a record's or a document's) of `fail_on`'s severity or worse."""
+    severities = {FailOn.error: ("error",), FailOn.warning: ("error", "warning")}
+    wanted = severities.get(fail_on, ())
+    for d in result.documents:
+        found = d.severities + Counter(f.severity for f in d.findings)
+        if any(found[s] for s in wanted):
+            return True
+    return False
 
 
 def _workers(jobs: int | None, size: int) -> int:
