@@ -7,7 +7,7 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -106,7 +106,7 @@ def schema() -> None:
     out_console.print_json(json.dumps(record_schema(), ensure_ascii=False))
 
 
-class FailOn(str, Enum):
+class FailOn(StrEnum):
     """extract's --fail-on: the least severe finding that makes the run exit 1."""
 
     error = "error"
