@@ -193,7 +193,8 @@ def extract(
     from ..read.corpus import find_inputs
 
     words = vocabulary(vocab)
-    impl = backend_from_options(backend, llm_settings(locals()), words)
+    settings = {**llm_settings(locals()), "require_key": not dry_run}  # a dry run sends nothing
+    impl = backend_from_options(backend, settings, words)
     corpus = find_inputs(inputs, glob=glob)
     to_stdout = str(out) == "-"
     if not to_stdout:  # before any work: never over an input (under any name), nor a folder

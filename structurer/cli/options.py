@@ -87,8 +87,10 @@ DryRun = Annotated[
     bool,
     typer.Option(
         "--dry-run",
-        help="Send nothing: print the forms, calls, estimated tokens and cost (with "
-        "--price-in/--price-out) and exit.",
+        help="Read the inputs and build each form's request, then stop: nothing is sent, no "
+        "output or cache is written, no API key is needed. Prints the forms, those the cache "
+        "would serve, the calls and tokens (tiktoken's count when its encoding is installed, "
+        "else an estimate; the table says which) and, with --price-in/--price-out, the cost.",
     ),
 ]
 BackendName = Annotated[
