@@ -148,3 +148,34 @@ def test_control_characters_in_a_document_reach_no_record(tmp_path):
     assert not [f for f in record["findings"] if f["code"].startswith("grounding.")]
     result = runner.invoke(app, ["export", str(out), "-f", "xlsx", "-o", str(tmp_path / "x.xlsx")])
     assert result.exit_code == 0, result.output
+
+
+def _form_with_indicators(record: FormRecord, n: int) -> list[FormRecord]:
+    many = record.model_copy(deep=True)
+    many.indicators = [record.indicators[i % len(record.indicators)] for i in range(n)]
+    return [many]
+
+
+def test_xlsx_export_time_grows_linearly_with_rows(tmp_path, records):
+    """Issue 21 item 10: each appended row looked up `ws[ws.max_row]`, a scan of every cell so
+    far (390 forms 23 s, 780 forms 87 s). Timed as test_linear_time does: CPU time at n and 4n
+    rows, the fastest of three each; linear is ~x4, the quadratic version was ~x12 here."""
+    import time
+
+    def cpu(rows: int) -> float:
+        batch = _form_with_indicators(records[0], rows)
+        best = []
+        for _ in range(3):
+            start = time.process_time()
+            export_records(batch, tmp_path / "x.xlsx", "xlsx")
+            best.append(time.process_time() - start)
+        return min(best)
+
+    cpu(100)  # warm up: openpyxl's imports
+    ratios = []
+    for _ in range(3):  # a busy machine can slow one run; a quadratic export is always slow
+        ratio = cpu(4000) / cpu(1000)
+        ratios.append(round(ratio, 1))
+        if ratio < 6:
+            return
+    pytest.fail(f"XLSX export: time x{ratios} for rows x4; linear stays below x6")

@@ -1,7 +1,8 @@
 """Export records as two tables for analysts: forms (one row each) and indicators (one row each).
 
 CSV is written as two UTF-8 files with a BOM (so Excel detects the encoding); XLSX as one
-workbook with a sheet per table, amounts stored as numbers. Every file is written atomically.
+workbook with a sheet per table, amounts stored as numbers, written row by row (openpyxl's
+write-only mode: time and memory linear in the rows). Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -136,9 +137,9 @@ def export_xlsx(
 ) -> list[Path]:
     from openpyxl import Workbook  # imported here: only this export needs it
 
-    wb = Workbook()
-    _fill_sheet(wb.active, "forms", FORM_COLUMNS, form_rows(records))
-    _fill_sheet(wb.create_sheet(), "indicators", INDICATOR_COLUMNS, indicator_rows(records))
+    wb = Workbook(write_only=True)  # rows streamed out: linear, where ws[ws.max_row] was not
+    _fill_sheet(wb.create_sheet("forms"), FORM_COLUMNS, form_rows(records))
+    _fill_sheet(wb.create_sheet("indicators"), INDICATOR_COLUMNS, indicator_rows(records))
     buf = io.BytesIO()
     wb.save(buf)
     target = Path(path)
@@ -146,26 +147,29 @@ def export_xlsx(
     return [target]
 
 
-def _fill_sheet(ws: Any, title: str, columns: Sequence[str], rows: list[Row]) -> None:
+def _fill_sheet(ws: Any, columns: Sequence[str], rows: list[Row]) -> None:
+    """Header in bold, frozen; widths from the first rows; then the rows, one by one."""
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    ws.title = title
-    ws.append(list(columns))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append([_excel_value(k, row[k]) for k in columns])
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # text, never a formula: =100.00(%) is a target
     ws.freeze_panes = "A2"
-    for c, name in enumerate(columns, 1):
-        letter = get_column_letter(c)
-        if name in AMOUNT_FIELDS:
-            for cell in ws[letter][1:]:
-                cell.number_format = "#,##0.00"
-        ws.column_dimensions[letter].width = _width(name, rows)
+    for c, name in enumerate(columns, 1):  # before any row: write-only sheets write in order
+        ws.column_dimensions[get_column_letter(c)].width = _width(name, rows)
+    header = [WriteOnlyCell(ws, name) for name in columns]
+    for cell in header:
+        cell.font = Font(bold=True)
+    ws.append(header)
+    for row in rows:
+        ws.append([_xlsx_cell(WriteOnlyCell(ws, _excel_value(k, row[k])), k) for k in columns])
+
+
+def _xlsx_cell(cell: Any, column: str) -> Any:
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # text, never a formula: =100.00(%) is a target
+    elif column in AMOUNT_FIELDS:
+        cell.number_format = "#,##0.00"
+    return cell
 
 
 def _excel_value(column: str, value: Any) -> Any:
