@@ -11,7 +11,7 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import typer
 
@@ -90,6 +90,11 @@ def end_quietly_on_closed_pipe() -> NoReturn:
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(BROKEN_PIPE_EXIT)
+
+
+def stdout_bytes() -> BinaryIO:
+    """Standard output for bytes (records, CSV): its buffer, or itself when it has none."""
+    return getattr(sys.stdout, "buffer", None) or sys.stdout  # type: ignore[return-value]
 
 
 def is_broken_pipe(exc: BaseException) -> bool:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ from rich.table import Table
 
 from ..errors import StructurerError
 from . import app
-from .conventions import RepeatCap, short_message
+from .conventions import RepeatCap, short_message, stdout_bytes
 from .options import (
     BackendName,
     BaseUrl,
@@ -384,14 +384,8 @@ def _run_with_progress(
         hooks = {"jobs": workers, "fix": fix, "on_form": on_form, "on_document": on_document,
                  "on_skip": skipped}  # fmt: skip
         if str(out) == "-":
-            return extract_to_stream(documents, _stdout(), impl, **hooks)
+            return extract_to_stream(documents, stdout_bytes(), impl, **hooks)
         return extract_to_file(documents, out, impl, **hooks)
-
-
-def _stdout() -> BinaryIO:
-    import sys
-
-    return getattr(sys.stdout, "buffer", None) or sys.stdout  # type: ignore[return-value]
 
 
 def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-def]
