@@ -195,9 +195,11 @@ def export(
     backend, model and prompt version; a value a column cannot hold is stored as NULL and
     reported as an export.out_of_range finding (exit 1).
     """
-    from ..io import read_records
+    from ..io import check_output, read_records
     from ..store.export import export_target
 
+    if out != "-":  # first, whatever the format: never over the records file
+        check_output(out, [records_file])
     target = export_target(out, fmt, table)  # before reading: a wrong target costs nothing
     records = read_records(records_file)
     if target.to_stdout:
