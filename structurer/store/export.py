@@ -2,9 +2,9 @@
 
 CSV is written as two UTF-8 files with a BOM (so Excel detects the encoding), or one table's file
 (`table=`), or one table to a stream such as standard output (no BOM); JSONL is one table's rows
-as JSON lines; XLSX one workbook with a sheet per table, amounts stored as numbers, written row
-by row (openpyxl's write-only mode: time and memory linear in the rows). Every file is written
-atomically. `export_target` takes the format from the output's name or an explicit one.
+as JSON lines; XLSX one workbook with a sheet per table, amounts stored as numbers, each cell
+addressed by its row number (time linear in the rows). Every file is written atomically.
+`export_target` takes the format from the output's name or an explicit one.
 """
 
 from __future__ import annotations
@@ -142,9 +142,9 @@ def export_xlsx(
 ) -> list[Path]:
     from openpyxl import Workbook  # imported here: only this export needs it
 
-    wb = Workbook(write_only=True)  # rows streamed out: linear, where ws[ws.max_row] was not
-    _fill_sheet(wb.create_sheet("forms"), FORM_COLUMNS, form_rows(records))
-    _fill_sheet(wb.create_sheet("indicators"), INDICATOR_COLUMNS, indicator_rows(records))
+    wb = Workbook()  # in memory: write-only mode spools to temp files a failed write leaves open
+    _fill_sheet(wb.active, "forms", FORM_COLUMNS, form_rows(records))
+    _fill_sheet(wb.create_sheet(), "indicators", INDICATOR_COLUMNS, indicator_rows(records))
     buf = io.BytesIO()
     wb.save(buf)
     target = Path(path)
@@ -152,29 +152,25 @@ def export_xlsx(
     return [target]
 
 
-def _fill_sheet(ws: Any, columns: Sequence[str], rows: list[Row]) -> None:
-    """Header in bold, frozen; widths from the first rows; then the rows, one by one."""
-    from openpyxl.cell import WriteOnlyCell
+def _fill_sheet(ws: Any, title: str, columns: Sequence[str], rows: list[Row]) -> None:
+    """Header in bold, frozen; widths from the first rows; every cell addressed by its row and
+    column number (`ws[ws.max_row]` scanned every cell so far: quadratic in rows)."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    ws.title = title
     ws.freeze_panes = "A2"
-    for c, name in enumerate(columns, 1):  # before any row: write-only sheets write in order
+    bold = Font(bold=True)
+    for c, name in enumerate(columns, 1):
+        ws.cell(row=1, column=c, value=name).font = bold
         ws.column_dimensions[get_column_letter(c)].width = _width(name, rows)
-    header = [WriteOnlyCell(ws, name) for name in columns]
-    for cell in header:
-        cell.font = Font(bold=True)
-    ws.append(header)
-    for row in rows:
-        ws.append([_xlsx_cell(WriteOnlyCell(ws, _excel_value(k, row[k])), k) for k in columns])
-
-
-def _xlsx_cell(cell: Any, column: str) -> Any:
-    if isinstance(cell.value, str):
-        cell.data_type = "s"  # text, never a formula: =100.00(%) is a target
-    elif column in AMOUNT_FIELDS:
-        cell.number_format = "#,##0.00"
-    return cell
+    for r, row in enumerate(rows, 2):
+        for c, name in enumerate(columns, 1):
+            cell = ws.cell(row=r, column=c, value=_excel_value(name, row[name]))
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # text, never a formula: =100.00(%) is a target
+            elif name in AMOUNT_FIELDS:
+                cell.number_format = "#,##0.00"
 
 
 def _excel_value(column: str, value: Any) -> Any:
