@@ -97,3 +97,14 @@ def test_the_encoding_is_looked_up_where_tiktoken_caches_it(tmp_path, monkeypatc
     blob = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
     (tmp_path / hashlib.sha1(blob.encode()).hexdigest()).write_bytes(b"")
     assert estimate_module.encoding_installed("o200k_base")
+
+
+def test_batch_submit_dry_run_needs_no_key_either(tmp_path: Path) -> None:
+    batch = tmp_path / "b.jsonl"
+    result = runner.invoke(
+        app, ["batch", "submit", SEED, "--model", "gpt-4o-mini", "--no-cache", "--batch-file",
+              str(batch), "--dry-run"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert len(batch.read_text(encoding="utf-8").splitlines()) == 13
+    assert "nothing sent" in result.output and "no API key" not in result.output
