@@ -269,3 +269,22 @@ def test_fixture_add_takes_only_the_named_documents_forms(corpus_out, tmp_path) 
     gold = records_of(tmp_path / "fx" / "b-case" / "gold.jsonl")
     assert [g["project_name"] for g in gold] == [b_first["project_name"]]
     assert "the reviewed 1 of 4" in result.output  # b's forms only, never a's 13
+
+
+def test_the_readme_queries_count_each_form_once_with_two_runs(corpus_out, tmp_path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### A store to query across runs", 1)[1]
+    [sql] = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    funding, share = (q.strip() for q in sql.split(";") if q.strip())
+    db = tmp_path / "corpus.db"
+    other = tmp_path / "again.jsonl"  # the same corpus extracted again: another run
+    other.write_text(corpus_out.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    for path in (corpus_out, other):
+        assert runner.invoke(app, ["export", str(path), "-o", str(db)]).exit_code == 0
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+    forms = sum(n for _, _, n in con.execute(funding).fetchall())
+    assert forms == len(records_of(corpus_out))  # each form once, not once per run
+    assert all(0 <= s <= 1 for _, s in con.execute(share).fetchall())
