@@ -2,6 +2,12 @@
 
 The library in one screen:
 
+    import structurer
+    records = structurer.extract_file("budget.md")            # validated FormRecords, checked
+    records = structurer.extract_text(text, name="budget.md") # the same from a string
+
+and the stages beneath them:
+
     from structurer import load_documents, make_backend, extract_to_file, load_vocabulary
     vocab = load_vocabulary()                      # bundled labels (+ your TOML files)
     docs, errors = load_documents(["a.md"], vocab) # file -> text -> one chunk per form
@@ -18,6 +24,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
+    "extract_text": "api",
+    "extract_file": "api",
+    "StructurerError": "errors",
     "Chunk": "models",
     "Document": "models",
     "Finding": "models",

@@ -27,11 +27,6 @@ from pydantic_core import from_json
 from .errors import InputError, OutputError, RecordsError
 from .models import FormRecord
 
-try:  # POSIX: a temporary file being written is locked, so a sweep can tell it from a dead one
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
-
 # Tried in order. GB18030 is a superset of GBK and GB2312, so it decodes all three.
 ENCODINGS = ("utf-8-sig", "gb18030")
 # A temporary output file older than this and not locked was left by a killed process.
@@ -228,11 +223,12 @@ def _stage(target: Path, data: bytes, *, shown: str | Path) -> tuple[IO[bytes], 
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise OutputError(str(shown), why(exc)) from None
+    import portalocker  # here: its import reads package metadata (tens of ms at start-up)
+
     tmp = Path(name)
     fh = os.fdopen(fd, "wb")
     try:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)  # alive: a sweep leaves it alone
+        portalocker.lock(fh, portalocker.LOCK_EX)  # alive: a sweep leaves it alone
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -264,16 +260,16 @@ def _write_through(target: Path, data: bytes) -> None:
 def _sweep_stale_temps(target: Path) -> None:
     """Remove temporary files of `target` that a killed process left behind: older than a few
     seconds and not locked by a live writer."""
-    if fcntl is None:
-        return
+    import portalocker
+
     for old in target.parent.glob(f".{target.name}.*.tmp"):
         try:
             if time.time() - old.stat().st_mtime < STALE_TEMP_SECONDS:
                 continue
             with old.open("rb") as fh:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                portalocker.lock(fh, portalocker.LOCK_EX | portalocker.LOCK_NB)
                 old.unlink()
-        except OSError:
+        except (OSError, portalocker.LockException):
             continue  # locked (being written), gone meanwhile, or not ours to remove
 
 

@@ -148,3 +148,118 @@ def test_control_characters_in_a_document_reach_no_record(tmp_path):
     assert not [f for f in record["findings"] if f["code"].startswith("grounding.")]
     result = runner.invoke(app, ["export", str(out), "-f", "xlsx", "-o", str(tmp_path / "x.xlsx")])
     assert result.exit_code == 0, result.output
+
+
+def _form_with_indicators(record: FormRecord, n: int) -> list[FormRecord]:
+    many = record.model_copy(deep=True)
+    many.indicators = [record.indicators[i % len(record.indicators)] for i in range(n)]
+    return [many]
+
+
+def test_xlsx_export_time_grows_linearly_with_rows(tmp_path, records):
+    """Issue 21 item 10: each appended row looked up `ws[ws.max_row]`, a scan of every cell so
+    far (390 forms 23 s, 780 forms 87 s). Timed as test_linear_time does: CPU time at n and 4n
+    rows, the fastest of three each; linear is ~x4, the quadratic version was ~x12 here."""
+    import time
+
+    def cpu(rows: int) -> float:
+        batch = _form_with_indicators(records[0], rows)
+        best = []
+        for _ in range(3):
+            start = time.process_time()
+            export_records(batch, tmp_path / "x.xlsx", "xlsx")
+            best.append(time.process_time() - start)
+        return min(best)
+
+    cpu(100)  # warm up: openpyxl's imports
+    ratios = []
+    for _ in range(3):  # a busy machine can slow one run; a quadratic export is always slow
+        ratio = cpu(4000) / cpu(1000)
+        ratios.append(round(ratio, 1))
+        if ratio < 6:
+            return
+    pytest.fail(f"XLSX export: time x{ratios} for rows x4; linear stays below x6")
+
+
+# --- the export command: format from the name, standard output, refusals (issue 23 item 4) ---
+
+
+def _export(*args: str):  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from structurer.cli import app
+
+    return CliRunner().invoke(app, ["export", str(GOLD), *args])
+
+
+@pytest.mark.parametrize(
+    ("name", "made"),
+    [
+        ("budget.xlsx", ["budget.xlsx"]),
+        ("budget.csv", ["budget-forms.csv", "budget-indicators.csv"]),
+        ("corpus.db", ["corpus.db"]),
+        ("corpus.sqlite", ["corpus.sqlite"]),
+        ("rows.jsonl", ["rows.jsonl"]),
+    ],
+)
+def test_the_format_follows_the_suffix(tmp_path, name, made):
+    result = _export("-o", str(tmp_path / name))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(made)
+
+
+def test_a_parquet_suffix_is_a_parquet_store(tmp_path):
+    pytest.importorskip("pyarrow")
+    assert _export("-o", str(tmp_path / "corpus.parquet")).exit_code == 0
+    assert (tmp_path / "corpus.parquet" / "forms").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["-o", "budget.xlsx", "--format", "csv"], "the name says xlsx, --format says csv"),
+        (["-o", "budget"], "cannot tell the format from the name"),
+        (["-o", "-", "--format", "xlsx"], "xlsx cannot be written to standard output"),
+        (["-o", "-", "--format", "sqlite"], "sqlite cannot be written to standard output"),
+        (["-o", "--forms"], "an output name starting with '-'"),
+        (["-o", "x.xlsx", "--table", "forms"], "--table picks one table of csv or jsonl"),
+        (["-o", "x.csv", "--table", "goals"], "unknown table 'goals'"),
+    ],
+)
+def test_what_cannot_be_written_is_one_line_before_any_work(tmp_path, monkeypatch, args, says):
+    monkeypatch.chdir(tmp_path)
+    result = _export(*args)
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("structurer: error: ") and says in line
+    assert list(tmp_path.iterdir()) == []  # nothing written, no `--forms.csv`
+
+
+def test_standard_output_gets_one_table_as_csv_or_jsonl(tmp_path, records):
+    forms = _export("-o", "-")
+    assert forms.exit_code == 0
+    assert not forms.stdout.startswith("\ufeff")  # no BOM in a pipe
+    rows = list(csv.DictReader(io.StringIO(forms.stdout)))
+    assert len(rows) == 13 and rows[0]["project_name"] == "孵化基地运营及创业孵化服务支出"
+    indicators = _export("-o", "-", "--table", "indicators", "--format", "jsonl")
+    lines = [json.loads(x) for x in indicators.stdout.splitlines()]
+    assert len(lines) == 194 and lines[0]["target"] == "=100.00(%)"  # JSON keeps the value
+
+
+def test_one_csv_table_into_the_named_file(tmp_path):
+    result = _export("-o", str(tmp_path / "ind.csv"), "--table", "indicators")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in tmp_path.iterdir()] == ["ind.csv"]
+    assert len(_read_csv(tmp_path / "ind.csv")) == 194
+
+
+def test_the_records_file_is_never_the_output(tmp_path):
+    records = tmp_path / "r.jsonl"
+    records.write_bytes(GOLD.read_bytes())
+    from typer.testing import CliRunner
+
+    from structurer.cli import app
+
+    result = CliRunner().invoke(app, ["export", str(records), "-o", str(records)])
+    assert result.exit_code == 2 and "refusing to write over it" in result.stderr
+    assert records.read_bytes() == GOLD.read_bytes()

@@ -84,3 +84,51 @@ def test_nothing_reviewed_is_an_error(tmp_path) -> None:
     result = run(records, "--source", SEED / "source.md", "--name", "x", "--fixtures", tmp_path)
     assert result.exit_code == 2 and "marked reviewed" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_a_new_case_gets_case_toml_and_a_notes_stub(reviewed, tmp_path) -> None:
+    import tomllib
+
+    from structurer.quality.evaluate import case_info
+
+    records, source = reviewed
+    fixtures = tmp_path / "fixtures"
+    result = run(records, "--source", source, "--name", "described", "--fixtures", fixtures)
+    assert result.exit_code == 0, result.output
+    folder = fixtures / "described"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "NOTES.md", "case.toml", "gold.jsonl", "source.md"]  # fmt: skip
+    info = case_info(folder)
+    assert (info["kind"], info["year"], info["forms"]) == ("real", 2024, 2)
+    assert info["gate"] == {"forms": "all", "max_silent": 0}
+    assert tomllib.loads((SEED / "case.toml").read_text()).keys() >= info.keys() - {"region"}
+    notes = (folder / "NOTES.md").read_text(encoding="utf-8")
+    assert notes.startswith("# described: labelling notes")
+    assert "the 2 reviewed forms of `run.md`" in notes and "TO FILL IN" in notes
+    assert "case.toml and NOTES.md" in result.output
+    # --force replaces the source and gold, never the notes a person wrote since
+    (folder / "NOTES.md").write_text("mine\n", encoding="utf-8")
+    again = run(records, "--source", source, "--name", "described", "--fixtures", fixtures,
+                "--force")  # fmt: skip
+    assert again.exit_code == 0 and (folder / "NOTES.md").read_text() == "mine\n"
+
+
+def test_a_case_is_never_written_over_its_own_inputs(tmp_path) -> None:
+    """Issue 21 item 9: records extracted into the case folder itself, then `fixture add ...
+    --name case1 --force` cut source.md from 447 lines to 22 and the records from 13 to 1."""
+    fixtures = tmp_path / "fixtures"
+    case = fixtures / "case1"
+    case.mkdir(parents=True)
+    source, records = case / "source.md", case / "gold.jsonl"
+    source.write_bytes((SEED / "source.md").read_bytes())
+    shutil.copy(SEED / "gold.jsonl", records)
+    session = ReviewSession(records, source, reviewer="r")
+    session.mark_reviewed(1)
+    before = {p.name: p.read_bytes() for p in case.iterdir()}
+    for force in ([], ["--force"]):
+        args = (records, "--source", source, "--name", "case1", "--fixtures", fixtures, *force)
+        result = run(*args)
+        assert result.exit_code == 2, result.output
+        [line] = result.stderr.splitlines()
+        assert "refusing to write over it" in line
+        assert {p.name: p.read_bytes() for p in case.iterdir()} == before  # nothing touched

@@ -107,6 +107,100 @@ def test_a_store_that_is_not_sqlite_is_a_clear_error(corpus_out, tmp_path) -> No
     assert result.exit_code == 2 and "not a structurer SQLite store" in result.stderr
 
 
+# --- what a store cannot hold (issue 21 item 15) ---
+
+
+@pytest.fixture
+def huge_year(tmp_path) -> Path:
+    """The seed's gold with form 2's year 10**20: an integer the record contract (and `check`)
+    accept, beyond SQLite's and Arrow's 64 bits."""
+    lines = (SEED_CASE / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+    second = json.loads(lines[1])
+    second["year"] = 10**20
+    lines[1] = json.dumps(second, ensure_ascii=False)
+    path = tmp_path / "huge.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_sqlite_refuses_a_value_it_cannot_hold_as_a_finding_and_keeps_the_rest(
+    huge_year, tmp_path
+) -> None:
+    db = tmp_path / "s.db"
+    result = runner.invoke(app, ["export", str(huge_year), "-o", str(db)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    [line] = [x for x in result.stderr.splitlines() if "export.out_of_range" in x]
+    assert line.startswith("form 2 · ") and "forms.year: 100000000000000000000" in line
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM forms").fetchone() == (13,)
+    assert con.execute("SELECT year FROM forms WHERE form_index = 2").fetchone() == (None,)
+    assert con.execute("SELECT year FROM forms WHERE form_index = 1").fetchone() == (2024,)
+    refused = con.execute("SELECT form_index FROM findings WHERE code = 'export.out_of_range'")
+    assert refused.fetchall() == [(2,)]
+
+
+def test_parquet_refuses_it_the_same_way(huge_year, tmp_path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    folder = tmp_path / "pq"
+    result = runner.invoke(app, ["export", str(huge_year), "-f", "parquet", "-o", str(folder)])
+    assert result.exit_code == 1, result.output
+    forms = pq.read_table(folder / "forms").to_pylist()
+    assert len(forms) == 13 and forms[1]["year"] is None and forms[0]["year"] == 2024
+    assert sorted(p.parent.name for p in folder.rglob("*.parquet")) == [
+        "findings", "forms", "indicators", "runs"]  # fmt: skip
+
+
+def test_a_failed_parquet_export_leaves_no_file(corpus_out, tmp_path, monkeypatch) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    real = pq.write_table
+
+    def fail_on_indicators(table, where, **kwargs):  # type: ignore[no-untyped-def]
+        if "position" in table.schema.names:
+            raise OSError(28, "No space left on device")
+        return real(table, where, **kwargs)
+
+    monkeypatch.setattr(pq, "write_table", fail_on_indicators)
+    folder = tmp_path / "pq"
+    result = runner.invoke(app, ["export", str(corpus_out), "-f", "parquet", "-o", str(folder)])
+    assert result.exit_code == 2 and "No space left on device" in result.stderr
+    assert not list(tmp_path.rglob("*.parquet"))  # no runs/<id>.parquet without its forms
+
+
+def test_a_database_of_another_schema_is_refused_and_nothing_committed(
+    corpus_out, tmp_path
+) -> None:
+    db = tmp_path / "other.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE forms (name TEXT, amount REAL)")
+        con.execute("INSERT INTO forms VALUES ('theirs', 1.0)")
+    con.close()
+    result = runner.invoke(app, ["export", str(corpus_out), "-f", "sqlite", "-o", str(db)])
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert "not a structurer SQLite store" in line and "'forms' has other columns" in line
+    con = sqlite3.connect(db)
+    tables = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == [("forms",)]  # no empty `runs` table committed beside theirs
+    assert con.execute("SELECT * FROM forms").fetchall() == [("theirs", 1.0)]
+
+
+def test_a_failure_inside_the_transaction_commits_no_table(corpus_out, tmp_path) -> None:
+    db = tmp_path / "new.db"
+    with sqlite3.connect(db) as con:  # a trigger that fails the first insert into findings
+        con.execute("CREATE TABLE findings (run_id TEXT, document TEXT, sha256 TEXT, "
+                    "form_index INTEGER, severity TEXT, code TEXT, message TEXT, paths TEXT, "
+                    '"values" TEXT)')  # fmt: skip
+        con.execute("CREATE TRIGGER no BEFORE INSERT ON findings BEGIN "
+                    "SELECT RAISE(ABORT, 'planted'); END")  # fmt: skip
+    con.close()
+    result = runner.invoke(app, ["export", str(corpus_out), "-f", "sqlite", "-o", str(db)])
+    assert result.exit_code == 2 and "planted" in result.stderr
+    con = sqlite3.connect(db)
+    tables = con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert tables == [("findings",)]
+
+
 # --- the review queue ---
 
 
@@ -175,3 +269,22 @@ def test_fixture_add_takes_only_the_named_documents_forms(corpus_out, tmp_path) 
     gold = records_of(tmp_path / "fx" / "b-case" / "gold.jsonl")
     assert [g["project_name"] for g in gold] == [b_first["project_name"]]
     assert "the reviewed 1 of 4" in result.output  # b's forms only, never a's 13
+
+
+def test_the_readme_queries_count_each_form_once_with_two_runs(corpus_out, tmp_path) -> None:
+    import re
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### A store to query across runs", 1)[1]
+    [sql] = re.findall(r"```sql\n(.*?)```", section, flags=re.S)
+    funding, share = (q.strip() for q in sql.split(";") if q.strip())
+    db = tmp_path / "corpus.db"
+    other = tmp_path / "again.jsonl"  # the same corpus extracted again: another run
+    other.write_text(corpus_out.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    for path in (corpus_out, other):
+        assert runner.invoke(app, ["export", str(path), "-o", str(db)]).exit_code == 0
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT COUNT(*) FROM runs").fetchone() == (2,)
+    forms = sum(n for _, _, n in con.execute(funding).fetchall())
+    assert forms == len(records_of(corpus_out))  # each form once, not once per run
+    assert all(0 <= s <= 1 for _, s in con.execute(share).fetchall())

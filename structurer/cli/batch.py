@@ -92,7 +92,7 @@ def submit(
 
     words = vocabulary(vocab)
     options = {k: v for k, v in locals().items() if k in _REQUEST_OPTIONS}
-    backend = make_backend("llm", vocab=words, **options)
+    backend = make_backend("llm", vocab=words, require_key=not dry_run, **options)
     documents = _load_or_fail(files, words)
     jobs = plan_jobs(documents, words)
     lines, cached = build_lines(backend, jobs)
@@ -100,7 +100,7 @@ def submit(
     record.lines = len(lines)
     atomic_write_text(batch_file, "".join(line + "\n" for line in lines))
     job_path = job or batch_file.with_name(batch_file.stem + ".job.json")
-    console.print(estimate(backend, jobs).table())
+    console.print(estimate(backend, jobs).table(sending=not dry_run and bool(lines)))
     say(f"wrote {batch_file}: {len(lines)} requests ({cached} forms in the cache)")
     if dry_run or not lines:
         record.save(job_path)

@@ -12,12 +12,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import app
+from .conventions import stdout_bytes
 from .options import VocabFiles, vocabulary
 
 if TYPE_CHECKING:  # the models load pydantic: only the commands that run import them
     from ..models import Document, Finding, FormRecord
 
 out_console = Console(soft_wrap=True)  # one finding per line, for grep
+err_console = Console(stderr=True, soft_wrap=True)
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
@@ -148,48 +150,94 @@ def _print_findings(title: str, findings: list[Finding]) -> None:
         out_console.print(f"          {escape(f.message)}", highlight=False)
 
 
-FORMATS = ("csv", "xlsx", "sqlite", "parquet")
-
-
 @app.command()
 def export(
     records_file: Path = typer.Argument(
         ..., help="Records (JSONL) written by `structurer extract`."
     ),
-    fmt: str = typer.Option("csv", "--format", "-f", help="csv, xlsx, sqlite or parquet."),
-    out: Path = typer.Option(
+    out: str = typer.Option(
         ...,
         "--out",
         "-o",
-        help="xlsx: the workbook file (sheets forms and indicators). csv: two files, "
-        "PATH-forms.csv and PATH-indicators.csv beside PATH (a trailing .csv is dropped), or "
-        "forms.csv and indicators.csv inside PATH when it is a directory or ends with '/'. "
-        "sqlite: a database file the run is added to (runs accumulate; the same records file "
-        "replaces its earlier export). parquet: a folder, PATH/<table>/<run>.parquet.",
+        help="Where to write; the format follows its suffix. .xlsx: one workbook, sheets forms "
+        "and indicators. .csv (or a name without a suffix, with --format csv): two files, "
+        "NAME-forms.csv and NAME-indicators.csv, or forms.csv and indicators.csv inside a "
+        "folder (a name ending in '/'); with --table, that one table in OUT. .sqlite, .sqlite3 "
+        "or .db: a database the run is added to (runs accumulate; the same records file "
+        "replaces its earlier export). .parquet or a folder with --format parquet: "
+        "OUT/<table>/<run>.parquet. .jsonl: one table's rows as JSON lines. - : standard "
+        "output, one table (forms, or --table indicators) as CSV without a BOM (or "
+        "--format jsonl); the other formats are refused there.",
+        show_default=False,
+    ),
+    fmt: str | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="csv, xlsx, sqlite, parquet or jsonl, when OUT's name does not say it; a name that "
+        "says another format is refused.",
+        show_default=False,
+    ),
+    table: str | None = typer.Option(
+        None,
+        "--table",
+        help="csv and jsonl: only this table, forms or indicators, in OUT.",
+        show_default=False,
     ),
 ) -> None:
-    """Write the records as two tables for analysts: forms and indicators.
+    """Write the records as tables for analysts: forms and indicators, or a store to query.
 
     forms: one row per form with its key fields, funding columns and finding counts per
-    severity. indicators: one row each, keyed by document, form_index and project_name.
-    CSV is UTF-8 with a BOM so that Excel opens it correctly; XLSX stores amounts as numbers.
-    sqlite and parquet are a store to query across runs: tables runs, forms, indicators and
-    findings keyed by run, document (name and sha256) and form, with each form's backend, model
-    and prompt version.
+    severity. indicators: one row each, keyed by document, form_index and project_name. CSV
+    files are UTF-8 with a BOM so that Excel opens them correctly; XLSX stores amounts as
+    numbers. sqlite and parquet are a store to query across runs: tables runs, forms,
+    indicators and findings keyed by run, document (name and sha256) and form, with each form's
+    backend, model and prompt version; a value a column cannot hold is stored as NULL and
+    reported as an export.out_of_range finding (exit 1).
     """
-    from ..io import read_records
+    from ..io import check_output, read_records
+    from ..store.export import export_target
 
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if out != "-":  # first, whatever the format: never over the records file
+        check_output(out, [records_file])
+    target = export_target(out, fmt, table)  # before reading: a wrong target costs nothing
     records = read_records(records_file)
-    if fmt in ("sqlite", "parquet"):
+    if target.to_stdout:
+        from ..store.export import table_bytes
+
+        stdout = stdout_bytes()
+        stdout.write(table_bytes(records, target.fmt, target.table or "forms", bom=False))
+        stdout.flush()
+        return
+    if target.fmt in ("sqlite", "parquet"):
         from ..store import database
 
-        write = database.export_sqlite if fmt == "sqlite" else database.export_parquet
-        paths = write(records, out, records_file=records_file)
+        write = database.export_sqlite if target.fmt == "sqlite" else database.export_parquet
+        written = write(records, target.path, records_file=records_file)
+        paths, refused = written.paths, written.refused
     else:
         from ..store.export import export_records
 
-        paths = export_records(records, out, fmt, inputs=[records_file])
+        paths = export_records(
+            records, target.path, target.fmt, inputs=[records_file], table=target.table
+        )
+        refused = []
     for path in paths:
-        out_console.print(f"wrote {path}")
+        err_console.print(f"wrote {path}", highlight=False)
+    _print_refused(refused)
+
+
+def _print_refused(refused: list[Any]) -> None:
+    """Each value a store could not hold, as its form's finding (a few per code, then a count)."""
+    from .conventions import RepeatCap
+
+    cap = RepeatCap()
+    for record, finding in refused:
+        if cap.show(finding.code):
+            where = f"form {record.form_index} · {record.key()}"
+            err_console.print(f"{escape(where)}: error {finding.code}: {escape(finding.message)}",
+                              highlight=False)  # fmt: skip
+    for line in cap.hidden():
+        err_console.print(line, highlight=False)
+    if refused:
+        raise typer.Exit(1)

@@ -7,8 +7,9 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +18,7 @@ from rich.table import Table
 
 from ..errors import StructurerError
 from . import app
+from .conventions import RepeatCap, short_message, stdout_bytes
 from .options import (
     BackendName,
     BaseUrl,
@@ -104,6 +106,14 @@ def schema() -> None:
     out_console.print_json(json.dumps(record_schema(), ensure_ascii=False))
 
 
+class FailOn(StrEnum):
+    """extract's --fail-on: the least severe finding that makes the run exit 1."""
+
+    error = "error"
+    warning = "warning"
+    never = "never"
+
+
 # Below this much input the pool's start-up costs more than it saves: one process.
 POOL_MIN_BYTES = 256 * 1024
 SUMMARY_ROWS = 30  # documents listed one by one in the summary; more are summed up
@@ -164,6 +174,12 @@ def extract(
     corrections: Path | None = typer.Option(
         None, help="Reviewer corrections to re-apply. Default: OUT's .corrections.jsonl if any."
     ),
+    fail_on: FailOn = typer.Option(
+        FailOn.never,
+        help="Exit 1 also when a record or document has a finding of this severity or worse "
+        "(error: as `check` does). Whatever this says, a form that failed or a document "
+        "passed over with an error exits 1.",
+    ),
 ) -> None:
     """Extract one record per form from INPUTS into OUT (JSONL), check them, print a summary.
 
@@ -177,7 +193,8 @@ def extract(
     from ..read.corpus import find_inputs
 
     words = vocabulary(vocab)
-    impl = backend_from_options(backend, llm_settings(locals()), words)
+    settings = {**llm_settings(locals()), "require_key": not dry_run}  # a dry run sends nothing
+    impl = backend_from_options(backend, settings, words)
     corpus = find_inputs(inputs, glob=glob)
     to_stdout = str(out) == "-"
     if not to_stdout:  # before any work: never over an input (under any name), nor a folder
@@ -200,8 +217,19 @@ def extract(
                           f"not yet done (kept in {out}.partial)")  # fmt: skip
         raise typer.Exit(130) from None
     _print_summary(result, impl, fix.report() if fix else None)
-    if result.failed or loader.errors:
+    if result.failed or loader.errors or _flagged(result, fail_on):
         raise typer.Exit(1)
+
+
+def _flagged(result: Any, fail_on: FailOn) -> bool:
+    """Any finding (a record's or a document's) of `fail_on`'s severity or worse."""
+    severities = {FailOn.error: ("error",), FailOn.warning: ("error", "warning")}
+    wanted = severities.get(fail_on, ())
+    for d in result.documents:
+        found = d.severities + Counter(f.severity for f in d.findings)
+        if any(found[s] for s in wanted):
+            return True
+    return False
 
 
 def _workers(jobs: int | None, size: int) -> int:
@@ -356,14 +384,8 @@ def _run_with_progress(
         hooks = {"jobs": workers, "fix": fix, "on_form": on_form, "on_document": on_document,
                  "on_skip": skipped}  # fmt: skip
         if str(out) == "-":
-            return extract_to_stream(documents, _stdout(), impl, **hooks)
+            return extract_to_stream(documents, stdout_bytes(), impl, **hooks)
         return extract_to_file(documents, out, impl, **hooks)
-
-
-def _stdout() -> BinaryIO:
-    import sys
-
-    return getattr(sys.stdout, "buffer", None) or sys.stdout  # type: ignore[return-value]
 
 
 def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-def]
@@ -388,12 +410,7 @@ def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-de
         total = sum((severities(d) for d in docs), Counter())
         row(f"all {len(docs)} documents", result.forms, sum(d.indicators for d in docs), total)
     console.print(table)
-    for d in docs:
-        for f in d.findings:
-            console.print(
-                f"[yellow]{escape(d.name)}[/]: {f.severity} {f.code}: {escape(f.message)}",
-                soft_wrap=True,
-            )
+    _print_document_findings(docs)
     if result.resumed:
         console.print(f"resumed: {result.resumed} forms taken from the interrupted run")
     for why, n in result.ignored.items():
@@ -404,6 +421,20 @@ def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-de
         console.print(summary())
     if applied is not None:
         console.print(str(applied))
+
+
+def _print_document_findings(docs: list[Any]) -> None:
+    """Each document's findings, a few per code (a duplicate project in every document of a
+    corpus would fill the screen); `structurer check OUT` lists them all."""
+    cap = RepeatCap()
+    for d in docs:
+        for f in d.findings:
+            if cap.show(f.code):
+                message = escape(short_message(f.message))
+                console.print(f"[yellow]{escape(d.name)}[/]: {f.severity} {f.code}: {message}",
+                              soft_wrap=True)  # fmt: skip
+    for line in cap.hidden():
+        console.print(f"{line} (structurer check lists them all)", soft_wrap=True)
 
 
 def _riskiest(docs: list[Any], n: int) -> list[Any]:

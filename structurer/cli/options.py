@@ -33,7 +33,11 @@ MaxReasks = Annotated[int, typer.Option(help="Re-asks after a reply fails valida
 Concurrency = Annotated[int, typer.Option(help="LLM requests in flight at once.")]
 CacheDir = Annotated[
     Path | None,
-    typer.Option(help="LLM reply cache. Env: STRUCTURER_CACHE_DIR; default ~/.cache/structurer."),
+    typer.Option(
+        help="LLM reply cache. Env: STRUCTURER_CACHE_DIR. Default: "
+        "$XDG_CACHE_HOME/structurer/llm, else ~/.cache/structurer/llm.",
+        show_default=False,
+    ),
 ]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
 Timeout = Annotated[float, typer.Option(help="Seconds per LLM request.")]
@@ -83,8 +87,10 @@ DryRun = Annotated[
     bool,
     typer.Option(
         "--dry-run",
-        help="Send nothing: print the forms, calls, estimated tokens and cost (with "
-        "--price-in/--price-out) and exit.",
+        help="Read the inputs and build each form's request, then stop: nothing is sent, no "
+        "output or cache is written, no API key is needed. Prints the forms, those the cache "
+        "would serve, the calls and tokens (tiktoken's count when its encoding is installed, "
+        "else an estimate; the table says which) and, with --price-in/--price-out, the cost.",
     ),
 ]
 BackendName = Annotated[

@@ -4,7 +4,10 @@
 Prompt tokens are counted on the exact request the live path sends first (`request_body`: the
 messages plus the schema as tools or response_format), completion tokens on the JSON a model
 would write for the form's rule record (the rules read the same grid offline; when they cannot,
-the grid's own text), both with the tokenizer-free `estimate_tokens`. Forms the cache would
+the grid's own text), both counted by `token_counter`: tiktoken's encoding of the model (o200k_base
+for a model tiktoken does not know) when tiktoken and that encoding's file are installed
+(`structurer[tokens]`, the file in tiktoken's cache: TIKTOKEN_CACHE_DIR), else the tokenizer-free
+`estimate_tokens`; the table says which. Nothing is downloaded. Forms the cache would
 serve cost nothing; the hybrid backend sends only the forms its rules cannot read. "At most"
 assumes every re-ask is used (each sends the prompt again with the previous reply and the
 problems) and, with a fallback model, that every form is escalated.
@@ -12,9 +15,13 @@ problems) and, with a fallback model, that every form is escalated.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.table import Table
@@ -34,6 +41,47 @@ log = logging.getLogger("structurer")
 REASK_TOKENS = 150  # the problem list a re-ask adds (a few lines naming fields and fixes)
 
 
+@dataclass(frozen=True)
+class TokenCounter:
+    """How a count is made, said in the estimate's table, and the function making it."""
+
+    method: str
+    count: Callable[[str], int]
+
+
+ESTIMATE = TokenCounter("estimated: 1 token per CJK character, 1 per 4 others", estimate_tokens)
+FALLBACK_ENCODING = "o200k_base"  # for a model tiktoken does not know: the newest OpenAI one
+
+
+def token_counter(model: str) -> TokenCounter:
+    """tiktoken's count for `model` when its encoding is installed, else the estimate."""
+    try:
+        import tiktoken
+    except ImportError:
+        return ESTIMATE
+    try:
+        name, own = tiktoken.encoding_name_for_model(model), True
+    except KeyError:
+        name, own = FALLBACK_ENCODING, False
+    if not encoding_installed(name):
+        return ESTIMATE
+    encoding = tiktoken.get_encoding(name)
+    method = f"counted by tiktoken {name}" + ("" if own else f", not {model}'s own tokenizer")
+    return TokenCounter(method, lambda text: len(encoding.encode(text, disallowed_special=())))
+
+
+def encoding_installed(name: str) -> bool:
+    """Whether tiktoken would read the encoding `name` from its cache, as it does offline,
+    rather than download it (the paths are tiktoken's own: tiktoken/load.py)."""
+    blob = f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken"
+    folder = os.environ.get("TIKTOKEN_CACHE_DIR", os.environ.get("DATA_GYM_CACHE_DIR"))
+    if folder is None:
+        folder = os.path.join(tempfile.gettempdir(), "data-gym-cache")
+    if not folder:  # "" turns tiktoken's cache off: every use downloads
+        return False
+    return (Path(folder) / hashlib.sha1(blob.encode()).hexdigest()).is_file()
+
+
 @dataclass
 class Tokens:
     calls: int = 0
@@ -49,6 +97,7 @@ class Tokens:
 @dataclass
 class Estimate:
     settings: LLMSettings
+    counter: TokenCounter = ESTIMATE
     forms: int = 0  # in the input
     to_llm: int = 0  # the backend would send (hybrid: the forms the rules cannot read)
     cached: int = 0  # of those, served by the cache
@@ -87,8 +136,10 @@ class Estimate:
             )  # fmt: skip
         return rows
 
-    def table(self) -> Table:
-        table = Table(title="dry run: nothing sent (estimated tokens, no tokenizer)")
+    def table(self, *, sending: bool = False) -> Table:
+        """`sending`: the requests are about to be sent (batch submit), else a dry run."""
+        what = "to send" if sending else "dry run: nothing sent"
+        table = Table(title=f"{what} (tokens {self.counter.method})")
         for name in ("", "expected (1 call per form)", "at most (every re-ask)"):
             table.add_column(name, justify="left" if not name else "right")
         for row in self.rows():
@@ -99,35 +150,35 @@ class Estimate:
 def estimate(backend: Any, jobs: Sequence[Job]) -> Estimate:
     """The estimate for running `backend` (llm or hybrid) over `jobs`; sends nothing."""
     llm: LLMBackend = backend.llm if isinstance(backend, HybridBackend) else backend
-    result = Estimate(llm.settings, forms=len(jobs))
+    result = Estimate(llm.settings, token_counter(llm.settings.model), forms=len(jobs))
     drafts = {j.key: _rule_record(backend, llm, j) for j in jobs}
     if isinstance(backend, HybridBackend):
         jobs = [j for j in jobs if drafts[j.key][1]]
     result.to_llm = len(jobs)
-    cache = ReplyCache(None if llm.settings.no_cache else llm.settings.cache_dir)
+    cache = ReplyCache(None if llm.settings.no_cache else llm.settings.cache_dir, create=False)
     try:
         todo = [j for j in jobs if llm.from_cache(j, llm.settings, cache) is None]
     finally:
         cache.close()
     result.cached = len(jobs) - len(todo)
-    for job, prompt in zip(todo, prompt_tokens(llm, todo), strict=True):
-        result.add_form(prompt, reply_tokens(job, drafts[job.key][0]))
+    count = result.counter.count
+    for job, prompt in zip(todo, prompt_tokens(llm, todo, count), strict=True):
+        result.add_form(prompt, reply_tokens(job, drafts[job.key][0], count))
     return result
 
 
-def prompt_tokens(llm: LLMBackend, jobs: Sequence[Job]) -> list[int]:
-    """Estimated prompt tokens of each job's first request. The first job's request is built by
-    the live path; the others differ from it only in the user message (the instructions and the
-    schema are the same for every form), so each count is that request's with its own user
-    message: exact enough for an estimate, and fast at 100,000 forms."""
+def prompt_tokens(
+    llm: LLMBackend, jobs: Sequence[Job], count: Callable[[str], int] = estimate_tokens
+) -> list[int]:
+    """Prompt tokens of each job's first request. The first job's request is built by the live
+    path; the others differ from it only in the user message (the instructions and the schema
+    are the same for every form), so each count is that request's with its own user message:
+    exact enough for an estimate, and fast at 100,000 forms."""
     if not jobs:
         return []
     [first] = request_bodies(llm, jobs[:1])
-    base = request_tokens(first) - estimate_tokens(_user_text(first["messages"]))
-    return [
-        base + estimate_tokens(_user_text(llm.prompt.messages(j.chunk, j.grid, llm.vocab)))
-        for j in jobs
-    ]
+    base = request_tokens(first, count) - count(_user_text(first["messages"]))
+    return [base + count(_user_text(llm.prompt.messages(j.chunk, j.grid, llm.vocab))) for j in jobs]
 
 
 def _user_text(messages: list[dict[str, Any]]) -> str:
@@ -148,12 +199,14 @@ def request_bodies(llm: LLMBackend, jobs: Sequence[Job]) -> list[dict[str, Any]]
     return bodies
 
 
-def reply_tokens(job: Job, record: FormRecord | None) -> int:
-    """Estimated completion tokens: the reply JSON for the rule record, else the grid's text."""
+def reply_tokens(
+    job: Job, record: FormRecord | None, count: Callable[[str], int] = estimate_tokens
+) -> int:
+    """Completion tokens: the reply JSON for the rule record, else the grid's text."""
     if record is None:
-        return estimate_tokens(render_grid(job.grid))
+        return count(render_grid(job.grid))
     draft = FormDraft.model_validate(record.model_dump())
-    return estimate_tokens(draft.model_dump_json())
+    return count(draft.model_dump_json())
 
 
 def _rule_record(backend: Any, llm: LLMBackend, job: Job) -> tuple[FormRecord | None, bool]:

@@ -99,8 +99,10 @@ def resolve_settings(
     tpm: int | None = None,
     retry_failed: bool = False,
     max_failures_in_a_row: int = FAILURES_IN_A_ROW,
+    require_key: bool = True,
 ) -> LLMSettings:
-    """Validate the options, fill the gaps from the environment; raise StructurerError if unusable."""
+    """Validate the options, fill the gaps from the environment; raise StructurerError if unusable.
+    `require_key=False` (a dry run, which sends nothing) lets a remote endpoint go without a key."""
     model = model or os.environ.get("STRUCTURER_MODEL")
     if not model:
         raise StructurerError("no LLM model given: pass --model or set STRUCTURER_MODEL")
@@ -142,7 +144,7 @@ def resolve_settings(
         api_key=key or LOCAL_KEY,
     )
     _check_budget(settings)
-    if not key and not settings.is_local:
+    if not key and not settings.is_local and require_key:
         raise StructurerError(
             f"no API key for {settings.base_url}: set STRUCTURER_API_KEY (or OPENAI_API_KEY)"
         )

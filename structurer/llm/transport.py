@@ -219,14 +219,15 @@ def _positive(seconds: float) -> float | None:
     return seconds if seconds > 0 else None
 
 
-def request_tokens(body: dict[str, Any]) -> int:
-    """Estimated prompt tokens of a chat request: the messages plus the schema it carries as
-    tools or response_format (providers bill both), 4 tokens of framing per message."""
+def request_tokens(body: dict[str, Any], count: Callable[[str], int] = estimate_tokens) -> int:
+    """Prompt tokens of a chat request: the messages plus the schema it carries as tools or
+    response_format (providers bill both), 4 tokens of framing per message; counted by `count`
+    (the estimate unless a tokenizer is given)."""
     messages = body.get("messages", [])
     text = "".join(str(m.get("content") or "") for m in messages)
     schema = {k: body[k] for k in ("tools", "response_format") if k in body}
     extra = json.dumps(schema, ensure_ascii=False) if schema else ""
-    return estimate_tokens(text) + estimate_tokens(extra) + 4 * len(messages)
+    return count(text) + count(extra) + 4 * len(messages)
 
 
 def describe(exc: BaseException) -> str:

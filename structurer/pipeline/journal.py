@@ -13,13 +13,19 @@ reused: those forms are tried again. A line cut off by the interruption is dropp
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import socket
+import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
+
+import portalocker
 
 from ..errors import OutputError
 from ..io import is_stream, publish, why
@@ -36,19 +42,102 @@ def journal_path(out: str | Path) -> Path:
     return out.with_name(out.name + ".partial")
 
 
+def lock_path(journal: Path) -> Path:
+    return journal.with_name(journal.name.removesuffix(".partial") + ".lock")
+
+
+class RunLock:
+    """An exclusive lock on a lock file that names its holder (pid, host, start time, command).
+
+    Taken without waiting: a file someone else holds is an OutputError naming them. Removed when
+    released; a run that was killed leaves the file unlocked (the system drops the lock), and the
+    next run takes it over."""
+
+    TRIES = 5  # a lock file removed by its holder between our open and lock: open again
+
+    def __init__(self, path: Path, output: str | Path) -> None:
+        self.path = path
+        self.output = output
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(self.TRIES):
+            fh = self.path.open("a+", encoding="utf-8")
+            try:
+                portalocker.lock(fh, portalocker.LOCK_EX | portalocker.LOCK_NB)
+            except portalocker.LockException:
+                holder = _holder(fh)
+                fh.close()
+                raise OutputError(
+                    str(self.output),
+                    f"another run is writing it ({holder}); wait for it to end or choose "
+                    "another output",
+                ) from None
+            if _same_file(fh, self.path):  # else its holder removed it as we opened it
+                self._fh = fh
+                _write_holder(fh)
+                return self
+            fh.close()
+        raise OutputError(str(self.output), f"cannot take the lock {self.path}")
+
+    def release(self) -> None:
+        if self._fh is None:
+            return
+        # while still held: a run that opened it meanwhile sees it gone and opens anew;
+        # Windows removes no open file: there the next run takes it over as it is
+        with contextlib.suppress(OSError):
+            self.path.unlink(missing_ok=True)
+        portalocker.unlock(self._fh)
+        self._fh.close()
+        self._fh = None
+
+
+def _same_file(fh: IO[str], path: Path) -> bool:
+    try:
+        mine, now = os.fstat(fh.fileno()), os.stat(path)
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (now.st_dev, now.st_ino)
+
+
+def _write_holder(fh: IO[str]) -> None:
+    started = time.strftime("%Y-%m-%d %H:%M:%S")
+    command = " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:200]
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {started}: {command}")
+    fh.flush()
+
+
+def _holder(fh: IO[str]) -> str:
+    """What the holder wrote; on Windows its lock keeps the bytes from us: just 'another run'."""
+    try:
+        fh.seek(0)
+        text = " ".join(fh.read(400).split())
+    except OSError:
+        text = ""
+    return text or "its lock is held"
+
+
 class Journal:
     """Append finished records; look up reusable ones; turn into the output at the end."""
 
     def __init__(self, path: str | Path, identity: dict[str, Any]) -> None:
         self.path = Path(path)
+        output = self.path.with_name(self.path.name.removesuffix(".partial"))
+        self.lock = RunLock(lock_path(self.path), output).acquire()
         self.identity = identity
         self.spans: dict[str, tuple[int, int]] = {}  # key -> (offset, bytes) of its good line
         self.reused: dict[str, FormResult] = {}  # what an earlier run finished, by key
         self.sequence: list[str] = []  # keys of the lines in file order (unusable ones as "")
         self.ignored: Counter[str] = Counter()  # why lines of an earlier run are not reused
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: BinaryIO = self.path.open("a+b")
-        self._load()
+        try:
+            self._fh: BinaryIO = self.path.open("a+b")
+            self._load()
+        except BaseException:
+            self.lock.release()
+            raise
 
     # --- reading what an interrupted run left ---
 
@@ -116,6 +205,8 @@ class Journal:
             self._fh.close()  # flushes what a failed write left in the buffer: may fail again
         except OSError as exc:
             raise OutputError(str(self.path), why(exc)) from None
+        finally:
+            self.lock.release()
 
     def finish(self, out: str | Path, order: Iterable[tuple[str, str | None]]) -> None:
         """Write the output: the journal's records in `order` (key, or a replacement line for a
@@ -125,7 +216,7 @@ class Journal:
         self._fh.flush()
         os.fsync(self._fh.fileno())
         keys = [k for k, _ in order]
-        if keys == self.sequence and all(line is None for _, line in order):
+        if keys == self.sequence and all(line is None for _, line in order) and self._untouched():
             self._fh.close()
             publish(self.path, out)  # already the output, line for line
             return
@@ -143,6 +234,11 @@ class Journal:
             tmp.unlink(missing_ok=True)
         self._fh.close()
         self.path.unlink(missing_ok=True)
+
+    def _untouched(self) -> bool:
+        """Nothing but this run wrote to the journal (its end is where our last line ended):
+        only then may it become the output as it is; else the output takes only our lines."""
+        return os.fstat(self._fh.fileno()).st_size == self._fh.tell()
 
     def _bytes(self, src: BinaryIO, key: str, line: str | None) -> bytes:
         if line is not None:

@@ -1,21 +1,27 @@
 """Export records as two tables for analysts: forms (one row each) and indicators (one row each).
 
-CSV is written as two UTF-8 files with a BOM (so Excel detects the encoding); XLSX as one
-workbook with a sheet per table, amounts stored as numbers. Every file is written atomically.
+CSV is written as two UTF-8 files with a BOM (so Excel detects the encoding), or one table's file
+(`table=`), or one table to a stream such as standard output (no BOM); JSONL is one table's rows
+as JSON lines; XLSX one workbook with a sheet per table, amounts stored as numbers, each cell
+addressed by its row number (time linear in the rows). Every file is written atomically.
+`export_target` takes the format from the output's name or an explicit one.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ..errors import StructurerError
 from ..io import atomic_write_bytes, atomic_write_files
 from ..models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
 from ..read.values import amount_value
@@ -95,12 +101,12 @@ def csv_paths(path: str | Path) -> tuple[Path, Path]:
     return p.with_name(f"{stem}-forms.csv"), p.with_name(f"{stem}-indicators.csv")
 
 
-def _csv_text(columns: Sequence[str], rows: list[Row]) -> str:
+def _csv_text(columns: Sequence[str], rows: list[Row], *, bom: bool = True) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
-    return "\ufeff" + buf.getvalue()
+    return ("\ufeff" if bom else "") + buf.getvalue()
 
 
 # Text a spreadsheet would run as a formula (OWASP, CSV injection): =100.00(%) is a target,
@@ -136,7 +142,7 @@ def export_xlsx(
 ) -> list[Path]:
     from openpyxl import Workbook  # imported here: only this export needs it
 
-    wb = Workbook()
+    wb = Workbook()  # in memory: write-only mode spools to temp files a failed write leaves open
     _fill_sheet(wb.active, "forms", FORM_COLUMNS, form_rows(records))
     _fill_sheet(wb.create_sheet(), "indicators", INDICATOR_COLUMNS, indicator_rows(records))
     buf = io.BytesIO()
@@ -147,25 +153,24 @@ def export_xlsx(
 
 
 def _fill_sheet(ws: Any, title: str, columns: Sequence[str], rows: list[Row]) -> None:
+    """Header in bold, frozen; widths from the first rows; every cell addressed by its row and
+    column number (`ws[ws.max_row]` scanned every cell so far: quadratic in rows)."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     ws.title = title
-    ws.append(list(columns))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append([_excel_value(k, row[k]) for k in columns])
-        for cell in ws[ws.max_row]:
+    ws.freeze_panes = "A2"
+    bold = Font(bold=True)
+    for c, name in enumerate(columns, 1):
+        ws.cell(row=1, column=c, value=name).font = bold
+        ws.column_dimensions[get_column_letter(c)].width = _width(name, rows)
+    for r, row in enumerate(rows, 2):
+        for c, name in enumerate(columns, 1):
+            cell = ws.cell(row=r, column=c, value=_excel_value(name, row[name]))
             if isinstance(cell.value, str):
                 cell.data_type = "s"  # text, never a formula: =100.00(%) is a target
-    ws.freeze_panes = "A2"
-    for c, name in enumerate(columns, 1):
-        letter = get_column_letter(c)
-        if name in AMOUNT_FIELDS:
-            for cell in ws[letter][1:]:
+            elif name in AMOUNT_FIELDS:
                 cell.number_format = "#,##0.00"
-        ws.column_dimensions[letter].width = _width(name, rows)
 
 
 def _excel_value(column: str, value: Any) -> Any:
@@ -198,11 +203,88 @@ def _display_len(value: Any) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
+FORMATS = ("csv", "xlsx", "sqlite", "parquet", "jsonl")
+SUFFIXES = {".csv": "csv", ".xlsx": "xlsx", ".sqlite": "sqlite", ".sqlite3": "sqlite",
+            ".db": "sqlite", ".parquet": "parquet", ".jsonl": "jsonl"}  # fmt: skip
+ONE_TABLE = ("csv", "jsonl")  # the formats that can hold one table, and go to standard output
+TABLES = {"forms": (FORM_COLUMNS, form_rows), "indicators": (INDICATOR_COLUMNS, indicator_rows)}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where an export goes: `path` ("-" for standard output), its format, the one table."""
+
+    path: str
+    fmt: str
+    table: str | None = None
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.path == "-"
+
+
+def export_target(path: str | Path, fmt: str | None = None, table: str | None = None) -> Target:
+    """The export `path` names: its format from `fmt` or the name's suffix (both given, they must
+    agree); standard output ("-") for one table of CSV (the default) or JSONL. StructurerError
+    for what cannot be written, before any record is read."""
+    path = str(path)
+    if fmt is not None and fmt not in FORMATS:
+        raise StructurerError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if table is not None and table not in TABLES:
+        raise StructurerError(f"unknown table {table!r}; choose from {', '.join(TABLES)}")
+    if path == "-":
+        return _stdout_target(fmt or "csv", table)
+    if path.startswith("-"):
+        raise StructurerError(f"{path}: an output name starting with '-' (write ./{path} if meant)")
+    named = None if path.endswith(("/", os.sep)) else SUFFIXES.get(Path(path).suffix.lower())
+    if fmt and named and fmt != named:
+        raise StructurerError(f"{path}: the name says {named}, --format says {fmt}; drop one")
+    chosen = fmt or named
+    if chosen is None:
+        raise StructurerError(
+            f"{path}: cannot tell the format from the name; give --format "
+            f"({', '.join(FORMATS)}) or a suffix ({', '.join(SUFFIXES)})"
+        )
+    if table and chosen not in ONE_TABLE:
+        raise StructurerError(f"--table picks one table of csv or jsonl; {chosen} holds them all")
+    return Target(path, chosen, table or ("forms" if chosen == "jsonl" else None))
+
+
+def _stdout_target(fmt: str, table: str | None) -> Target:
+    if fmt not in ONE_TABLE:
+        raise StructurerError(
+            f"{fmt} cannot be written to standard output; give a file name (-o FILE), or "
+            "--format csv or jsonl for one table"
+        )
+    return Target("-", fmt, table or "forms")
+
+
+def table_bytes(records: Sequence[FormRecord], fmt: str, table: str, *, bom: bool) -> bytes:
+    """One table as CSV (with or without the BOM Excel needs) or JSON lines."""
+    columns, rows_of = TABLES[table]
+    rows = rows_of(records)
+    if fmt == "jsonl":
+        text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
+    else:
+        text = _csv_text(columns, rows, bom=bom)
+    return text.encode("utf-8")
+
+
 def export_records(
-    records: Sequence[FormRecord], path: str | Path, fmt: str, *, inputs: Iterable[str | Path] = ()
+    records: Sequence[FormRecord],
+    path: str | Path,
+    fmt: str,
+    *,
+    inputs: Iterable[str | Path] = (),
+    table: str | None = None,
 ) -> list[Path]:
-    """Write `records` as `fmt` (csv or xlsx); returns the files written. An output that is one
-    of `inputs` (the records file) is refused."""
+    """Write `records` as `fmt` (csv, xlsx, or one `table` as csv or jsonl) to the file `path`;
+    returns the files written. An output that is one of `inputs` (the records file) is
+    refused."""
+    if table is not None or fmt == "jsonl":
+        atomic_write_bytes(path, table_bytes(records, fmt, table or "forms", bom=True),
+                           inputs=inputs)  # fmt: skip
+        return [Path(path)]
     if fmt == "csv":
         return export_csv(records, path, inputs=inputs)
     if fmt == "xlsx":
