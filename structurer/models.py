@@ -177,6 +177,13 @@ class Indicator(BaseModel):
     unit: str | None = Field(None, description="the unit of a quantitative target, e.g. %")
 
 
+class Acceptance(BaseModel):
+    """A reviewer's word on a finding: checked, the source itself is so (a sum it prints wrong)."""
+
+    reason: str = Field(description="why the finding stands, in the reviewer's words")
+    at: str = Field(description="when it was accepted (UTC, ISO 8601)")
+
+
 class Finding(BaseModel):
     severity: Severity
     code: str = Field(description="stable identifier, e.g. funding.annual_identity")
@@ -185,6 +192,19 @@ class Finding(BaseModel):
         default_factory=list, description="field paths, e.g. funding.annual_total"
     )
     values: dict[str, Any] = Field(default_factory=dict, description="the numbers involved")
+    accepted: Acceptance | None = Field(
+        None,
+        description="set when a reviewer accepted the finding: it stays in the record but no "
+        "longer flags the form (counted apart)",
+    )
+
+    @model_serializer(mode="wrap")
+    def _drop_unaccepted(self, handler: Any) -> dict[str, Any]:
+        # most findings are not accepted: their JSON stays as it was, without "accepted": null
+        out: dict[str, Any] = handler(self)
+        if out.get("accepted") is None:
+            out.pop("accepted", None)
+        return out
 
 
 class CellRef(BaseModel):

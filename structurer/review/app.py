@@ -209,6 +209,22 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
             request, number, lambda: session.mark_reviewed(number, flag, reviewer=reviewer)
         )
 
+    async def accept(request: Request) -> Response:
+        number, body = _number(request, session), await _json(request)
+        index, code, reviewer = (
+            _int_or_none(body.get("index")),
+            str(body.get("code", "")),
+            _reviewer(body),
+        )
+        reason = body.get("reason")
+        reason = None if reason is None else str(reason)
+        if index is None:
+            raise CorrectionsError("which finding? give its index")
+        return await _write(
+            request, number,
+            lambda: session.accept(number, index, code, reason, reviewer=reviewer),
+        )  # fmt: skip
+
     async def _write(request: Request, number: int, change: Any) -> Response:
         from starlette.concurrency import run_in_threadpool
 
@@ -229,6 +245,7 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
             Route("/form/{number}/edit", edit, methods=["POST"]),
             Route("/form/{number}/indicators", indicators, methods=["POST"]),
             Route("/form/{number}/review", review, methods=["POST"]),
+            Route("/form/{number}/accept", accept, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
         exception_handlers={404: _not_found, _Refused: _not_found, CorrectionsError: _bad},

@@ -34,7 +34,7 @@ from ..models import FormRecord
 
 logger = logging.getLogger("structurer")
 
-Op = Literal["set", "add", "remove", "move", "review"]
+Op = Literal["set", "add", "remove", "move", "review", "accept"]
 
 
 class CorrectionsError(StructurerError):
