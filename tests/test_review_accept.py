@@ -218,11 +218,11 @@ def test_an_info_finding_is_not_accepted(extracted) -> None:
     _, out = extracted
     session = ReviewSession(out, reviewer="li")
     form = next(
-        s.number
-        for s in session.states()
-        if any(f.severity == "info" for f in s.record.findings)
+        s.number for s in session.states() if any(f.severity == "info" for f in s.record.findings)
     )
-    index = next(i for i, f in enumerate(session.state(form).record.findings) if f.severity == "info")
+    index = next(
+        i for i, f in enumerate(session.state(form).record.findings) if f.severity == "info"
+    )
     code = session.state(form).record.findings[index].code
     r = client_for(session).post(
         f"/form/{form}/accept", json={"index": index, "code": code, "reason": "x"}
