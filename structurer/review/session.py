@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..checks import chunk_for, recheck
+from ..checks import check_record, chunk_for, recheck
 from ..checks.reviewed import finding_key
 from ..errors import StructurerError
 from ..io import read_records
@@ -37,6 +37,7 @@ from .corrections import (
     normalize,
     now_utc,
     same_value,
+    set_value,
 )
 from .pages import PageRenderer, page_renderer
 from .queue import Estimate, draw_sample, estimate, ranked, tier, to_review
@@ -246,6 +247,21 @@ class ReviewSession:
         prev = before[-1] if before else (after[-1] if after else None)
         nxt = after[0] if after else (before[0] if before else None)
         return prev, nxt
+
+    def preview(self, number: int, path: str, new: Any) -> list[Finding]:
+        """The errors and warnings of the arithmetic, hierarchy and header checks on `path` if
+        it held `new`: what the page shows as the reviewer types (nothing is saved). Grounding
+        is left out: a saved value is the reviewer's reading of the source."""
+        value = normalize(path, new)
+        record = self.state(number).record.model_copy(deep=True)
+        set_value(record, path, value)
+        row = path.rsplit(".", 1)[0] + "." if path.startswith("indicators[") else None
+        return [
+            f
+            for f in check_record(record, vocab=self.vocab)
+            if f.severity != "info"
+            and any(p == path or (row and p.startswith(row)) for p in f.paths)
+        ]
 
     # --- changing ---
 
