@@ -189,8 +189,17 @@ def paged_session(tmp_path_factory: pytest.TempPathFactory) -> ReviewSession:
 def _open(browser, base: str, width: int):  # noqa: F811
     page = browser.new_page(viewport={"width": width, "height": HEIGHT})
     page.set_default_timeout(10_000)
+    page.failed = []  # every resource the pages ask for is there (a favicon answered 404)
+    page.on("response", lambda r: r.status >= 400 and page.failed.append(f"{r.status} {r.url}"))
     page.goto(base + login_path(TOKEN))
     return page
+
+
+# the funding block's rows as the form prints them: each project field beside its year field
+FUNDING_ROWS = """() => [["project_total", "annual_total"], ["project_fiscal", "current_appropriation"],
+  ["project_other", "annual_other"]].map(([a, b]) => [a, b].map(
+    (f) => document.getElementById("f-funding." + f).getBoundingClientRect().top))
+  .filter(([a, b]) => Math.abs(a - b) > 1)"""
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -203,8 +212,10 @@ def test_the_list_and_the_forms_fit(seed_session, browser, width) -> None:  # no
         for number in (1, 11, 3):
             page.goto(f"{base}/form/{number}")
             page.keyboard.press("f")  # a finding selected: its field and source cell lit
+            assert page.evaluate(FUNDING_ROWS) == []
             panes = _check(page, width, f"form {number}")
             _side_by_side(panes, width)
+        assert page.failed == []
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -221,5 +232,6 @@ def test_the_form_with_its_page_fits(paged_session, browser, width) -> None:  # 
         panes = _check(page, width, "the paged form")
         _side_by_side(panes, width)
         assert {"pages", "source", "record"} <= set(panes)
+        assert page.failed == []
         # the source pane is wide enough to read: at least two cells of six characters
         assert panes["source"]["width"] >= 2 * 6 * 14 + 60

@@ -98,6 +98,16 @@ class FormView:
     width: int
     columns: list[str]  # the indicator table's column names
 
+    @property
+    def project(self) -> list[FieldView]:
+        """The whole-project column's fields."""
+        return [p for p, _ in self.funding if p is not None]
+
+    @property
+    def annual(self) -> list[FieldView]:
+        """The year column's fields."""
+        return [a for _, a in self.funding]
+
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
