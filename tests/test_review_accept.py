@@ -228,3 +228,14 @@ def test_an_info_finding_is_not_accepted(extracted) -> None:
         f"/form/{form}/accept", json={"index": index, "code": code, "reason": "x"}
     )
     assert r.status_code == 400
+
+
+def test_a_field_set_back_to_what_was_extracted_is_no_longer_a_correction(extracted) -> None:
+    _, out = extracted
+    session = ReviewSession(out, reviewer="li")
+    session.edit(1, "funding.annual_total", "5,900,000.00")
+    assert "review.corrected" in codes(session.state(1).record.findings)
+    session.edit(1, "funding.annual_total", "5800000")  # the same number as extracted
+    record = session.state(1).record
+    assert "review.corrected" not in codes(record.findings) and "corrected" not in record.meta
+    assert IDENTITY in codes(record.findings)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..models import Acceptance, Finding, FormRecord
+from ..read.values import amount_value
 from .finding import finding
 
 CORRECTED = "review.corrected"
@@ -54,7 +55,7 @@ def mark_corrected(record: FormRecord, path: str, old: Any, new: Any, **about: s
     correction."""
     marks = corrected(record)
     first = marks.get(path, {}).get("old", old)
-    if _same(first, new):
+    if _same(path, first, new):
         marks.pop(path, None)
     else:
         marks[path] = {"old": first, "new": new, **about}
@@ -113,8 +114,13 @@ def _store(record: FormRecord, key: str, value: Any) -> None:
         record.meta.pop(key, None)
 
 
-def _same(a: Any, b: Any) -> bool:
-    return (a if a != "" else None) == (b if b != "" else None)
+def _same(path: str, a: Any, b: Any) -> bool:
+    """Equal as the field means it: '' is None, amounts compare as numbers."""
+    a, b = (None if v == "" else v for v in (a, b))
+    if a is not None and b is not None and path.startswith("funding.") and path != "funding.unit":
+        number = amount_value(str(a))
+        return number is not None and number == amount_value(str(b))
+    return bool(a == b)
 
 
 # --- the checker's side ---
