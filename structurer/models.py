@@ -232,6 +232,13 @@ def _is_none(value: Any) -> bool:
     return value is None
 
 
+class Acceptance(BaseModel):
+    """A reviewer's word on a finding: checked, the source itself is so (a sum it prints wrong)."""
+
+    reason: str = Field(description="why the finding stands, in the reviewer's words")
+    at: str = Field(description="when it was accepted (UTC, ISO 8601)")
+
+
 class Finding(BaseModel):
     severity: Severity
     code: str = Field(description="stable identifier, e.g. funding.annual_identity")
@@ -240,6 +247,13 @@ class Finding(BaseModel):
         default_factory=list, description="field paths, e.g. funding.annual_total"
     )
     values: dict[str, Any] = Field(default_factory=dict, description="the numbers involved")
+    # most findings are not accepted: their JSON stays as it was, without "accepted": null
+    accepted: Acceptance | None = Field(
+        None,
+        description="set when a reviewer accepted the finding: it stays in the record but no "
+        "longer flags the form (counted apart)",
+        exclude_if=_is_none,
+    )
 
 
 class CellRef(BaseModel):

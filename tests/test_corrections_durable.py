@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from structurer.cli import app
 from structurer.io import read_records
-from structurer.review.app import create_app
+from structurer.review.app import create_app, login_path
 from structurer.review.corrections import (
     Correction,
     CorrectionLog,
@@ -66,7 +66,7 @@ def test_a_cut_off_line_does_not_stop_the_review_app_from_saving(extracted: Path
     log = with_cut_off_line(corrections_path_for(extracted), goal_fix("第一次修改"))
     session = ReviewSession(extracted, SOURCE, reviewer="r")
     client = TestClient(create_app(session, TOKEN), base_url="http://127.0.0.1:8765")
-    assert client.get(f"/?token={TOKEN}").status_code == 200  # the printed URL sets the cookie
+    assert client.get(login_path(TOKEN)).status_code == 200  # the printed link sets the cookie
     r = client.post("/form/1/edit", json={"path": "overall_goal", "new": "总目标"})
     assert r.status_code == 200, r.text
     r = client.post("/form/2/edit", json={"path": "overall_goal", "new": "又一个"})

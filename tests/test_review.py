@@ -12,7 +12,7 @@ import pytest
 from conftest import planted_seed_records
 from starlette.testclient import TestClient
 
-from structurer.review.app import cookie_name, create_app
+from structurer.review.app import cookie_name, create_app, login_path
 from structurer.review.corrections import read_corrections
 from structurer.review.server import running
 from structurer.review.session import ReviewSession
@@ -66,13 +66,37 @@ def test_requests_without_the_token_are_refused(session, method, url) -> None:
     assert read_corrections(session.log.path) == []
 
 
-def test_the_printed_url_sets_a_cookie_so_plain_links_work(session) -> None:
-    c = anonymous(session)
-    r = c.get(f"/form/2?token={TOKEN}", follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/form/2"  # token leaves the URL
+def test_the_printed_link_signs_in_once_and_sets_a_cookie_so_plain_links_work(session) -> None:
+    server = create_app(session, TOKEN)
+    c = TestClient(server, base_url="http://127.0.0.1:8765")
+    link = login_path(TOKEN)
+    assert TOKEN not in link  # the token never goes into a URL (nor the browser's history)
+    r = c.get(link, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
     assert "httponly" in r.headers["set-cookie"].lower()
     assert c.get("/form/3").status_code == 200
     assert anonymous(session).get("/", headers={"X-Review-Token": TOKEN}).status_code == 200
+    again = TestClient(server)  # the copy in the browser's history opens nothing
+    assert again.get(link, follow_redirects=False).status_code == 403
+    assert again.get("/").status_code == 403
+
+
+def test_a_sign_in_link_is_made_only_with_the_token(session) -> None:
+    nonce, mac = login_path(TOKEN).removeprefix("/login/").split(".")
+    for forged in (f"/login/{nonce}.{'0' * len(mac)}", f"/login/{nonce}", "/login/", f"/login/x.{mac}",
+                   login_path("another-token"), f"/?token={TOKEN}"):  # fmt: skip
+        r = anonymous(session).get(forged, follow_redirects=False)
+        assert r.status_code == 403, forged
+        assert "set-cookie" not in r.headers
+
+
+def test_each_sign_in_offers_a_fresh_link(session) -> None:
+    offered: list[str] = []
+    c = TestClient(create_app(session, TOKEN, on_login=offered.append))
+    assert c.get(login_path(TOKEN), follow_redirects=False).status_code == 303
+    (fresh,) = offered
+    other = TestClient(create_app(session, TOKEN))  # a second browser can still sign in
+    assert other.get(fresh, follow_redirects=False).status_code == 303
 
 
 def test_a_foreign_origin_cannot_write_even_with_the_cookie(client, session) -> None:
@@ -141,12 +165,12 @@ def test_list_puts_errors_first_with_counts(client) -> None:
     rows = page.split('<tr class="row ')[1:]
     assert rows[0].startswith("st-errors") and "孵化基地运营及创业孵化服务支出" in rows[0]
     assert rows[1].startswith("st-warnings")  # form 11: its genuinely missing target
-    assert "<b>1</b> errors" in page and "<b>13</b> forms" in page
+    assert "<b>1</b> 有错误" in page and "共 13 张表" in page
 
 
 def test_form_page_shows_source_cells_and_findings_on_their_fields(client) -> None:
     page = client.get("/form/1").text
-    assert 'data-line="9" data-col="1">孵化基地运营及创业孵化服务支出</td>' in page
+    assert 'data-line="9" data-col="1" class="text">孵化基地运营及创业孵化服务支出</td>' in page
     # the record's project name points at that source cell (found by its text: gold has no cells)
     assert 'data-path="project_name" data-old="孵化基地运营及创业孵化服务支出"' in page
     field = page.split('data-path="project_name"')[1].split(">")[0]
@@ -286,8 +310,8 @@ def test_two_servers_in_one_browser_keep_their_own_cookie(records) -> None:
     jar = http.cookiejar.CookieJar()  # one cookie jar, like one browser (it ignores ports too)
     browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     with running(first, "token-a") as a, running(second, "token-b") as b:
-        assert browser.open(f"{a}/?token=token-a", timeout=10).status == 200
-        assert browser.open(f"{b}/?token=token-b", timeout=10).status == 200
+        assert browser.open(a + login_path("token-a"), timeout=10).status == 200
+        assert browser.open(b + login_path("token-b"), timeout=10).status == 200
         assert browser.open(f"{a}/form/1", timeout=10).status == 200  # still signed in at a
         assert browser.open(f"{b}/form/1", timeout=10).status == 200
     assert len(jar) == 2
@@ -327,7 +351,8 @@ def test_the_token_redirect_never_leaves_the_site(session) -> None:
 
     with running(session, TOKEN) as base:
         port = int(base.rsplit(":", 1)[1])
-        for raw in (f"//evil.example/?token={TOKEN}", f"///evil.example/x?token={TOKEN}"):
+        for raw in ("//evil.example" + login_path(TOKEN), "///evil.example" + login_path(TOKEN),
+                    login_path(TOKEN) + "//evil.example/", login_path(TOKEN)):  # fmt: skip
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", raw)  # sent as is
             resp = conn.getresponse()
@@ -352,3 +377,43 @@ def test_a_restarted_server_gets_its_port_back_at_once() -> None:
     client.close()
     listener.close()
     bind(port).close()  # the same port, right away
+
+
+# --- issue 20: labels, language ---
+
+
+def _label_of(page: str, path: str) -> str:
+    return page.split(f'<label for="f-{path}">')[1].split("</label>")[0]
+
+
+def test_each_funding_field_is_labelled_by_its_own_column(client) -> None:
+    """当年财政拨款 was labelled 其中：财政资金, the whole-project column's label printed on the
+    same row (the vocabulary lists 财政资金 for both fields)."""
+    from structurer.vocab import default_vocabulary
+
+    vocab = default_vocabulary()
+    page = client.get("/form/1").text
+    for path in ("funding.current_appropriation", "funding.project_fiscal",
+                 "funding.annual_other", "funding.project_other", "funding.annual_total"):  # fmt: skip
+        assert _label_of(page, path) == vocab.printed(path), path
+
+
+def test_the_page_is_chinese_by_default_and_english_on_request(session) -> None:
+    zh = TestClient(create_app(session, TOKEN), headers={"X-Review-Token": TOKEN})
+    en = TestClient(create_app(session, TOKEN, lang="en"), headers={"X-Review-Token": TOKEN})
+    page = zh.get("/form/1").text
+    assert '<html lang="zh-CN">' in page and "标记为已审核" in page and "mark reviewed" not in page
+    assert "不等于各分项之和" in page  # the finding's message, from the message table
+    page = en.get("/form/1").text
+    assert '<html lang="en">' in page and "mark reviewed" in page and "≠ sum of its parts" in page
+    assert "有错误" in zh.get("/").text and "errors" in en.get("/").text
+
+
+def test_the_review_command_refuses_an_unknown_language(records) -> None:
+    from typer.testing import CliRunner
+
+    from structurer.cli import app
+
+    args = ["review", str(records), "-s", str(SEED / "source.md"), "--lang", "fr"]
+    result = CliRunner().invoke(app, [*args, "--no-browser", "--port", "0"])
+    assert result.exit_code == 2 and "unknown language" in result.output

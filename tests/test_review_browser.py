@@ -12,6 +12,7 @@ import pytest
 from conftest import planted_seed_records
 
 from structurer.review.corrections import read_corrections
+from structurer.review.gate import login_path
 from structurer.review.server import running
 from structurer.review.session import ReviewSession
 
@@ -61,10 +62,12 @@ def test_reviewer_fixes_a_flagged_amount_and_the_fix_survives_reload(tmp_path, b
         page = browser.new_page()
         page.set_default_timeout(10_000)
         assert page.goto(f"{base}/").status == 403  # no token, no page
-        page.goto(f"{base}/?token={TOKEN}")
-        assert "token" not in page.url  # the cookie carries it from here on
+        link = base + login_path(TOKEN)
+        page.goto(link)
+        assert page.url == f"{base}/"  # the cookie carries it from here on
         first = page.locator("tr.row").first
-        assert "errors" in first.inner_text() and "孵化基地运营" in first.inner_text()
+        assert "st-errors" in first.get_attribute("class") and "孵化基地运营" in first.inner_text()
+        assert "有错误" in first.inner_text()  # Chinese by default
 
         page.keyboard.press("n")  # first flagged form
         page.wait_for_url(f"{base}/form/1")
@@ -80,18 +83,20 @@ def test_reviewer_fixes_a_flagged_amount_and_the_fix_survives_reload(tmp_path, b
         field.fill("5,900,000.00")
         field.press("Enter")  # leaving the field saves it
         finding.wait_for(state="detached")
-        assert page.locator("#status").inner_text() != "errors"
+        assert page.locator("#status").get_attribute("data-status") != "errors"
 
         page.reload()
         assert page.locator('[data-path="funding.annual_total"]').input_value() == "5900000.00"
         assert page.locator('[data-code="funding.annual_identity"]').count() == 0
 
         page.keyboard.press("r")  # mark reviewed
-        page.locator("#status", has_text="reviewed").wait_for()
+        page.locator('#status[data-status="reviewed"]').wait_for()
         page.keyboard.press("u")
         page.wait_for_url(f"{base}/")
         last = page.locator("tr.row").last
-        assert "reviewed" in last.inner_text() and "孵化基地运营" in last.inner_text()
+        assert "st-reviewed" in last.get_attribute("class") and "孵化基地运营" in last.inner_text()
+        other = browser.new_page()  # the link in the browser's history signs nobody in
+        assert other.goto(link).status == 403
 
     assert records.read_bytes() == before
     log = read_corrections(session.log.path)
@@ -132,7 +137,8 @@ def test_the_page_beside_the_grid_boxes_the_selected_fields_cell(tmp_path, brows
     with running(session, TOKEN) as base:
         page = browser.new_page(viewport={"width": 1500, "height": 900})
         page.set_default_timeout(10_000)
-        page.goto(f"{base}/form/1?token={TOKEN}")
+        page.goto(base + login_path(TOKEN))
+        page.goto(f"{base}/form/1")
         image = page.locator('section.pages figure[data-page="1"] img')
         page.wait_for_function(
             "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
@@ -194,17 +200,17 @@ def test_one_queue_over_a_three_document_corpus(tmp_path, browser) -> None:
     with running(session, TOKEN) as base:
         page = browser.new_page()
         page.set_default_timeout(10_000)
-        page.goto(f"{base}/?token={TOKEN}")
+        page.goto(base + login_path(TOKEN))
         rows = page.locator("tr.row")
         assert rows.count() == len(session.base) == 13 + 4 + 4
         head = rows.first.inner_text()
-        assert "2025/预算.md" in head and "errors" in head  # the planted fault heads the queue
-        assert "3 documents" in page.locator(".summary").inner_text()
+        assert "2025/预算.md" in head and "st-errors" in rows.first.get_attribute("class")
+        assert "3 个文档" in page.locator(".summary").inner_text()
         assert {rows.nth(i).locator("td.docname").inner_text() for i in range(rows.count())} == {
             "2024/预算.md", "2025/预算.md", "2025/other/预算.md"
         }  # fmt: skip
         estimate = page.locator("#estimate")
-        assert "0 of 2 clean forms reviewed" in estimate.inner_text()
+        assert "2 张无问题表中已审核 0 张" in estimate.inner_text()
 
         page.keyboard.press("n")  # the first form of the queue, beside its own document
         page.wait_for_url(re.compile(r"/form/\d+$"))
@@ -226,13 +232,13 @@ def test_one_queue_over_a_three_document_corpus(tmp_path, browser) -> None:
         )
         _wait_for_lines(session.log.path, 1)
         page.keyboard.press("r")
-        page.locator("#status", has_text="reviewed").wait_for()
+        page.locator('#status[data-status="reviewed"]').wait_for()
         page.goto(f"{base}/form/{sampled[1]}")
         page.keyboard.press("r")
-        page.locator("#status", has_text="reviewed").wait_for()
+        page.locator('#status[data-status="reviewed"]').wait_for()
         page.goto(f"{base}/")
         text = page.locator("#estimate").inner_text()
-        assert "2 of 2 clean forms reviewed, 1 needed a fix" in text
+        assert "已审核 2 张，1 张需要更正" in text
         assert "50%" in text
     log = read_corrections(session.log.path)
     assert {c.form.document for c in log} <= {s.record.source.document for s in session.states()}
@@ -249,3 +255,103 @@ def _wait_for_lines(path: Path, n: int) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{path} did not get {n} lines")
+
+
+# --- issue 20: keyboard first, live checks, accepting ---
+
+PRINTED = "| 年度资金申请总额 | 5,900,000.00 |"
+MISREAD = "| 年度资金申请总额 | 5,800,000.00 |"
+
+
+def misread_seed(folder: Path) -> Path:
+    """The seed with form 1's 年度资金申请总额 misread in the source (5,800,000), extracted."""
+    from typer.testing import CliRunner
+
+    from structurer.cli import app
+
+    source = folder / "seed.md"
+    text = (SEED / "source.md").read_text(encoding="utf-8")
+    source.write_text(text.replace(PRINTED, MISREAD, 1), encoding="utf-8")
+    out = folder / "out.jsonl"
+    assert CliRunner().invoke(app, ["extract", str(source), "-o", str(out)]).exit_code == 0
+    return out
+
+
+def test_the_keyboard_alone_fixes_one_form_and_accepts_anothers_finding(tmp_path, browser):
+    records = misread_seed(tmp_path)
+    session = ReviewSession(records, reviewer="keys")
+    with running(session, TOKEN) as base:
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
+        page.set_default_timeout(10_000)
+        page.goto(base + login_path(TOKEN))
+        page.keyboard.press("n")  # the first form to review: form 1, its sum is off
+        page.wait_for_url(f"{base}/form/1")
+        page.keyboard.press("?")  # the help lists the keys
+        assert page.locator("dialog#help").is_visible()
+        assert "接受选中的问题" in page.locator("dialog#help").inner_text()
+        page.keyboard.press("f")  # no key acts behind the help
+        page.keyboard.press("Escape")
+        assert not page.locator("dialog#help").is_visible()
+        assert page.locator(".finding.current").count() == 0
+        page.keyboard.press("f")  # its finding is selected ...
+        current = page.locator(".finding.current")
+        assert current.get_attribute("data-code") == "funding.annual_identity"
+        assert page.locator("td.hl").inner_text() == "5,800,000.00"  # ... with its source cell
+        page.keyboard.press("Enter")  # edit its field
+        field = page.locator('[data-path="funding.annual_total"]')
+        assert page.evaluate("document.activeElement.dataset.path") == "funding.annual_total"
+        page.keyboard.type("5,900,000.00")
+        page.locator(".live").wait_for()  # the checks answer before saving
+        assert "✓" in page.locator(".live").inner_text()
+        page.keyboard.press("Enter")  # save
+        page.locator('#status[data-status="clean"]').wait_for()
+        assert field.input_value() == "5900000.00"
+        assert page.locator('[data-code="review.corrected"]').count() == 1
+        page.keyboard.press("r")
+        page.locator('#status[data-status="reviewed"]').wait_for()
+
+        page.keyboard.press("j")  # the next form to review: a target the source leaves blank
+        page.wait_for_url(re.compile(r"/form/11$"))
+        page.keyboard.press("f")
+        assert page.locator(".finding.current").get_attribute("data-code") == (
+            "indicator.missing_target"
+        )
+        page.keyboard.press("a")  # accept it, with a reason
+        reason = page.locator(".finding.current form.reason input")
+        assert page.evaluate("document.activeElement.placeholder") == reason.get_attribute(
+            "placeholder"
+        )
+        page.keyboard.type("原表未填")  # typed over the suggested reason
+        page.keyboard.press("Enter")
+        page.locator('#status[data-status="clean"]').wait_for()
+        assert page.locator(".finding.accepted").count() == 1
+        assert "原表未填" in page.locator(".finding.accepted").inner_text()
+
+    log = read_corrections(session.log.path)
+    assert [(c.op, c.path) for c in log] == [
+        ("set", "funding.annual_total"), ("review", ""),
+        ("accept", "indicators[14].target"),
+    ]  # fmt: skip
+    assert log[2].new == "原表未填" and log[2].old["code"] == "indicator.missing_target"
+
+
+def test_the_checks_answer_as_the_reviewer_types(tmp_path, browser) -> None:
+    records = misread_seed(tmp_path)
+    session = ReviewSession(records, reviewer="live")
+    with running(session, TOKEN) as base:
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(base + login_path(TOKEN))
+        page.goto(f"{base}/form/1")
+        other = page.locator('[data-path="funding.annual_other"]')
+        other.fill("5,800,000.00")  # the parts now sum to the printed total
+        live = page.locator('.field:has([data-path="funding.annual_other"]) .live')
+        live.wait_for()
+        assert "✓" in live.inner_text() and "bad" not in live.get_attribute("class")
+        other.fill("5,000,000.00")
+        page.wait_for_function("el => el.textContent.includes('不等于')", arg=live.element_handle())
+        other.fill("五百万")
+        page.wait_for_function(
+            "el => el.textContent.includes('not an amount')", arg=live.element_handle()
+        )
+        assert read_corrections(session.log.path) == []  # nothing saved while typing

@@ -2,9 +2,10 @@
 
 Extracts the seed fixture with one planted OCR slip (当年财政拨款 read as 100,000.00 in form 1),
 marks form 2 reviewed, serves the app on 127.0.0.1 and photographs the form list and form 1 with
-its flagged field selected, using Debian's /usr/bin/chromium through Playwright. Then the page
-view: a Docling JSON (the generated case) with one planted OCR slip, reviewed with `--pdf`, its
-flagged amount selected and boxed on the page image.
+its finding selected (`f`), using Debian's /usr/bin/chromium through Playwright, and the same
+form at 800 px, where the panes stack. Then the page view: a Docling JSON (the generated case)
+with one planted OCR slip, reviewed with `--pdf`, its flagged amount selected and boxed on the
+page image. The page is in Chinese (the default); a CJK font is needed (fonts-wqy-microhei).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from playwright.sync_api import sync_playwright
 from structurer.io import write_records
 from structurer.pipeline import extract_documents
 from structurer.read import load_document
+from structurer.review.gate import login_path
 from structurer.review.server import running
 from structurer.review.session import ReviewSession
 from structurer.rules import RulesBackend
@@ -79,25 +81,32 @@ def main() -> None:
         token = secrets.token_urlsafe(16)
         with running(session, token) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1360, "height": 820}, device_scale_factor=1)
-            page.goto(f"{base}/?token={token}")
+            page = browser.new_page(viewport={"width": 1280, "height": 800}, device_scale_factor=1)
+            page.goto(base + login_path(token))
             page.keyboard.press("j")
             page.screenshot(path=str(OUT / "review-list.png"))
             page.goto(f"{base}/form/1")
-            page.focus('[data-path="funding.current_appropriation"]')
+            page.keyboard.press("f")  # the first open finding, its field and its source cell
             page.wait_for_timeout(600)  # the smooth scroll to the highlighted cell
             page.screenshot(path=str(OUT / "review-form.png"))
+            page.set_viewport_size({"width": 800, "height": 900})
+            page.reload()
+            page.keyboard.press("f")
+            page.wait_for_timeout(600)
+            page.screenshot(path=str(OUT / "review-narrow.png"))
             browser.close()
         with running(page_session(Path(tmp)), token) as base, sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_page(viewport={"width": 1500, "height": 820}, device_scale_factor=1)
-            page.goto(f"{base}/form/1?token={token}")
+            page = browser.new_page(viewport={"width": 1440, "height": 820}, device_scale_factor=1)
+            page.goto(base + login_path(token))
+            page.goto(f"{base}/form/1")
             page.wait_for_load_state("networkidle")  # the page image
             page.focus('[data-path="funding.current_appropriation"]')
             page.wait_for_timeout(800)  # the smooth scroll to the boxed cell
             page.screenshot(path=str(OUT / "review-page.png"))
             browser.close()
-    print(f"wrote review-list.png, review-form.png and review-page.png in {OUT}")
+    names = "review-list.png, review-form.png, review-narrow.png and review-page.png"
+    print(f"wrote {names} in {OUT}")
 
 
 if __name__ == "__main__":

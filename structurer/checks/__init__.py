@@ -4,6 +4,8 @@ Every finding has a stable code (the area is its prefix), a severity, a plain me
 paths involved and, in `values`, the numbers or texts involved as strings. Checks never change a
 record's values: a value an identity implies is suggested (funding.implied_value), never filled.
 One module per area: funding, indicators, header, grounding (values against the source), document.
+What review left on a record (corrected values, accepted findings) is applied where the findings
+are assembled (reviewed.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .funding import check_funding
 from .grounding import ground_record
 from .header import check_header
 from .indicators import check_indicators
+from .reviewed import apply_review
 
 __all__ = [
     "BACKEND_PREFIXES",
@@ -60,7 +63,7 @@ def check_record(
     findings += check_indicators(record, vocab)
     if source_text is not None:
         findings += ground_record(record, source_text, vocab, grid)
-    return findings
+    return apply_review(record, findings)
 
 
 def empty_fields(record: FormRecord, found: list[Finding]) -> list[Finding]:
@@ -108,7 +111,7 @@ def refresh_findings(
 ) -> FormRecord:
     kept = [f for f in record.findings if f.code.startswith(BACKEND_PREFIXES)]
     found = check_record(record, source_text=source_text, title=title, vocab=vocab, grid=grid)
-    record.findings = kept + found
+    record.findings = apply_review(record, kept + found)
     return record
 
 
@@ -139,4 +142,5 @@ def recheck(
     refresh_findings(record, vocab=vocab)
     seen = {(f.code, tuple(f.paths)) for f in record.findings}
     record.findings += [f for f in kept if (f.code, tuple(f.paths)) not in seen]
+    record.findings = apply_review(record, record.findings)
     return record

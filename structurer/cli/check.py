@@ -40,7 +40,7 @@ def check(
 ) -> None:
     """Re-run the deterministic checks on RECORDS_FILE and print the findings per form.
 
-    Exit code 1 when any finding is an error, else 0.
+    Exit code 1 when any finding is an error a reviewer has not accepted, else 0.
     """
     from ..io import read_records
     from ..read import load_document
@@ -53,7 +53,7 @@ def check(
         _print_json(records, doc_findings)
     else:
         _print_report(records, doc_findings)
-    if any(f.severity == "error" for f in _all(records, doc_findings)):
+    if any(f.severity == "error" and not f.accepted for f in _all(records, doc_findings)):
         raise typer.Exit(1)
 
 
@@ -131,13 +131,14 @@ def _print_report(records: list[FormRecord], doc_findings: list[Finding]) -> Non
             _print_findings(f"form {r.form_index} · {r.key()}", r.findings)
     if doc_findings:
         _print_findings("document", doc_findings)
-    counts = Counter(f.severity for f in _all(records, doc_findings))
+    counts = Counter("accepted" if f.accepted else f.severity for f in _all(records, doc_findings))
     clean = sum(1 for r in records if not r.findings)
+    accepted = f", {counts['accepted']} accepted by review" if counts["accepted"] else ""
     out_console.print(
         f"{len(records)} forms checked, {clean} without findings: "
         f"[{_STYLE['error']}]{counts['error']} errors[/], "
         f"[{_STYLE['warning']}]{counts['warning']} warnings[/], "
-        f"[{_STYLE['info']}]{counts['info']} info[/]"
+        f"[{_STYLE['info']}]{counts['info']} info[/]{accepted}"
     )
 
 

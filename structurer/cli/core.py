@@ -391,12 +391,14 @@ def _run_with_progress(
 def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-def]
     docs = result.documents
     table = Table(title="extract summary")
-    for col in ("document", "forms", "indicators", "errors", "warnings", "info"):
+    kinds = ["error", "warning", "info"]
+    if any(d.severities["accepted"] for d in docs):  # accepted by a reviewer: counted apart
+        kinds.append("accepted")
+    for col in ("document", "forms", "indicators", "errors", "warnings", "info", *kinds[3:]):
         table.add_column(col, justify="right" if col != "document" else "left")
 
     def row(name: str, forms: int, indicators: int, sev: Counter[str]) -> None:
-        counts = (sev["error"], sev["warning"], sev["info"])
-        table.add_row(name, str(forms), str(indicators), *map(str, counts))
+        table.add_row(name, str(forms), str(indicators), *(str(sev[k]) for k in kinds))
 
     def severities(d: Any) -> Counter[str]:
         return d.severities + Counter(f.severity for f in d.findings)
@@ -405,7 +407,7 @@ def _print_summary(result, impl, applied) -> None:  # type: ignore[no-untyped-de
     for d in shown:
         row(d.name, d.forms, d.indicators, severities(d))
     if len(docs) > len(shown):
-        table.add_row(f"… {len(docs) - len(shown)} more documents", "", "", "", "", "")
+        table.add_row(f"… {len(docs) - len(shown)} more documents", *[""] * (2 + len(kinds)))
     if len(docs) > 1:
         total = sum((severities(d) for d in docs), Counter())
         row(f"all {len(docs)} documents", result.forms, sum(d.indicators for d in docs), total)

@@ -53,6 +53,9 @@ def review(
         help="The PDF an OCR JSON source (MinerU, Docling) was made from: its pages are shown "
         "beside the record. A PDF source shows its own pages.",
     ),
+    lang: str = typer.Option(
+        "zh", "--lang", help="The page's language: zh (Chinese, the default) or en (English)."
+    ),
     vocab: VocabFiles = None,
 ) -> None:
     """Review records beside their source in the browser; every fix is saved to a corrections log.
@@ -61,11 +64,15 @@ def review(
     rules-vs-LLM disagreements, warnings), each shown beside its own document. With pages (a PDF
     source, or OCR JSON plus --pdf) the form page also shows the page region, with the selected
     field's cell boxed. The records file is never changed. The server listens on 127.0.0.1 only
-    and refuses requests without the token in the printed URL.
+    and refuses requests without its token: the printed link signs a browser in once (the copy in
+    the browser's history opens nothing), and each use prints a fresh one.
     """
+    from ..review.gate import login_path
+    from ..review.messages import check_lang
     from ..review.server import bind, make_server
     from ..review.session import ReviewSession
 
+    language = check_lang(lang)
     session = ReviewSession(
         records,
         source,
@@ -82,18 +89,24 @@ def review(
         sock = bind(port, fallback=port == DEFAULT_PORT)
     except OSError as exc:
         raise typer.BadParameter(f"cannot listen on 127.0.0.1:{port}: {exc}") from None
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     docs = len(session.documents)
     where = f" of {docs} documents" if docs > 1 else ""
     console.print(
         f"reviewing {len(session.base)} forms{where}; corrections go to {session.log.path}"
     )
-    console.print(f"open: [bold]{url}[/]   (Ctrl+C to stop)", soft_wrap=True)
+
+    def offer(path: str) -> None:
+        console.print(f"open: [bold]{base}{path}[/]   (works once; Ctrl+C to stop)", soft_wrap=True)
+
+    first = login_path(token)
+    offer(first)
     if not no_browser:
         import webbrowser
 
-        webbrowser.open(url)
-    make_server(session, token).run(sockets=[sock])
+        webbrowser.open(base + first)
+    server = make_server(session, token, lang=language, on_login=lambda path: offer(path))
+    server.run(sockets=[sock])
 
 
 def _user() -> str:

@@ -55,7 +55,7 @@ def summarize(key: str, record: FormRecord, line: str) -> FormResult:
         form_index=record.form_index,
         project_name=record.project_name,
         indicators=len(record.indicators),
-        severities=dict(Counter(f.severity for f in record.findings)),
+        severities=dict(Counter("accepted" if f.accepted else f.severity for f in record.findings)),
         failed=is_failed(record.findings),
         line=line,
     )
@@ -70,9 +70,14 @@ def summarize_line(key: str, data: dict[str, Any]) -> FormResult:
         form_index=int(data.get("form_index") or 0),
         project_name=data.get("project_name"),
         indicators=len(data.get("indicators") or []),
-        severities=dict(Counter(str(f.get("severity")) for f in findings)),
+        severities=dict(Counter(_severity(f) for f in findings)),
         failed=is_failed(findings),
     )
+
+
+def _severity(finding: dict[str, Any]) -> str:
+    """A finding as the summary counts it: a reviewer-accepted one apart from its severity."""
+    return "accepted" if finding.get("accepted") else str(finding.get("severity"))
 
 
 def vocab_of(backend: Backend) -> Vocabulary:

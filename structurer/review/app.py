@@ -1,117 +1,44 @@
 """The review web app (Starlette): server-rendered pages, a little vanilla JS, no build step.
 
-Security: the server binds 127.0.0.1 only (see the CLI) and every request must carry the session
-token, as a `token` query parameter (the printed URL; answered with a cookie and a redirect to the
-same page without it), the cookie, or an `X-Review-Token` header. Writes also refuse a foreign
-`Origin`. Forms are addressed by number only; a number that is not 1..N is refused. The cookie is
-named after the token, so two review servers in one browser keep their own (cookies are not
-scoped by port: a browser sends them to every service on 127.0.0.1, so the cookie is HttpOnly
-and SameSite=Strict, and the name says which server it is for). Every response forbids framing,
-content sniffing, referrers and any script, style or frame from elsewhere.
+The door (token, one-time sign-in links, bounded bodies, security headers) is gate.py. Forms are
+addressed by number only; a number that is not 1..N is refused. The pages speak the session's
+language (Chinese by default): their words and every finding's message come from the message
+table (messages.py).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import secrets
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import jinja2
 from anyio import open_file  # noqa: F401  load anyio's lazy file module now, not on a request
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from .corrections import CorrectionsError
-from .pages import FormPages, form_pages
-from .queue import TIER_LABELS, to_review
+from .gate import BodyTooLarge, TokenGate, cookie_name, login_path, read_json
+from .messages import DEFAULT_LANG, Lang, messages
+from .pages import FormPages, PageError, form_pages
+from .queue import Estimate, to_review
 from .session import Conflict, ReviewSession
 from .view import build_form
 
+__all__ = ["cookie_name", "create_app", "login_path"]
+
 HERE = Path(__file__).parent
-SECURITY_HEADERS = [
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; "
-        b"form-action 'self'; frame-ancestors 'none'",
-    ),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
-]
-
-
-def cookie_name(token: str) -> str:
-    """One cookie per server: a second server in the same browser no longer logs out the first."""
-    return "structurer_review_" + hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-class TokenGate:
-    """Refuses (403) every request without the session token."""
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self.token = token
-        self.cookie = cookie_name(token)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_secured(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
-            await send(message)
-
-        await self._gate(scope, receive, send_secured)
-
-    async def _gate(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope)
-        query = request.query_params.get("token")
-        if query is not None and self._ok(query) and request.method == "GET":
-            rest = urlencode(
-                [(k, v) for k, v in request.query_params.multi_items() if k != "token"]
-            )
-            # one leading slash: `//evil.example/` would be a redirect to another site
-            here = "/" + request.url.path.lstrip("/")
-            response: Response = RedirectResponse(here + (f"?{rest}" if rest else ""), 303)
-            response.set_cookie(self.cookie, self.token, httponly=True, samesite="strict")
-        elif not any(
-            self._ok(t)
-            for t in (
-                query,
-                request.cookies.get(self.cookie),
-                request.headers.get("x-review-token"),
-            )
-        ):
-            response = PlainTextResponse(
-                "403: open the URL with the token that `structurer review` printed.", 403
-            )
-        elif request.method != "GET" and not _same_origin(request):
-            response = PlainTextResponse("403: cross-origin request refused.", 403)
-        else:
-            await self.app(scope, receive, send)
-            return
-        await response(scope, receive, send)
-
-    def _ok(self, candidate: str | None) -> bool:
-        # as bytes: compare_digest raises TypeError on a non-ASCII str (an unauthenticated 500)
-        given = str(candidate or "").encode("utf-8", "surrogatepass")
-        return bool(given) and secrets.compare_digest(given, self.token.encode())
-
-
-def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    return origin is None or origin == f"{request.url.scheme}://{request.headers.get('host')}"
+# the words review.js needs (the rest of the page is rendered here)
+JS_TEXTS = ("saved", "save_failed", "marked", "unmarked", "accepted_toast", "withdrawn",
+            "reason_placeholder", "reason_default", "reviewer_prompt", "live_ok", "live_after",
+            "no_more", "accept")  # fmt: skip
 
 
 def _templates() -> Jinja2Templates:
@@ -125,17 +52,27 @@ def _templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-def create_app(session: ReviewSession, token: str) -> ASGIApp:
+def create_app(
+    session: ReviewSession,
+    token: str,
+    *,
+    lang: Lang = DEFAULT_LANG,
+    on_login: Callable[[str], None] | None = None,
+) -> ASGIApp:
     templates = _templates()
+    t = messages().ui(lang)
 
     def page(
         request: Request, name: str, status: int = 200, number: int | None = None, **context: Any
     ) -> Response:
         doc = session.docs[number - 1] if number else None
         base = {
-            "doc": doc.key if doc else _corpus_name(session),
+            "doc": doc.key if doc else _corpus_name(session, t),
             "title": doc.title if doc else None,
-            "reviewer": session.reviewer or "anonymous",
+            "reviewer": session.reviewer or t["anonymous"],
+            "t": t,
+            "lang": lang,
+            "js_texts": {k: t[k] for k in JS_TEXTS},
         }
         return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
@@ -144,22 +81,21 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
         rows = session.queue()
         counts = Counter(s.status for s in states)
         first = next(iter(to_review(states, session.sample)), None)
+        estimate = session.estimate()
         return page(
             request, "list.html", rows=rows, counts=counts, first=first, tier=session.tier,
-            labels=TIER_LABELS, estimate=session.estimate(), corpus=len(session.documents) > 1,
+            estimate=_estimate_text(estimate, t) if estimate else None,
+            corpus=len(session.documents) > 1,
         )  # fmt: skip
 
     def form(request: Request) -> Response:
         number = _number(request, session)
         prev, nxt = session.neighbours(number)
-        total = len(session.base)
-        view = build_form(session.state(number), session.vocab)
-        pages = _pages_of(session, number)
+        view = build_form(session.state(number), session.vocab, lang)
         renderer = session.renderer(number)
-        shown = renderer.path.name if renderer else ""
         return page(
-            request, "form.html", number=number, v=view, prev=prev, next=nxt, total=total,
-            pages=pages, page_pdf=shown,
+            request, "form.html", number=number, v=view, prev=prev, next=nxt,
+            pages=_pages_of(session, number), page_pdf=renderer.path.name if renderer else "",
         )  # fmt: skip
 
     def page_png(request: Request) -> Response:
@@ -174,44 +110,64 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
         headers = {"Cache-Control": "private, max-age=600"}
         return Response(renderer.png(region), media_type="image/png", headers=headers)
 
-    def pane(request: Request, number: int, status: int = 200) -> Response:
+    def pane(request: Request, number: int) -> Response:
         prev, nxt = session.neighbours(number)
-        view = build_form(session.state(number), session.vocab)
-        return page(request, "_pane.html", status, number, v=view, prev=prev, next=nxt)
+        view = build_form(session.state(number), session.vocab, lang)
+        return page(request, "_pane.html", 200, number, v=view, prev=prev, next=nxt)
 
     def get_pane(request: Request) -> Response:
         return pane(request, _number(request, session))
 
     async def edit(request: Request) -> Response:
-        number, body = _number(request, session), await _json(request)
-        reviewer = _reviewer(body)
+        number, body = _number(request, session), await read_json(request)
+        path, new, old, who = (
+            str(body.get("path", "")),
+            body.get("new"),
+            body.get("old"),
+            _who(body),
+        )
         return await _write(
-            request,
-            number,
-            lambda: session.edit(
-                number, str(body.get("path", "")), body.get("new"), old=body.get("old"),
-                reviewer=reviewer,
-            ),
-        )  # fmt: skip
+            request, number, lambda: session.edit(number, path, new, old=old, reviewer=who)
+        )
+
+    async def preview(request: Request) -> Response:
+        """What the arithmetic, hierarchy and header checks say of a value being typed."""
+        number, body = _number(request, session), await read_json(request)
+        path = str(body.get("path", ""))
+        found = await run_in_threadpool(session.preview, number, path, body.get("new"))
+        shown = [
+            {"severity": f.severity, "code": f.code,
+             "text": messages().finding(f, lang, session.vocab)}
+            for f in found
+        ]  # fmt: skip
+        return JSONResponse({"findings": shown})
 
     async def indicators(request: Request) -> Response:
-        number, body = _number(request, session), await _json(request)
+        number, body = _number(request, session), await read_json(request)
         args = {k: _int_or_none(body.get(k)) for k in ("index", "to", "seen")}
-        op, reviewer = str(body.get("op", "")), _reviewer(body)
+        op, who = str(body.get("op", "")), _who(body)
         return await _write(
-            request, number, lambda: session.indicators(number, op, reviewer=reviewer, **args)
+            request, number, lambda: session.indicators(number, op, reviewer=who, **args)
         )
 
     async def review(request: Request) -> Response:
-        number, body = _number(request, session), await _json(request)
-        flag, reviewer = bool(body.get("reviewed", True)), _reviewer(body)
+        number, body = _number(request, session), await read_json(request)
+        flag, who = bool(body.get("reviewed", True)), _who(body)
         return await _write(
-            request, number, lambda: session.mark_reviewed(number, flag, reviewer=reviewer)
+            request, number, lambda: session.mark_reviewed(number, flag, reviewer=who)
         )
 
-    async def _write(request: Request, number: int, change: Any) -> Response:
-        from starlette.concurrency import run_in_threadpool
+    async def accept(request: Request) -> Response:
+        number, body = _number(request, session), await read_json(request)
+        index, code, who = _int_or_none(body.get("index")), str(body.get("code", "")), _who(body)
+        reason = None if body.get("reason") is None else str(body.get("reason"))
+        if index is None:
+            raise CorrectionsError("which finding? give its index")
+        return await _write(
+            request, number, lambda: session.accept(number, index, code, reason, reviewer=who)
+        )
 
+    async def _write(request: Request, number: int, change: Callable[[], Any]) -> Response:
         try:
             await run_in_threadpool(change)  # file lock + fsync: keep the event loop free
         except Conflict as exc:
@@ -227,20 +183,36 @@ def create_app(session: ReviewSession, token: str) -> ASGIApp:
             Route("/form/{number}/pane", get_pane),
             Route("/form/{number}/page/{page}", page_png),
             Route("/form/{number}/edit", edit, methods=["POST"]),
+            Route("/form/{number}/preview", preview, methods=["POST"]),
             Route("/form/{number}/indicators", indicators, methods=["POST"]),
             Route("/form/{number}/review", review, methods=["POST"]),
+            Route("/form/{number}/accept", accept, methods=["POST"]),
             Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
         ],
-        exception_handlers={404: _not_found, _Refused: _not_found, CorrectionsError: _bad},
-    )
+        exception_handlers={
+            404: _not_found, _Refused: _not_found, BodyTooLarge: _too_large,
+            CorrectionsError: _bad, PageError: _unrenderable,
+        },
+    )  # fmt: skip
     app.router.redirect_slashes = False  # a stray slash is a 404, not a redirect elsewhere
-    return TokenGate(app, token)
+    return TokenGate(app, token, on_login)
 
 
-def _corpus_name(session: ReviewSession) -> str:
+def _corpus_name(session: ReviewSession, t: dict[str, str]) -> str:
     if len(session.documents) == 1:
         return next(iter(session.documents))
-    return f"{len(session.documents)} documents"
+    return t["documents"].format(n=len(session.documents))
+
+
+def _estimate_text(e: Estimate, t: dict[str, str]) -> str:
+    if not e.reviewed or e.rate is None or e.interval is None:
+        return t["estimate_pending"].format(sampled=e.sampled, reviewed=e.reviewed)
+    low, high = e.interval
+    return t["estimate"].format(
+        sampled=e.sampled, reviewed=e.reviewed, wrong=e.wrong, clean=e.clean,
+        rate=f"{e.rate:.0%}", low=f"{low:.0%}", high=f"{high:.0%}",
+        forms=round(e.rate * e.clean),
+    )  # fmt: skip
 
 
 class _Refused(KeyError):
@@ -274,17 +246,16 @@ async def _bad(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": str(exc)}, 400)
 
 
-async def _json(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except ValueError:
-        raise CorrectionsError("request body is not JSON") from None
-    if not isinstance(body, dict):
-        raise CorrectionsError("request body must be a JSON object")
-    return body
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"error": str(exc)}, 413)
 
 
-def _reviewer(body: dict[str, Any]) -> str:
+async def _unrenderable(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"422: {exc}", 422)
+
+
+def _who(body: dict[str, Any]) -> str:
+    """The reviewer's name a browser sends: printable, at most 40 characters."""
     name = str(body.get("reviewer") or "").strip()
     return "".join(ch for ch in name if ch.isprintable())[:40]
 
@@ -292,6 +263,7 @@ def _reviewer(body: dict[str, Any]) -> str:
 def _int_or_none(value: Any) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
+    text = str(value)
+    if isinstance(value, bool) or len(text) > 9 or not text.lstrip("-").isdigit():
         raise CorrectionsError(f"not a number: {value!r}")
     return int(value)

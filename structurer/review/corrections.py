@@ -3,32 +3,37 @@
 A records file is never rewritten by review; its current state is the records plus the corrections
 replayed in file order (the log file itself is `log.py`). Ops: `set` (a field), `add` / `remove` /
 `move` (an indicator at `index`; `path` is `indicators`), `review` (mark the form reviewed, `new`
-true/false). `reapply_to_file` replays a log onto a fresh extraction and reports every correction
-that no longer applies, and every line of the log that is not a correction, instead of dropping
-or crashing on it: a hand-edited value of the wrong type is a correction that does not apply.
+true/false), `accept` (a finding, named in `old` by its code, paths and values, stands: `new` is
+the reviewer's reason, null withdraws it). A correction leaves its trace in the record's meta
+(checks/reviewed.py), so every later check treats the corrected value as attested and keeps the
+accepted finding marked. Field paths and values: `fields.py`.
+
+`reapply_to_file` and `CorrectionPlan` replay a log onto a fresh extraction and report every
+correction that no longer applies, and every line of the log that is not a correction, instead of
+dropping or crashing on it: a hand-edited value of the wrong type is a correction that does not
+apply.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..checks import recheck
+from ..checks import reviewed as traces
 from ..io import read_records, write_records
-from ..models import (
-    AMOUNT_FIELDS,
-    GOAL_FIELDS,
-    HEADER_FIELDS,
-    Document,
-    FormRecord,
-    Indicator,
+from ..models import Document, FormRecord
+from .fields import (  # re-exported: field paths are part of this module's interface
+    INDICATOR_FIELDS,
+    as_indicator,
+    get_value,
+    normalize,
+    same_indicator,
+    same_value,
+    set_value,
 )
-from ..read.values import amount_value, parse_amount, parse_date, parse_target
 from .log import (  # re-exported: the log's line format is part of this module's interface
     Correction,
     CorrectionLog,
@@ -42,6 +47,7 @@ from .log import (  # re-exported: the log's line format is part of this module'
 )
 
 __all__ = [
+    "INDICATOR_FIELDS",
     "Correction",
     "CorrectionLog",
     "CorrectionPlan",
@@ -62,129 +68,34 @@ __all__ = [
     "same_document",
     "same_value",
     "set_value",
+    "unmatched_acceptances",
 ]
-
-INDICATOR_FIELDS = ("level1", "level2", "name", "target")
-_TOP = "|".join((*HEADER_FIELDS, *GOAL_FIELDS, "year"))
-_FUND = "|".join(("unit", *AMOUNT_FIELDS))
-_PATH = re.compile(
-    rf"^(?:(?P<top>{_TOP})|funding\.(?P<fund>{_FUND})"
-    rf"|indicators\[(?P<i>\d{{1,4}})\]\.(?P<ind>{'|'.join(INDICATOR_FIELDS)}))$"
-)
-
-
-# --- field paths and values ---
-
-
-def check_path(path: str) -> re.Match[str]:
-    m = _PATH.match(path)
-    if not m:
-        raise CorrectionsError(f"not an editable field: {path!r}")
-    return m
-
-
-def get_value(record: FormRecord, path: str) -> Any:
-    m = check_path(path)
-    if m["top"]:
-        return getattr(record, m["top"])
-    if m["fund"]:
-        return getattr(record.funding, m["fund"])
-    i = int(m["i"])
-    if i >= len(record.indicators):
-        raise CorrectionsError(f"{path}: the form has {len(record.indicators)} indicators")
-    return getattr(record.indicators[i], m["ind"])
-
-
-def set_value(record: FormRecord, path: str, value: Any) -> None:
-    """Set a field; a target also sets its op/value/unit (parsed, never typed by hand)."""
-    m = check_path(path)
-    if m["top"]:
-        setattr(record, m["top"], value)
-    elif m["fund"]:
-        setattr(record.funding, m["fund"], value)
-    else:
-        get_value(record, path)  # range check
-        ind = record.indicators[int(m["i"])]
-        if m["ind"] == "target":
-            t = parse_target(value)
-            ind.target, ind.op, ind.value, ind.unit = t.target, t.op, t.value, t.unit
-        else:
-            setattr(ind, m["ind"], value)
-
-
-def normalize(path: str, raw: Any) -> Any:
-    """A value as typed -> as stored: amounts as decimal strings, ISO dates, '' -> None."""
-    m = check_path(path)
-    text = "" if raw is None else str(raw).strip()
-    if not text:
-        return None
-    if m["top"] == "year":
-        if not text.isdigit() or len(text) != 4:
-            raise CorrectionsError(f"{path}: not a year: {text!r}")
-        return int(text)
-    if m["fund"] and m["fund"] != "unit":
-        try:
-            return parse_amount(text)[0]
-        except ValueError:
-            raise CorrectionsError(f"{path}: not an amount: {text!r}") from None
-    if m["top"] in ("start_date", "end_date"):
-        return parse_date(text)
-    if m["ind"] == "target":
-        return parse_target(text).target
-    return text
-
-
-def same_value(path: str, a: Any, b: Any) -> bool:
-    """Equal as the field means it: '' is None, amounts compare as numbers."""
-    a = None if a == "" else a
-    b = None if b == "" else b
-    if a is None or b is None:
-        return a is b
-    if path.startswith("funding.") and path != "funding.unit":
-        va, vb = amount_value(str(a)), amount_value(str(b))
-        if va is not None and vb is not None:
-            return va == vb
-    return str(a) == str(b)
-
-
-def _indicator(data: Any) -> Indicator:
-    try:
-        ind = Indicator.model_validate(data or {})
-    except ValidationError as exc:
-        raise CorrectionsError(f"not an indicator: {exc.errors()[0]['msg']}") from None
-    t = parse_target(ind.target)
-    ind.target, ind.op, ind.value, ind.unit = t.target, t.op, t.value, t.unit
-    return ind
-
-
-def _same_indicator(a: Indicator, data: Any) -> bool:
-    b = _indicator(data)
-    return all(getattr(a, f) == getattr(b, f) for f in INDICATOR_FIELDS)
-
 
 # --- applying one correction ---
 
 
-def apply(record: FormRecord, c: Correction, *, strict: bool) -> str | None:
-    """Apply `c` to `record`. Returns why it no longer applies (then nothing changed), else None.
+def apply(record: FormRecord, c: Correction, *, strict: bool, log: str = "") -> str | None:
+    """Apply `c` (from the log named `log`) to `record`. Returns why it no longer applies (then
+    nothing changed), else None.
 
     Strict (a fresh extraction): the old value must still be there. Not strict (the review app
     replaying its own log): a set always wins, so the last save of a field counts.
     """
     try:
-        return _APPLY[c.op](record, c, strict)
+        return _APPLY[c.op](record, c, strict, {"time": c.time, "log": log, "by": c.reviewer})
     except CorrectionsError as exc:
         return str(exc)
     except (ValueError, TypeError) as exc:  # a hand-edited line the checks above did not foresee
         return f"not a valid correction: {exc}"
 
 
-def _apply_set(record: FormRecord, c: Correction, strict: bool) -> str | None:
+def _apply_set(record: FormRecord, c: Correction, strict: bool, about: About) -> str | None:
     current = get_value(record, c.path)
     new = _stored(c.path, c.new)
     if strict and not same_value(c.path, current, c.old) and not same_value(c.path, current, new):
         return f"value changed in the source (was {c.old!r} when corrected, now {current!r})"
     set_value(record, c.path, new)
+    traces.mark_corrected(record, c.path, current, get_value(record, c.path), **about)
     return None
 
 
@@ -196,12 +107,18 @@ def _stored(path: str, value: Any) -> Any:
     return normalize(path, value)
 
 
-def _apply_add(record: FormRecord, c: Correction, strict: bool) -> str | None:
+def _apply_add(record: FormRecord, c: Correction, strict: bool, about: About) -> str | None:
     n = len(record.indicators)
     index = n if c.index is None else c.index
     if not 0 <= index <= n:
         return f"cannot add an indicator at {index}: the form has {n}"
-    record.indicators.insert(index, _indicator(c.new))
+    added = as_indicator(c.new)
+    record.indicators.insert(index, added)
+    traces.move_indicators(record, lambda i: i + 1 if i >= index else i)
+    for name in INDICATOR_FIELDS:  # the reviewer's row: what it holds is their reading
+        if getattr(added, name) is not None:
+            path = f"indicators[{index}].{name}"
+            traces.mark_corrected(record, path, None, getattr(added, name), **about)
     return None
 
 
@@ -209,29 +126,34 @@ def _moved_one(record: FormRecord, c: Correction) -> str | None:
     n = len(record.indicators)
     if c.index is None or not 0 <= c.index < n:
         return f"no indicator {c.index}: the form has {n}"
-    if c.old is not None and not _same_indicator(record.indicators[c.index], c.old):
+    if c.old is not None and not same_indicator(record.indicators[c.index], c.old):
         return f"indicator {c.index} changed in the source"
     return None
 
 
-def _apply_remove(record: FormRecord, c: Correction, strict: bool) -> str | None:
+def _apply_remove(record: FormRecord, c: Correction, strict: bool, about: About) -> str | None:
     if why := _moved_one(record, c):
         return why
-    del record.indicators[c.index or 0]
+    gone = c.index or 0
+    del record.indicators[gone]
+    traces.move_indicators(record, lambda i: None if i == gone else i - (i > gone))
     return None
 
 
-def _apply_move(record: FormRecord, c: Correction, strict: bool) -> str | None:
+def _apply_move(record: FormRecord, c: Correction, strict: bool, about: About) -> str | None:
     if why := _moved_one(record, c):
         return why
     to = c.new
     if isinstance(to, bool) or not isinstance(to, int) or not 0 <= to < len(record.indicators):
         return f"cannot move an indicator to {to!r}"
+    order = list(range(len(record.indicators)))
+    order.insert(to, order.pop(c.index or 0))
     record.indicators.insert(to, record.indicators.pop(c.index or 0))
+    traces.move_indicators(record, order.index)
     return None
 
 
-def _apply_review(record: FormRecord, c: Correction, strict: bool) -> str | None:
+def _apply_review(record: FormRecord, c: Correction, strict: bool, about: About) -> str | None:
     if c.new:
         record.meta["reviewed"] = {"by": c.reviewer, "time": c.time}
     else:
@@ -239,12 +161,26 @@ def _apply_review(record: FormRecord, c: Correction, strict: bool) -> str | None
     return None
 
 
-_APPLY: dict[str, Callable[[FormRecord, Correction, bool], str | None]] = {
+def _apply_accept(record: FormRecord, c: Correction, strict: bool, about: About) -> str | None:
+    """Whether the finding is still raised is known only once the record is re-checked: the
+    replay reports an acceptance that matched nothing (see `unmatched_acceptances`)."""
+    key = c.old if isinstance(c.old, dict) else None
+    if key is None or not isinstance(key.get("code"), str):
+        return f"not a finding: {c.old!r}"
+    if c.new is not None and not isinstance(c.new, str):
+        return f"not a reason: {c.new!r}"
+    traces.accept(record, key, c.new, c.time)
+    return None
+
+
+About = dict[str, str]  # when, in which log and by whom a correction was made
+_APPLY: dict[str, Callable[[FormRecord, Correction, bool, About], str | None]] = {
     "set": _apply_set,
     "add": _apply_add,
     "remove": _apply_remove,
     "move": _apply_move,
     "review": _apply_review,
+    "accept": _apply_accept,
 }
 
 
@@ -287,6 +223,20 @@ class Replay:
     stale: list[tuple[Correction, str]] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
     set_aside: list[SetAside] = field(default_factory=list)
+    forms: list[int] = field(default_factory=list)  # the record index of each applied correction
+
+    def settle(self, records: list[FormRecord]) -> None:
+        """After the touched records were re-checked: an acceptance whose finding is no longer
+        raised (the source or the record changed) leaves the record and is reported."""
+        gone = {i: found for i in self.touched if (found := unmatched_acceptances(records[i]))}
+        applied, forms = [], []
+        for c, i in zip(self.applied, self.forms, strict=True):
+            if c.op == "accept" and any(traces.same_key(c.old, e) for e in gone.get(i, ())):
+                self.stale.append((c, NOT_RAISED))
+            else:
+                applied.append(c)
+                forms.append(i)
+        self.applied, self.forms = applied, forms
 
     def __str__(self) -> str:
         head = f"corrections: {len(self.applied)} applied"
@@ -295,22 +245,45 @@ class Replay:
             lines = [f"{head}, {len(self.stale)} no longer apply (kept in the corrections file):"]
         for c, why in self.stale:
             name = c.form.project_name or f"form #{c.form.form_index}"
-            where = c.path if c.op == "set" else f"{c.op} {c.path}[{c.index}]"
-            lines.append(f"  - {name}: {where}: {why}")
+            lines.append(f"  - {name}: {_what(c)}: {why}")
         if self.set_aside:
             lines.append(f"{len(self.set_aside)} lines of the log are not corrections (kept):")
             lines += [f"  - {line}" for line in self.set_aside]
         return "\n".join(lines)
 
 
-def replay(records: list[FormRecord], corrections: list[Correction], *, strict: bool) -> Replay:
-    """Apply `corrections` in order to `records` (changed in place)."""
+NOT_RAISED = "the accepted finding is no longer raised (the source or the record changed)"
+
+
+def _what(c: Correction) -> str:
+    if c.op == "set":
+        return c.path
+    if c.op == "accept":
+        code = c.old.get("code") if isinstance(c.old, dict) else c.old
+        return f"accepted {code} on {c.path or 'the form'}"
+    return f"{c.op} {c.path}[{c.index}]"
+
+
+def unmatched_acceptances(record: FormRecord) -> list[dict[str, Any]]:
+    """The record's accepted findings it no longer raises, taken off the record."""
+    gone = traces.unmatched(record)
+    for entry in gone:
+        traces.accept(record, entry, None, "")
+    return gone
+
+
+def replay(
+    records: list[FormRecord], corrections: list[Correction], *, strict: bool, log: str = ""
+) -> Replay:
+    """Apply `corrections` (from the log named `log`) in order to `records` (changed in place).
+    Re-check the touched records, then `settle` the result."""
     result = Replay()
     for c in corrections:
         i = find_form(records, c.form)
-        why = "form gone" if i is None else apply(records[i], c, strict=strict)
+        why = "form gone" if i is None else apply(records[i], c, strict=strict, log=log)
         if why is None and i is not None:
             result.applied.append(c)
+            result.forms.append(i)
             result.touched.add(i)
         else:
             result.stale.append((c, why or "form gone"))
@@ -330,12 +303,13 @@ def reapply_to_file(
     The log itself is never changed."""
     records = read_records(records_path)
     corrections, set_aside = read_log(corrections_path)
-    result = replay(records, corrections, strict=True)
+    result = replay(records, corrections, strict=True, log=Path(corrections_path).name)
     result.set_aside = set_aside
     docs = {d.key: d for d in sources or []}
     for i in sorted(result.touched):
         source = records[i].source
         recheck(records[i], docs.get(source.document or "") if source else None)
+    result.settle(records)
     write_records(records_path, records)
     return result
 
@@ -352,9 +326,11 @@ class CorrectionPlan:
         *,
         vocab: Any = None,
         set_aside: list[SetAside] | None = None,
+        log: str = "",
     ) -> None:
         self.corrections = corrections
         self.vocab = vocab
+        self.log = log
         self.result = Replay(set_aside=list(set_aside or []))
         self._met: set[int] = set()  # corrections whose document was in the run
 
@@ -362,7 +338,7 @@ class CorrectionPlan:
     def from_file(cls, path: str | Path, *, vocab: Any = None) -> CorrectionPlan:
         """The log's corrections; its lines that are not corrections are reported, not fatal."""
         corrections, set_aside = read_log(path)
-        return cls(corrections, vocab=vocab, set_aside=set_aside)
+        return cls(corrections, vocab=vocab, set_aside=set_aside, log=Path(path).name)
 
     def _names(self, c: Correction, document: Document) -> bool:
         return c.form.document is None or c.form.document == document.key
@@ -381,9 +357,10 @@ class CorrectionPlan:
                 self.result.stale.append((c, why))
             else:
                 mine.append(c)
-        done = replay(records, mine, strict=True)
+        done = replay(records, mine, strict=True, log=self.log)
         for i in sorted(done.touched):
             recheck(records[i], document, vocab=self.vocab)
+        done.settle(records)
         self.result.applied += done.applied
         self.result.stale += done.stale
         return done.touched

@@ -7,8 +7,9 @@ new value, who and when:
      "op": "set", "path": "funding.annual_total", "old": "2596000.00", "new": "2569000.00",
      "reviewer": "li", "time": "2024-05-01T08:00:00+00:00"}
 
-Appends take an exclusive lock and fsync, so two reviewers (or two servers) saving at once both
-land; reads take a shared lock, so they never see half a line. A line that is not a correction
+Appends and reads hold one lock (portalocker, as every lock of the tool, on `LOG.lock` beside the
+log: flock on POSIX, LockFileEx on Windows) and appends fsync, so two reviewers (or two servers) saving at once both
+land and a reader never sees half a line. A line that is not a correction
 never stops a reader: a last line cut off by a crash or a full disk is moved to `LOG.torn` by the
 next save (kept, and reported), any other bad line is skipped and reported with its number.
 """
@@ -30,14 +31,9 @@ from ..errors import StructurerError
 from ..io import describe
 from ..models import FormRecord
 
-try:  # POSIX advisory locks; elsewhere appends rely on O_APPEND alone
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
-
 logger = logging.getLogger("structurer")
 
-Op = Literal["set", "add", "remove", "move", "review"]
+Op = Literal["set", "add", "remove", "move", "review", "accept"]
 
 
 class CorrectionsError(StructurerError):
@@ -100,6 +96,32 @@ def torn_path_for(log_path: str | Path) -> Path:
     return p.with_name(p.name + ".torn")
 
 
+def lock_path_for(log_path: str | Path) -> Path:
+    """The lock file of a log: `out.corrections.jsonl.lock` (a file of its own, so a reader that
+    only opens the log for reading can still take the lock)."""
+    p = Path(log_path)
+    return p.with_name(p.name + ".lock")
+
+
+@contextmanager
+def log_lock(log_path: str | Path) -> Iterator[bool]:
+    """Hold the log's lock; yields False (unlocked) where the lock file cannot be made (a log
+    read from a read-only folder): a reader then leaves a half-written last line alone."""
+    import portalocker  # here: its import reads package metadata (start-up time)
+
+    try:
+        fh = lock_path_for(log_path).open("a")  # made if missing, never truncated
+    except OSError:
+        yield False
+        return
+    with fh:
+        portalocker.lock(fh, portalocker.LOCK_EX)
+        try:
+            yield True
+        finally:
+            portalocker.unlock(fh)
+
+
 def now_utc() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -124,17 +146,15 @@ def parse_log(text: str, *, complete: bool) -> tuple[list[Correction], list[SetA
 
 
 def read_log(path: str | Path) -> tuple[list[Correction], list[SetAside]]:
-    """Every correction of a log and the lines set aside, read under a shared lock."""
+    """Every correction of a log and the lines set aside, read under the log's lock."""
     p = Path(path)
     try:
         fh = p.open("rb")
     except FileNotFoundError:
         return [], []
-    with fh:
-        if fcntl is not None:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)  # no append is half done while we read
+    with fh, log_lock(p) as locked:  # no append is half done while we read
         text = fh.read().decode("utf-8", "replace")
-    return parse_log(text, complete=fcntl is not None)
+    return parse_log(text, complete=locked)
 
 
 def read_corrections(path: str | Path) -> list[Correction]:
@@ -158,14 +178,8 @@ class CorrectionLog:
     @contextmanager
     def locked(self) -> Iterator[LockedLog]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a+b") as fh:
-            if fcntl is not None:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield LockedLog(fh, self.path)
-            finally:
-                if fcntl is not None:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        with log_lock(self.path), self.path.open("a+b") as fh:
+            yield LockedLog(fh, self.path)
 
     def append(self, *corrections: Correction) -> list[SetAside]:
         """Append under the lock; returns a cut-off last line it moved aside first, if any."""

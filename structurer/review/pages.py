@@ -20,7 +20,10 @@ from ..errors import StructurerError
 from ..models import Chunk, Document, Place
 
 MARGIN = 0.012  # of the page, around a form's region: the table's outer rules stay in view
-WIDTH_PX = 1100  # a region is rendered this wide (shown scaled down: sharp when zoomed)
+WIDTH_PX = 1100  # a region is rendered this wide (shown scaled down: sharp when zoomed) ...
+HEIGHT_PX = 4000  # ... and at most this tall, whatever the page's MediaBox says (595 x 2e6 took
+# 9 GB): a region's image is never over WIDTH_PX x HEIGHT_PX (17.6 MB of pixels)
+MAX_SCALE = 4.0  # a tiny region is not blown up past this
 
 
 @dataclass
@@ -85,6 +88,21 @@ def _relative(box: tuple[float, ...], region: tuple[float, ...]) -> str:
     return ",".join(f"{100 * v:.2f}" for v in parts)
 
 
+class PageError(StructurerError):
+    """A page PDFium cannot render (answered 422, never a server error)."""
+
+
+def render_scale(width: float, height: float) -> float:
+    """The scale a region of `width` x `height` points is rendered at: WIDTH_PX wide where
+    that keeps it under HEIGHT_PX tall, never over MAX_SCALE. A region that would be under two
+    pixels across within those bounds (thousands of times taller than wide) is not shown."""
+    width, height = max(width, 1.0), max(height, 1.0)
+    scale = min(MAX_SCALE, WIDTH_PX / width, HEIGHT_PX / height)
+    if min(width, height) * scale < 2:
+        raise PageError(f"a region of {width:.0f} x {height:.0f} points is too thin to show")
+    return scale
+
+
 class PageRenderer:
     """Renders regions of one PDF's pages as PNG. The file is opened per image (a few ms), so no
     handle outlives a request; PDFium is not thread-safe, so one lock serialises the renders."""
@@ -118,12 +136,16 @@ class PageRenderer:
             raise KeyError(region.page)
         with self._lock, self._open() as doc:
             page = doc[region.page - 1]
-            width, height = page.get_size()
-            x0, y0, x1, y1 = region.box
-            scale = min(4.0, WIDTH_PX / max((x1 - x0) * width, 1.0))
-            crop = (x0 * width, (1 - y1) * height, (1 - x1) * width, y0 * height)  # l, b, r, t
-            image = page.render(scale=scale, crop=crop).to_pil()
-            page.close()
+            try:
+                width, height = page.get_size()
+                x0, y0, x1, y1 = region.box
+                scale = render_scale((x1 - x0) * width, (y1 - y0) * height)
+                crop = (x0 * width, (1 - y1) * height, (1 - x1) * width, y0 * height)  # l,b,r,t
+                image = page.render(scale=scale, crop=crop).to_pil()
+            except (self._pdfium.PdfiumError, ValueError) as exc:
+                raise PageError(f"page {region.page} of {self.path.name}: {exc}") from None
+            finally:
+                page.close()
         out = io.BytesIO()
         image.save(out, format="PNG", optimize=True)
         return out.getvalue()

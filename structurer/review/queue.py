@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..checks.reviewed import corrected
+
 TIERS = ("errors", "repairs", "disagreements", "warnings", "sample", "clean", "reviewed")
 TIER_LABELS = {
     "errors": "errors",
@@ -33,16 +35,26 @@ def tier(state: Any, sampled: bool) -> str:
     """Where a form stands in the queue (`state` is a session FormState)."""
     if state.status == "reviewed":
         return "reviewed"
-    codes = {f.code for f in state.record.findings}
+    codes = {f.code for f in state.open}  # an accepted finding queues nothing
     if state.status == "errors":
         return "errors"
-    if codes & set(_REPAIR_CODES) or state.record.meta.get("repairs"):
+    if codes & set(_REPAIR_CODES) or _unchecked_repairs(state.record):
         return "repairs"
     if codes & set(_DISAGREEMENT_CODES):
         return "disagreements"
     if state.status == "warnings":
         return "warnings"
     return "sample" if sampled else "clean"
+
+
+def _unchecked_repairs(record: Any) -> bool:
+    """OCR repairs of fields the reviewer has not corrected (a correction attests the value)."""
+    repairs = record.meta.get("repairs")
+    fixed = corrected(record)
+    return any(
+        not (isinstance(r, dict) and r.get("path") in fixed)
+        for r in (repairs if isinstance(repairs, list) else [])
+    )
 
 
 def ranked(states: Sequence[Any], sample: set[int]) -> list[Any]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
 
 from .app import create_app
+from .messages import DEFAULT_LANG, Lang
 from .session import ReviewSession
 
 HOST = "127.0.0.1"  # never another interface: the token is the only other lock
@@ -33,16 +34,25 @@ def bind(port: int, *, fallback: bool = False) -> socket.socket:
     return sock
 
 
-def make_server(session: ReviewSession, token: str) -> uvicorn.Server:
-    config = uvicorn.Config(create_app(session, token), log_level="warning", lifespan="off")
-    return uvicorn.Server(config)
+def make_server(
+    session: ReviewSession,
+    token: str,
+    *,
+    lang: Lang = DEFAULT_LANG,
+    on_login: Callable[[str], None] | None = None,
+) -> uvicorn.Server:
+    app = create_app(session, token, lang=lang, on_login=on_login)
+    return uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
 
 
 @contextmanager
-def running(session: ReviewSession, token: str, port: int = 0) -> Iterator[str]:
-    """Serve in a background thread; yields the base URL (no token), stops on exit."""
+def running(
+    session: ReviewSession, token: str, port: int = 0, *, lang: Lang = DEFAULT_LANG
+) -> Iterator[str]:
+    """Serve in a background thread; yields the base URL (no token), stops on exit. Sign in
+    with `base + gate.login_path(token)` or an X-Review-Token header."""
     sock = bind(port)
-    server = make_server(session, token)
+    server = make_server(session, token, lang=lang)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -17,16 +17,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..checks import chunk_for, recheck
+from ..checks import check_record, chunk_for, recheck
+from ..checks.reviewed import finding_key
 from ..errors import StructurerError
 from ..io import read_records
-from ..models import Chunk, Document, FormRecord
+from ..models import Chunk, Document, Finding, FormRecord
 from ..vocab import Vocabulary, resolve
 from .corrections import (
     Correction,
     CorrectionLog,
     CorrectionsError,
     FormKey,
+    Replay,
     apply,
     corrections_path_for,
     find_form,
@@ -35,6 +37,7 @@ from .corrections import (
     normalize,
     now_utc,
     same_value,
+    set_value,
 )
 from .pages import PageRenderer, page_renderer
 from .queue import Estimate, draw_sample, estimate, ranked, tier, to_review
@@ -43,6 +46,7 @@ from .sources import documents_for
 logger = logging.getLogger("structurer")
 
 Status = Literal["errors", "warnings", "clean", "reviewed"]
+REASON_CHARS = 300  # an acceptance's reason is a sentence, not a document
 STATUS_ORDER: dict[str, int] = {"errors": 0, "warnings": 1, "clean": 2, "reviewed": 3}
 
 
@@ -65,10 +69,15 @@ class FormState:
     stale: list[tuple[Correction, str]] = field(default_factory=list)
 
     @property
+    def open(self) -> list[Finding]:
+        """The findings not accepted: those that flag the form."""
+        return [f for f in self.record.findings if f.accepted is None]
+
+    @property
     def status(self) -> Status:
         if is_reviewed(self.record):
             return "reviewed"
-        severities = {f.severity for f in self.record.findings}
+        severities = {f.severity for f in self.open}
         return (
             "errors"
             if "error" in severities
@@ -79,7 +88,8 @@ class FormState:
 
     @property
     def counts(self) -> Counter[str]:
-        return Counter(f.severity for f in self.record.findings)
+        """Open findings by severity, and the accepted ones apart (`accepted`)."""
+        return Counter("accepted" if f.accepted else f.severity for f in self.record.findings)
 
     @property
     def flagged(self) -> bool:
@@ -200,19 +210,28 @@ class ReviewSession:
         records = [r.model_copy(deep=True) for r in self.base]
         parts = zip(records, self.chunks, self.docs, strict=True)
         states = [FormState(n, r, c, d) for n, (r, c, d) in enumerate(parts, 1)]
+        done = Replay()
         for c in corrections:
             i = find_form(self.base, c.form)
             if i is None:
                 continue  # a form of another document in a shared log
-            why = apply(records[i], c, strict=False)
+            why = apply(records[i], c, strict=False, log=self.log.path.name)
             if why is None:
-                states[i].corrections += 1
-                states[i].fixes += c.op != "review"
+                done.applied.append(c)
+                done.forms.append(i)
+                done.touched.add(i)
             else:
                 states[i].stale.append((c, why))
-        for s in states:
-            if s.corrections:
-                recheck(s.record, s.document if s.chunk else None, vocab=self.vocab)
+        for i in done.touched:
+            recheck(records[i], states[i].document if states[i].chunk else None, vocab=self.vocab)
+        done.settle(records)
+        for c, i in zip(done.applied, done.forms, strict=True):
+            states[i].corrections += 1
+            states[i].fixes += c.op not in ("review", "accept")
+        for c, why in done.stale:  # acceptances whose finding the form no longer raises
+            at = find_form(self.base, c.form)
+            assert at is not None  # it was applied to that form
+            states[at].stale.append((c, why))
         return states
 
     def neighbours(self, number: int) -> tuple[int | None, int | None]:
@@ -228,6 +247,21 @@ class ReviewSession:
         prev = before[-1] if before else (after[-1] if after else None)
         nxt = after[0] if after else (before[0] if before else None)
         return prev, nxt
+
+    def preview(self, number: int, path: str, new: Any) -> list[Finding]:
+        """The errors and warnings of the arithmetic, hierarchy and header checks on `path` if
+        it held `new`: what the page shows as the reviewer types (nothing is saved). Grounding
+        is left out: a saved value is the reviewer's reading of the source."""
+        value = normalize(path, new)
+        record = self.state(number).record.model_copy(deep=True)
+        set_value(record, path, value)
+        row = path.rsplit(".", 1)[0] + "." if path.startswith("indicators[") else None
+        return [
+            f
+            for f in check_record(record, vocab=self.vocab)
+            if f.severity != "info"
+            and any(p == path or (row and p.startswith(row)) for p in f.paths)
+        ]
 
     # --- changing ---
 
@@ -276,6 +310,30 @@ class ReviewSession:
                 raise CorrectionsError(f"unknown indicator operation {op!r}")
             c = self._correction(number, op, "indicators", old, new, reviewer=reviewer)
             log.append(c.model_copy(update={"index": index}))
+
+    def accept(
+        self, number: int, index: int, code: str, reason: str | None, *, reviewer: str = ""
+    ) -> bool:
+        """Accept finding `index` of form `number` (`code`: the one the reviewer saw there) with
+        `reason`: it stays on the record and no longer flags the form. None withdraws it.
+        Returns False when nothing changed."""
+        if reason is not None:
+            reason = " ".join(reason.split())[:REASON_CHARS]
+            if not reason:
+                raise CorrectionsError("say why the finding stands (a reason is required)")
+        with self.log.locked() as log:
+            record = self._replay(log.read())[self._index(number)].record
+            if not 0 <= index < len(record.findings) or record.findings[index].code != code:
+                raise Conflict("the findings changed meanwhile; reload the form")
+            found = record.findings[index]
+            if found.severity == "info":
+                raise CorrectionsError("an info finding flags nothing: there is nothing to accept")
+            if reason is None and found.accepted is None:
+                return False
+            path = found.paths[0] if found.paths else ""
+            key = finding_key(found)
+            log.append(self._correction(number, "accept", path, key, reason, reviewer=reviewer))
+        return True
 
     def mark_reviewed(self, number: int, reviewed: bool = True, *, reviewer: str = "") -> None:
         self._index(number)

@@ -2,7 +2,10 @@
 
 Plain data for the templates; no web framework here. A field's source cell comes from
 `record.source.cells`; when the extractor left none (gold, LLM records), the cell whose text means
-the same value is searched, preferring the row of the field's label or indicator name.
+the same value is searched, preferring the row of the field's label or indicator name. A field's
+label is the form's own label for it, in its own column (the label left of its cell, else one that
+names only this field, else the one on its side of the funding block), else the vocabulary's.
+Findings carry their message in the page's language (messages.py) and their place in the record.
 """
 
 from __future__ import annotations
@@ -28,12 +31,33 @@ from ..read.layouts import chunk_grid
 from ..read.values import amount_value, clean_target, parse_amount, parse_date
 from ..vocab import Vocabulary, resolve
 from .corrections import INDICATOR_FIELDS
+from .messages import DEFAULT_LANG, Lang, messages
 from .session import FormState
 
 HEADER = (*HEADER_FIELDS, "year")
 FUNDING_PROJECT = tuple(f"funding.{f}" for f in PROJECT_AMOUNTS)
 FUNDING_ANNUAL = tuple(f"funding.{f}" for f in ANNUAL_AMOUNTS)
+# the funding block's rows as the form prints them: project column | year column
+FUNDING_ROWS = (
+    ("funding.project_total", "funding.annual_total"),
+    ("funding.project_fiscal", "funding.current_appropriation"),
+    (None, "funding.prior_carryover"),
+    ("funding.project_other", "funding.annual_other"),
+)
 _DERIVED = re.compile(r"^(indicators\[\d+\])\.(?:op|value|unit)$")
+
+
+@dataclass
+class FindingView:
+    index: int  # its place in record.findings: how the page names it to accept it
+    finding: Finding
+    text: str  # the message, in the page's language
+    at: str = ""  # the label of the field that shows it (for the other fields it marks)
+
+    @property
+    def open(self) -> bool:
+        """A warning or error not accepted: it flags the form."""
+        return self.finding.severity != "info" and self.finding.accepted is None
 
 
 @dataclass
@@ -43,12 +67,13 @@ class FieldView:
     value: str
     kind: str = "text"  # text | amount | date | long
     cell: tuple[int, int] | None = None
-    findings: list[Finding] = field(default_factory=list)  # shown with their message here
-    marks: list[Finding] = field(default_factory=list)  # involved, message shown elsewhere
+    findings: list[FindingView] = field(default_factory=list)  # shown with their message here
+    marks: list[FindingView] = field(default_factory=list)  # involved, message shown elsewhere
 
     @property
     def severity(self) -> str | None:
-        sev = {f.severity for f in self.findings + self.marks}
+        sev = {f.finding.severity for f in self.findings + self.marks if f.open}
+        sev |= {"info" for f in self.findings + self.marks if not f.open}
         return next((s for s in ("error", "warning", "info") if s in sev), None)
 
 
@@ -57,7 +82,7 @@ class IndicatorView:
     index: int
     fields: list[FieldView]
     derived: str  # op / value / unit parsed from the target
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[FindingView] = field(default_factory=list)
 
 
 @dataclass
@@ -65,35 +90,46 @@ class FormView:
     state: FormState
     header: list[FieldView]
     unit: FieldView
-    project: list[FieldView]
-    annual: list[FieldView]
+    funding: list[tuple[FieldView | None, FieldView]]  # rows: project column | year column
     goals: list[FieldView]
     indicators: list[IndicatorView]
-    general: list[Finding]  # findings on no shown field
+    general: list[FindingView]  # findings on no shown field
     grid: list[list[Cell | None]]
     width: int
     columns: list[str]  # the indicator table's column names
+
+    @property
+    def project(self) -> list[FieldView]:
+        """The whole-project column's fields."""
+        return [p for p, _ in self.funding if p is not None]
+
+    @property
+    def annual(self) -> list[FieldView]:
+        """The year column's fields."""
+        return [a for _, a in self.funding]
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def build_form(state: FormState, vocab: Vocabulary | None = None) -> FormView:
+def build_form(
+    state: FormState, vocab: Vocabulary | None = None, lang: Lang = DEFAULT_LANG
+) -> FormView:
     vocab = resolve(vocab)
     record = state.record
     chunk = state.chunk
     grid = chunk_grid(chunk, vocab) if chunk else Grid()
     cells = locate_cells(record, grid, vocab)
-    labels = form_labels(grid, vocab)
+    labels = form_labels(grid, vocab, cells)
 
     def fv(path: str, value: Any, kind: str = "text", label: str | None = None) -> FieldView:
         shown = label or labels.get(path) or vocab.display(path)
         return FieldView(path, shown, _text(value), kind, cells.get(path))
 
     header = [fv(k, getattr(record, k), "date" if k.endswith("_date") else "text") for k in HEADER]
-    project = [fv(p, _get(record, p), "amount") for p in FUNDING_PROJECT]
-    annual = [fv(p, _get(record, p), "amount") for p in FUNDING_ANNUAL]
+    amounts = {p: fv(p, _get(record, p), "amount") for p in (*FUNDING_PROJECT, *FUNDING_ANNUAL)}
+    funding = [(amounts[a] if a else None, amounts[b]) for a, b in FUNDING_ROWS]
     goals = [fv(k, getattr(record, k), "long") for k in GOAL_FIELDS]
     indicators = [
         IndicatorView(
@@ -107,36 +143,39 @@ def build_form(state: FormState, vocab: Vocabulary | None = None) -> FormView:
         for i, ind in enumerate(record.indicators)
     ]
     unit = fv("funding.unit", record.funding.unit)
-    fields = [*header, unit, *project, *annual, *goals, *(f for r in indicators for f in r.fields)]
-    general = _attach(record.findings, fields, indicators)
+    fields = [*header, unit, *amounts.values(), *goals, *(f for r in indicators for f in r.fields)]
+    table = messages()
+    shown = [
+        FindingView(n, f, table.finding(f, lang, vocab)) for n, f in enumerate(record.findings)
+    ]
+    general = _attach(shown, fields, indicators)
     width = max((len(r) for r in grid.rows), default=0)
     rows = [[*r, *[None] * (width - len(r))] for r in grid.rows]
     columns = [vocab.display(k) for k in INDICATOR_FIELDS]
-    return FormView(
-        state, header, unit, project, annual, goals, indicators, general, rows, width, columns
-    )
+    return FormView(state, header, unit, funding, goals, indicators, general, rows, width, columns)
 
 
 def _attach(
-    findings: list[Finding], fields: list[FieldView], rows: list[IndicatorView]
-) -> list[Finding]:
+    findings: list[FindingView], fields: list[FieldView], rows: list[IndicatorView]
+) -> list[FindingView]:
     """Put each finding on its first field (message) and mark its other fields; return the rest."""
     by_path = {f.path: f for f in fields}
     by_row = {f"indicators[{r.index}]": r for r in rows}
     general = []
     for finding in findings:
         anchors = []
-        for p in finding.paths:
+        for p in finding.finding.paths:
             m = _DERIVED.match(p)
             p = f"{m[1]}.target" if m else p
             if p in by_path and by_path[p] not in anchors:
                 anchors.append(by_path[p])
         if anchors:
             anchors[0].findings.append(finding)
+            finding.at = anchors[0].label
             for a in anchors[1:]:
                 a.marks.append(finding)
-        elif finding.paths and finding.paths[0] in by_row:
-            by_row[finding.paths[0]].findings.append(finding)
+        elif finding.finding.paths and finding.finding.paths[0] in by_row:
+            by_row[finding.finding.paths[0]].findings.append(finding)
         else:
             general.append(finding)
     return general
@@ -149,15 +188,35 @@ def _get(record: FormRecord, path: str) -> Any:
     return getattr(record.funding, path.removeprefix("funding."))
 
 
-def form_labels(grid: Grid, vocab: Vocabulary) -> dict[str, str]:
-    """Each field's label as this form prints it (the first label cell naming the field), so
-    the reviewer sees the form's own words, whichever province's spelling it uses."""
-    found: dict[str, str] = {}
+def form_labels(
+    grid: Grid, vocab: Vocabulary, cells: dict[str, tuple[int, int]] | None = None
+) -> dict[str, str]:
+    """Each field's label as this form prints it, so the reviewer sees the form's own words
+    whichever province's spelling it uses. A label printed for two fields (the whole-project
+    column's fiscal-funds label is a spelling of this year's appropriation too) is taken for the
+    field in its own column: the nearest label left of the field's cell, else a
+    label that names only this field, else the leftmost (project column) or rightmost (year
+    column) of the first row that names it."""
+    named: dict[str, list[Cell]] = {}
     for row in grid.rows:
         for cell in row:
             for path in vocab.fields_of(cell.text):
-                found.setdefault(path, cell.text.replace("\n", ""))
-    return found
+                named.setdefault(path, []).append(cell)
+    return {path: _own_label(path, found, vocab, (cells or {}).get(path)).text.replace("\n", "")
+            for path, found in named.items()}  # fmt: skip
+
+
+def _own_label(path: str, found: list[Cell], vocab: Vocabulary, at: tuple[int, int] | None) -> Cell:
+    if at is not None:
+        left = [c for c in found if c.line == at[0] and c.col < at[1]]
+        if left:
+            return max(left, key=lambda c: c.col)
+    only = [c for c in found if vocab.fields_of(c.text) == (path,)]
+    if only:
+        return only[0]
+    first = [c for c in found if c.line == found[0].line]
+    annual = path.removeprefix("funding.") in ANNUAL_AMOUNTS
+    return max(first, key=lambda c: c.col) if annual else min(first, key=lambda c: c.col)
 
 
 def locate_cells(

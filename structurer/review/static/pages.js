@@ -2,9 +2,8 @@
 "use strict";
 (() => {
   const view = document.querySelector("section.pages");
-  const pane = document.querySelector("#record-pane");
   const grid = document.querySelector("section.source");
-  if (!view || !pane || !grid) return;
+  if (!view || !grid) return;
 
   function clear() {
     view.querySelectorAll(".cellbox").forEach((b) => b.remove());
@@ -26,7 +25,8 @@
     box.scrollIntoView({ block: "center", inline: "nearest", behavior: "smooth" });
   }
 
-  pane.addEventListener("focusin", (e) => show(e.target.dataset.line, e.target.dataset.col));
+  // review.js says which cell the selected field (or finding) was read from
+  document.addEventListener("review:cell", (e) => show(e.detail.line, e.detail.col));
   grid.addEventListener("click", (e) => {
     const td = e.target.closest("td[data-line]");
     if (td) show(td.dataset.line, td.dataset.col);
