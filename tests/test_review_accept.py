@@ -93,7 +93,8 @@ def test_correcting_the_planted_fault_leaves_no_error_and_extract_keeps_it(extra
     )
     assert check(out) == 0
     extract_again(source, out)  # and again: nothing accumulates
-    assert [f.code for f in read_records(out)[0].findings] == ["review.corrected"]
+    codes_left = [f.code for f in read_records(out)[0].findings if f.code != "record.empty_fields"]
+    assert codes_left == ["review.corrected"]
 
 
 def test_arithmetic_still_runs_on_a_corrected_value(extracted) -> None:

@@ -190,7 +190,7 @@ def test_a_failure_inside_the_transaction_commits_no_table(corpus_out, tmp_path)
     with sqlite3.connect(db) as con:  # a trigger that fails the first insert into findings
         con.execute("CREATE TABLE findings (run_id TEXT, document TEXT, sha256 TEXT, "
                     "form_index INTEGER, severity TEXT, code TEXT, message TEXT, paths TEXT, "
-                    '"values" TEXT)')  # fmt: skip
+                    '"values" TEXT, accepted TEXT)')  # fmt: skip
         con.execute("CREATE TRIGGER no BEFORE INSERT ON findings BEGIN "
                     "SELECT RAISE(ABORT, 'planted'); END")  # fmt: skip
     con.close()

@@ -85,6 +85,8 @@ class Messages:
         return context
 
     def _shown(self, value: Any, lang: Lang) -> str:
+        if isinstance(value, dict):  # path -> why: the distinct whys
+            value = list(dict.fromkeys(map(str, value.values())))
         if isinstance(value, list):
             items = [_cut(str(v)) for v in value[:_SHOWN_ITEMS]]
             more = len(value) - len(items)

@@ -37,8 +37,9 @@ from typing import Any
 
 from ..errors import StructurerError
 from ..io import atomic_write_files
-from ..models import AMOUNT_FIELDS, HEADER_FIELDS, Finding, FormRecord
+from ..models import AMOUNT_FIELDS, CODE_FIELDS, HEADER_FIELDS, Finding, FormRecord
 from ..read.values import amount_value
+from .export import extra_text
 
 UNIT_FACTORS = {"元": 1, "万元": 10000}
 FORM_KEY = ("run_id", "document", "sha256", "form_index")
@@ -56,15 +57,18 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("project_name", "TEXT"),
         ("year", "INTEGER"),
         *((f, "TEXT") for f in HEADER_FIELDS if f != "project_name"),
+        *((f, "TEXT") for f in CODE_FIELDS),
         ("funding_unit", "TEXT"),
         ("unit_factor", "INTEGER"),
         *((f, "REAL") for f in AMOUNT_FIELDS),
         ("overall_goal", "TEXT"),
         ("annual_goal", "TEXT"),
+        ("extra_fields", "TEXT"),
         ("indicators", "INTEGER"),
         ("errors", "INTEGER"),
         ("warnings", "INTEGER"),
         ("info", "INTEGER"),
+        ("accepted", "INTEGER"),
         ("backend", "TEXT"),
         ("model", "TEXT"),
         ("prompt_version", "TEXT"),
@@ -89,6 +93,7 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         ("message", "TEXT"),
         ("paths", "TEXT"),
         ("values", "TEXT"),
+        ("accepted", "TEXT"),
     ),
 }
 Row = dict[str, Any]
@@ -157,8 +162,10 @@ def tables(records: Sequence[FormRecord], run_id: str, records_file: str) -> Exp
 
 
 def _finding_row(key: Row, f: Finding) -> Row:
+    accepted = f.accepted.reason if f.accepted is not None else None  # the reviewer's reason
     return {**key, "severity": f.severity, "code": f.code, "message": f.message,
-            "paths": json.dumps(f.paths), "values": json.dumps(f.values, ensure_ascii=False)}  # fmt: skip
+            "paths": json.dumps(f.paths), "values": json.dumps(f.values, ensure_ascii=False),
+            "accepted": accepted}  # fmt: skip
 
 
 def _indicator_rows(r: FormRecord, key: Row) -> list[Row]:
@@ -204,18 +211,21 @@ def _holds(kind: str, value: Any) -> bool:
 
 
 def _form_row(r: FormRecord, key: Row) -> Row:
-    severities = [f.severity for f in r.findings]
+    severities = [f.severity if f.accepted is None else "accepted" for f in r.findings]
     run = _run_of(r)
+    fields = (*HEADER_FIELDS, *CODE_FIELDS, "year", "overall_goal", "annual_goal")
     return {
         **key,
-        **{f: getattr(r, f) for f in (*HEADER_FIELDS, "year", "overall_goal", "annual_goal")},
+        **{f: getattr(r, f) for f in fields},
         "funding_unit": r.funding.unit,
         "unit_factor": UNIT_FACTORS.get(r.funding.unit or ""),
         **{f: _number(getattr(r.funding, f)) for f in AMOUNT_FIELDS},
+        "extra_fields": extra_text(r),
         "indicators": len(r.indicators),
         "errors": severities.count("error"),
         "warnings": severities.count("warning"),
         "info": severities.count("info"),
+        "accepted": severities.count("accepted"),
         **{k: run.get(k) for k in ("backend", "model", "prompt_version", "vocabulary")},
     }
 

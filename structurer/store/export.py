@@ -10,10 +10,12 @@ addressed by its row number (time linear in the rows). Every file is written ato
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import os
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from typing import Any
 
 from ..errors import StructurerError
 from ..io import atomic_write_bytes, atomic_write_files
-from ..models import AMOUNT_FIELDS, HEADER_FIELDS, FormRecord
+from ..models import AMOUNT_FIELDS, CODE_FIELDS, HEADER_FIELDS, FormRecord
 from ..read.values import amount_value
 
 FORM_KEY = ("document", "form_index", "project_name")
@@ -31,15 +33,18 @@ FORM_COLUMNS = (
     *FORM_KEY,
     "year",
     *(f for f in HEADER_FIELDS if f not in FORM_KEY),
+    *CODE_FIELDS,
     "funding_unit",
     *AMOUNT_FIELDS,
     "overall_goal",
     "annual_goal",
+    "extra_fields",
     "indicators",
     "backend",
     "errors",
     "warnings",
     "info",
+    "accepted",
 )
 INDICATOR_COLUMNS = (
     *FORM_KEY,
@@ -60,7 +65,7 @@ Row = dict[str, Any]
 def form_rows(records: Sequence[FormRecord]) -> list[Row]:
     rows = []
     for r in records:
-        counts = Counter(f.severity for f in r.findings)
+        counts = Counter(f.severity if f.accepted is None else "accepted" for f in r.findings)
         row: Row = {
             "document": r.source.document if r.source else None,
             "form_index": r.form_index,
@@ -72,13 +77,22 @@ def form_rows(records: Sequence[FormRecord]) -> list[Row]:
             },
             "funding_unit": r.funding.unit,
             **{k: getattr(r.funding, k) for k in AMOUNT_FIELDS},
+            "extra_fields": extra_text(r),
             "indicators": len(r.indicators),
             "errors": counts["error"],
             "warnings": counts["warning"],
             "info": counts["info"],
+            "accepted": counts["accepted"],
         }
         rows.append({k: row.get(k) for k in FORM_COLUMNS})
     return rows
+
+
+def extra_text(record: FormRecord) -> str | None:
+    """The labelled values the record has no field for, as one JSON object (None when none)."""
+    if not record.extra_fields:
+        return None
+    return json.dumps(record.extra_fields, ensure_ascii=False)
 
 
 def indicator_rows(records: Sequence[FormRecord]) -> list[Row]:
@@ -145,11 +159,32 @@ def export_xlsx(
     wb = Workbook()  # in memory: write-only mode spools to temp files a failed write leaves open
     _fill_sheet(wb.active, "forms", FORM_COLUMNS, form_rows(records))
     _fill_sheet(wb.create_sheet(), "indicators", INDICATOR_COLUMNS, indicator_rows(records))
-    buf = io.BytesIO()
-    wb.save(buf)
     target = Path(path)
-    atomic_write_bytes(target, buf.getvalue(), inputs=inputs)
+    atomic_write_bytes(target, _saved(wb), inputs=inputs)
     return [target]
+
+
+def _saved(wb: Any) -> bytes:
+    """The workbook's bytes. openpyxl writes each sheet's XML through a temporary file: on a
+    full disk its writer is left open inside the error's traceback and, when collected, prints
+    a second error of its own at exit. It is collected here, quietly, once the traceback is
+    gone, so the one-line error is the only one."""
+    buf = io.BytesIO()
+    error: OSError | None = None
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _: None
+    try:
+        try:
+            wb.save(buf)
+        except OSError as exc:
+            error = OSError(exc.errno, exc.strerror, exc.filename)
+        if error is not None:
+            gc.collect()  # the writer, now unreferenced, closes here and not at exit
+    finally:
+        sys.unraisablehook = hook
+    if error is not None:
+        raise error
+    return buf.getvalue()
 
 
 def _fill_sheet(ws: Any, title: str, columns: Sequence[str], rows: list[Row]) -> None:
