@@ -3,47 +3,51 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import StructurerError
 from . import app
-from .options import (
-    BaseUrl,
-    CacheDir,
-    Concurrency,
-    MaxReasks,
-    MaxTokens,
-    Mode,
-    Model,
-    NoCache,
-    PriceIn,
-    PriceOut,
-    Timeout,
-    VocabFiles,
-)
+from .options import VocabFiles, llm_options
+
+if TYPE_CHECKING:
+    from ..llm.settings import LLMConfig
 
 console = Console(stderr=True)
 out_console = Console()
 if not out_console.is_terminal:  # logs and CI: do not squeeze the score table into 80 columns
     out_console = Console(width=160)
 
-DEFAULT_FIXTURES = Path("fixtures")
-DEFAULT_REPORT = Path("eval/reports/latest")
-DEFAULT_HISTORY = Path("eval/history.jsonl")
+# Where a run writes by default: a folder of the current directory, ignored in the checkout
+# (.gitignore), so a run leaves `git status` clean; the tracked eval/reports/ and
+# eval/history.jsonl change only when a run is pointed at them.
+DEFAULT_OUT = Path("structurer-eval")
+DEFAULT_HISTORY = DEFAULT_OUT / "history.jsonl"
 
 
 @app.command("eval")
+@llm_options()
 def evaluate(
     cases: list[Path] = typer.Argument(
-        None, help="Case folders (source.* + gold.jsonl). Default: every case under fixtures/."
+        None, help="Case folders (source.* + gold.jsonl). Default: every case under --cases."
+    ),
+    cases_dir: Path | None = typer.Option(
+        None,
+        "--cases",
+        help="A folder of cases (each sub-folder with a gold.jsonl). Default: ./fixtures, else "
+        "the fixtures/ of the structurer checkout.",
+        show_default=False,
     ),
     backend: str = typer.Option("rules", "--backend", "-b", help="rules | llm | hybrid."),
     vocab: VocabFiles = None,
-    report: Path = typer.Option(DEFAULT_REPORT, "--report", help="Folder for report.json/.md."),
+    report: Path | None = typer.Option(
+        None,
+        "--report",
+        help=f"Folder for report.json/.md. Default: {DEFAULT_OUT}/latest in the current folder.",
+        show_default=False,
+    ),
     compare: Path | None = typer.Option(
         None, "--compare", help="A previous report.json: list what got better and worse."
     ),
@@ -59,21 +63,16 @@ def evaluate(
         help="Exit 1 when a case falls short of its own case.toml [gate] (for CI): forms found, "
         "field accuracy, indicator F1, goals, silent errors, expected findings.",
     ),
-    history: Path = typer.Option(DEFAULT_HISTORY, "--history", help="Score history (JSONL)."),
+    history: Path = typer.Option(
+        DEFAULT_HISTORY,
+        "--history",
+        help="Score history (JSONL) this run is appended to. The tracked eval/history.jsonl "
+        "only when named here: a deliberate record, not every local run.",
+    ),
     no_history: bool = typer.Option(
         False, "--no-history", help="Do not append this run to the history."
     ),
-    base_url: BaseUrl = None,
-    model: Model = None,
-    mode: Mode = "tools",
-    max_reasks: MaxReasks = 2,
-    concurrency: Concurrency = 4,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
-    timeout: Timeout = 120.0,
-    max_tokens: MaxTokens = 4096,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
+    llm: LLMConfig = None,  # type: ignore[assignment]  # the LLM options (llm_options)
 ) -> None:
     """Extract each case's source, score it against its gold and write report.json/report.md.
 
@@ -83,34 +82,29 @@ def evaluate(
         EvalReport,
         append_history,
         compare_reports,
-        discover_cases,
+        find_cases,
         gate_failures,
         load_case,
         load_report,
         run_case,
         write_reports,
     )
-    from .options import backend_from_options, llm_settings, vocabulary
+    from .options import backend_from_options, vocabulary
 
-    settings = llm_settings(locals())
     if backend == "auto":
         raise typer.BadParameter("eval needs an explicit backend: rules, llm or hybrid")
-    impl = backend_from_options(backend, settings, vocabulary(vocab))
-    folders = list(cases or discover_cases(DEFAULT_FIXTURES))
-    if not folders:
-        raise StructurerError(
-            f"no eval cases: no folder with a gold.jsonl under {DEFAULT_FIXTURES}/"
-        )
+    impl = backend_from_options(backend, llm, vocabulary(vocab))
+    folders = find_cases(cases, cases_dir)
     loaded = [load_case(f) for f in folders]
     previous = load_report(compare) if compare else None
     scores = []
     for case in loaded:
         console.print(f"[dim]eval {case.name} ({len(case.gold)} forms, {impl.name})…[/]")
         scores.append(run_case(case, impl))
-    result = EvalReport(impl.name, settings["model"] if impl.name != "rules" else None, scores)
+    result = EvalReport(impl.name, llm.model if impl.name != "rules" else None, scores)
     data = result.to_dict()
     changes = compare_reports(previous, data) if previous is not None else None
-    json_path, md_path = write_reports(result, report, changes)
+    json_path, md_path = write_reports(result, report or DEFAULT_OUT / "latest", changes)
     if not no_history:
         append_history(result, history)
     _print_table(data)

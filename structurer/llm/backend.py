@@ -71,7 +71,7 @@ class LLMBackend:
     def __init__(self, settings: LLMSettings, vocab: Vocabulary | None = None) -> None:
         self.settings = settings
         self.vocab = resolve(vocab)
-        self.prompt = load_prompt()
+        self.prompt = load_prompt(settings.prompt)
         self.usage = Usage(settings)
         # batch collect: job key -> the batch's reply to the form's first call; `live=False`
         # keeps to those replies (no re-ask, no form asked live)
@@ -268,6 +268,7 @@ class LLMBackend:
             "seconds": round(seconds, 3),
             "model": kept.model,
             "prompt_version": self.prompt.version,
+            "prompt_sha": self.prompt.sha,
         }
         if any(r.batch for r in results):
             meta["batch"] = True

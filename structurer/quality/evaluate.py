@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InputError, NoFormsError, RecordsError
+from ..errors import InputError, NoFormsError, RecordsError, StructurerError
 from ..io import atomic_write_text, describe, load_json, read_text, unknown_keys
 from ..models import Finding, FormRecord
 from .scoring import CaseScore, ExpectedFinding, pair_forms, score_case
@@ -194,6 +194,29 @@ def _expected_findings(raw: Any, path: str, n: int) -> list[ExpectedFinding]:
             raise RecordsError(path, n, f"{where}.paths: expected a list of field paths")
         found.append(ExpectedFinding(item["code"], tuple(paths)))
     return found
+
+
+def find_cases(folders: Sequence[Path] | None, root: Path | None) -> list[Path]:
+    """The case folders named, else every case under `root`, else under the default root
+    (`default_cases_root`). StructurerError when there is none."""
+    if folders:
+        return list(folders)
+    base = root or default_cases_root()
+    found = discover_cases(base) if base else []
+    if not found:
+        where = f"under {base}/" if base else "in ./fixtures or a structurer checkout"
+        raise StructurerError(
+            f"no eval cases (folders with a gold.jsonl) {where}: pass --cases DIR"
+        )
+    return found
+
+
+def default_cases_root(cwd: Path | None = None) -> Path | None:
+    """./fixtures when it holds cases, else the fixtures/ of the checkout this package runs from
+    (so `eval` works from any folder), else None (an installed wheel carries no fixtures)."""
+    here = (cwd or Path.cwd()) / "fixtures"
+    checkout = Path(__file__).resolve().parents[2] / "fixtures"
+    return next((p for p in (here, checkout) if discover_cases(p)), None)
 
 
 def discover_cases(root: str | Path = "fixtures") -> list[Path]:
