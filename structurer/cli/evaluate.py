@@ -41,6 +41,22 @@ def evaluate(
         show_default=False,
     ),
     backend: str = typer.Option("rules", "--backend", "-b", help="rules | llm | hybrid."),
+    matrix: Path | None = typer.Option(
+        None,
+        "--matrix",
+        help="A TOML file of [[row]] configurations (name, backend, model, base_url, mode, "
+        "prompt, batch, prices...): run every row on the same cases and write one report with "
+        "intervals, paired verdicts, a heat map per field and the cost-accuracy frontier. The "
+        "rows replace --backend and the LLM options.",
+        show_default=False,
+    ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Send nothing: estimate the calls and cost of the run (of every "
+        "row with --matrix) and exit.",
+    ),
+    poll: float = typer.Option(30.0, help="Seconds between looks at a batch row's batch."),
     vocab: VocabFiles = None,
     report: Path | None = typer.Option(
         None,
@@ -60,8 +76,16 @@ def evaluate(
     gate: bool = typer.Option(
         False,
         "--gate",
-        help="Exit 1 when a case falls short of its own case.toml [gate] (for CI): forms found, "
-        "field accuracy, indicator F1, goals, silent errors, expected findings.",
+        help="Exit 1 when a case falls short of its own case.toml \\[gate] (for CI): forms found, "
+        "header, funding, goals, indicators, silent forms, unflagged wrong values, errors on "
+        "the gold record, expected findings.",
+    ),
+    ratchet: bool = typer.Option(
+        False,
+        "--ratchet",
+        help="Raise each case's case.toml \\[gate] to this run's scores where they are better "
+        "(a minimum up, a maximum down; never lowered; missing keys added) and print the "
+        "changes. Rules backend only: CI gates the rules.",
     ),
     history: Path = typer.Option(
         DEFAULT_HISTORY,
@@ -83,19 +107,29 @@ def evaluate(
         append_history,
         compare_reports,
         find_cases,
-        gate_failures,
         load_case,
         load_report,
         run_case,
         write_reports,
     )
+    from ..quality.gates import gate_failures
     from .options import backend_from_options, vocabulary
 
     if backend == "auto":
         raise typer.BadParameter("eval needs an explicit backend: rules, llm or hybrid")
-    impl = backend_from_options(backend, llm, vocabulary(vocab))
-    folders = find_cases(cases, cases_dir)
-    loaded = [load_case(f) for f in folders]
+    words = vocabulary(vocab)
+    loaded = [load_case(f) for f in find_cases(cases, cases_dir)]
+    if matrix or dry_run:
+        from .matrix import matrix_command
+
+        rows = matrix or _one_row(backend, llm)
+        matrix_command(rows, loaded, words, report=report or DEFAULT_OUT / "matrix",
+                       compare=compare, dry_run=dry_run, poll=poll,
+                       history=None if no_history else history)  # fmt: skip
+        return
+    if ratchet and backend != "rules":
+        raise typer.BadParameter("--ratchet raises the gates CI holds the rules to: -b rules")
+    impl = backend_from_options(backend, llm, words)
     previous = load_report(compare) if compare else None
     scores = []
     for case in loaded:
@@ -114,11 +148,32 @@ def evaluate(
     failures = [
         f for case, s in zip(loaded, scores, strict=True) for f in gate_failures(s, case.gate)
     ]
+    if ratchet:
+        _ratchet(loaded, scores)
     if gate and failures:
         for line in failures:
             console.print(f"[red]gate:[/] {line}")
         raise typer.Exit(1)
     _enforce(data["overall"], min_f1=min_f1, min_fields=min_fields)
+
+
+def _ratchet(cases: list[Any], scores: list[Any]) -> None:
+    """Raise each case's gate to its scores; print what changed."""
+    from ..quality.gates import ratchet
+
+    changes = [c for case, s in zip(cases, scores, strict=True)
+               for c in ratchet(case.source_path.parent, s)]  # fmt: skip
+    for change in changes:
+        console.print(f"[green]ratchet[/] {change}", soft_wrap=True, highlight=False)
+    cases_changed = len({c.case for c in changes})
+    console.print(f"ratchet: {len(changes)} gate values raised in {cases_changed} case.toml files")
+
+
+def _one_row(backend: str, llm: LLMConfig) -> Any:
+    """`eval --dry-run` without a matrix: the command's configuration as a one-row matrix."""
+    from ..quality.matrix import MatrixRow
+
+    return [MatrixRow(name=backend, backend=backend, **llm.model_dump(exclude_none=True))]
 
 
 def _pct(value: float | None) -> str:

@@ -238,8 +238,9 @@ def config_problem(exc: ValidationError, source: str) -> str:
 def resolve_settings(**given: Any) -> LLMSettings:
     """The settings of a run: `given` over the environment, the config file and the defaults
     (`load_config`), completed. StructurerError if unusable (no model, no key for a remote
-    endpoint, a budget without prices)."""
+    endpoint unless `need_key=False` — an estimate sends nothing —, a budget without prices)."""
     http_retries = given.pop("http_retries", HTTP_RETRIES)
+    need_key = given.pop("need_key", True)
     config = load_config(given)
     if not config.model:
         raise StructurerError("no LLM model given: pass --model or set STRUCTURER_MODEL")
@@ -254,7 +255,7 @@ def resolve_settings(**given: Any) -> LLMSettings:
     )
     settings = LLMSettings(**values, api_key=key or LOCAL_KEY)
     _check_budget(settings)
-    if not key and not settings.is_local:
+    if need_key and not key and not settings.is_local:
         raise StructurerError(
             f"no API key for {settings.base_url}: set STRUCTURER_API_KEY (or OPENAI_API_KEY)"
         )

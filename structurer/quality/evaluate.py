@@ -103,6 +103,7 @@ class Case:
     kind: str = "real"  # real (found in public, labelled by hand) or synthetic (written by us)
     layout: str = "?"  # how the document prints its tables: pipe, cell-per-line, pdf-text...
     gate: dict[str, Any] = field(default_factory=dict)  # what CI holds the case to
+    origin: str = ""  # its document: case.toml generated_from or same_document_as, else its name
 
 
 def load_case(directory: str | Path) -> Case:
@@ -118,32 +119,8 @@ def load_case(directory: str | Path) -> Case:
     info = case_info(folder)
     kind = str(info.get("kind") or ("synthetic" if folder.name.startswith("synthetic") else "real"))
     layout, gate = str(info.get("layout", "?")), dict(info.get("gate") or {})
-    return Case(folder.name, sources[0], gold, expected, kind, layout, gate)
-
-
-def gate_failures(case: CaseScore, gate: dict[str, Any]) -> list[str]:
-    """What a case falls short of in its case.toml `[gate]`: every form found and none extra
-    (`forms = "all"`), field accuracy, indicator F1 and goal similarity at least their minimum,
-    no more silent errors, unflagged wrong values or errors on the gold record than allowed
-    (`max_silent`, `max_unflagged`, `max_errors_on_gold`), every finding the gold expects raised (`findings =
-    "all"`)."""
-    m = case.metrics()
-    out = []
-    if gate.get("forms") == "all" and (m["forms_found"] != m["forms_expected"] or m["forms_extra"]):
-        out.append(f"forms {m['forms_found']}/{m['forms_expected']} (+{m['forms_extra']})")
-    for key, metric in (("min_fields", "field_accuracy"), ("min_f1", "indicator_f1"),
-                        ("min_goals", "goal_mean")):  # fmt: skip
-        value = m[metric]
-        if key in gate and value is not None and value < gate[key]:
-            out.append(f"{metric} {value:.4f} < {gate[key]}")
-    for key, metric in (("max_silent", "silent_errors"),
-                        ("max_unflagged", "unflagged_wrong_values"),
-                        ("max_errors_on_gold", "errors_on_gold")):  # fmt: skip
-        if key in gate and m[metric] > gate[key]:
-            out.append(f"{metric.replace('_', ' ')} {m[metric]} > {gate[key]}")
-    if gate.get("findings") == "all" and m["findings_missed"]:
-        out.append(f"expected findings missed: {m['findings_missed']}")
-    return [f"{case.name}: {reason}" for reason in out]
+    origin = str(info.get("generated_from") or info.get("same_document_as") or folder.name)
+    return Case(folder.name, sources[0], gold, expected, kind, layout, gate, origin)
 
 
 def case_info(folder: Path) -> dict[str, Any]:
@@ -227,17 +204,17 @@ def discover_cases(root: str | Path = "fixtures") -> list[Path]:
     return sorted(p for p in base.iterdir() if (p / "gold.jsonl").is_file())
 
 
-def run_case(case: Case, backend: Any) -> CaseScore:
-    """Extract the case's source with `backend` (no journal) and score it against the gold."""
+def run_case(case: Case, backend: Any, document: Any = None) -> CaseScore:
+    """Extract the case's source with `backend` (no journal) and score it against the gold;
+    `document`: the source already loaded (`load_source`), for runs that score it many times."""
     from ..pipeline import extract_documents, vocab_of
-    from ..read import load_document
 
     started = time.perf_counter()
     vocab = vocab_of(backend)
-    try:
-        document = load_document(case.source_path, vocab)
-    except NoFormsError:  # every gold form is missing: scored, not a crash of the eval
-        document, records, doc_findings = None, [], []
+    if document is None:
+        document = load_source(case, vocab)
+    if document is None:  # every gold form is missing: scored, not a crash of the eval
+        records, doc_findings = [], []
     else:
         result = extract_documents([document], backend)
         records, doc_findings = result.records, result.document_findings.get(document.path, [])
@@ -250,8 +227,18 @@ def run_case(case: Case, backend: Any) -> CaseScore:
         gold_findings=check_gold(case.gold, records, document, vocab),
     )
     score.seconds = time.perf_counter() - started
-    score.kind, score.layout = case.kind, case.layout
+    score.kind, score.layout, score.origin = case.kind, case.layout, case.origin
     return score
+
+
+def load_source(case: Case, vocab: Any) -> Any:
+    """The case's source document, None when no form is found in it."""
+    from ..read import load_document
+
+    try:
+        return load_document(case.source_path, vocab)
+    except NoFormsError:
+        return None
 
 
 def check_gold(
@@ -429,14 +416,15 @@ def _shown(m: dict) -> Any:
     return m["got"] if m["field"] not in ("finding", "form") else m["note"] or m["got"]
 
 
-def load_report(path: str | Path) -> dict[str, Any]:
+def load_report(path: str | Path, key: str = "cases", command: str = "eval") -> dict[str, Any]:
+    """A report.json `structurer <command>` wrote (one holding `key`)."""
     text, _ = read_text(path)
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(str(path), f"not a report.json: {exc}") from None
-    if not isinstance(data, dict) or "cases" not in data:
-        raise InputError(str(path), "not a report.json written by structurer eval")
+    if not isinstance(data, dict) or key not in data:
+        raise InputError(str(path), f"not a report.json written by structurer {command}")
     return data
 
 
@@ -474,10 +462,15 @@ def history_line(report: EvalReport) -> dict[str, Any]:
 
 
 def append_history(report: EvalReport, path: str | Path) -> None:
+    append_jsonl(history_line(report), path)
+
+
+def append_jsonl(line: dict[str, Any], path: str | Path) -> None:
+    """One JSON line appended to `path` (its folder made if need be)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(history_line(report), ensure_ascii=False) + "\n")
+        fh.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 # --- report.md ---

@@ -108,6 +108,7 @@ class CaseScore:
     name: str
     kind: str = ""  # real | synthetic (of a case; empty for a total)
     layout: str = ""
+    origin: str = ""  # the document a case renders (one cluster for the bootstrap)
     forms_expected: int = 0
     forms_found: int = 0
     forms_extra: int = 0
