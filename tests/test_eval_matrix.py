@@ -105,7 +105,10 @@ def test_four_rows_side_by_side_with_intervals_verdicts_cost_and_plots(world) ->
     low, high = rows["llm-good"]["intervals"]["field_accuracy"]
     assert low <= expected_fields(P["good"]) <= high
     per_call = (USAGE["good"][0] * PRICES[0] + USAGE["good"][1] * PRICES[1]) / 1e6
-    assert good["cost"] == pytest.approx(good["calls"] * per_call)
+    # the cost of the configuration: replies hybrid-good left in the shared cache count too
+    assert good["cached_calls"] and good["calls"] + good["cached_calls"] == good["forms_expected"]
+    assert good["cost"] == pytest.approx((good["calls"] + good["cached_calls"]) * per_call)
+    assert good["spent"] == pytest.approx(good["calls"] * per_call)
     assert good["cost_per_correct_value"] == pytest.approx(good["cost"] / good["values_correct"])
     assert rows["rules"]["headline"]["cost"] == 0 and rows["rules"]["headline"]["calls"] == 0
     assert 0 < rows["hybrid-good"]["headline"]["calls"] < good["calls"]  # flagged forms only
@@ -126,8 +129,10 @@ def test_four_rows_side_by_side_with_intervals_verdicts_cost_and_plots(world) ->
                 world["root"] / "r2", "--no-history", "--compare", report / "report.json")  # fmt: skip
     assert again.exit_code == 0, again.output
     assert len(world["server"].requests) == sent
-    changes = json.loads((world["root"] / "r2" / "report.json").read_text())["changes"]
-    assert not [c for c in changes if c["worse"]]
+    second = json.loads((world["root"] / "r2" / "report.json").read_text())
+    assert not [c for c in second["changes"] if c["worse"]]
+    costs = [[r["headline"]["cost"] for r in d["rows"]] for d in (data, second)]
+    assert costs[0] == pytest.approx(costs[1])  # all from the cache, the same cost
 
 
 def test_stand_ins_of_known_quality_get_the_right_verdicts(world) -> None:

@@ -148,3 +148,13 @@ def test_a_prompt_version_is_sent_and_named_with_its_hash_in_each_record(tmp_pat
     assert "<form_data>" not in system and system.startswith(v2.system.template[:40])
     metas = [r["meta"]["llm"] for r in read_jsonl(out)]
     assert {(m["prompt_version"], m["prompt_sha"]) for m in metas} == {("extract-v2", v2.sha)}
+
+
+def test_the_command_line_is_built_without_pydantic() -> None:
+    """The options come from config_fields.py, plain data: `structurer --help` stays fast."""
+    import subprocess
+    import sys
+
+    code = "import sys, structurer.cli; print('pydantic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

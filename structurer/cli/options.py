@@ -1,27 +1,23 @@
 """The options shared by the commands, declared once, and the one place that turns them into a
-backend. The LLM options are made from the fields of `LLMConfig` (structurer/llm/settings.py):
-`@llm_options(...)` gives a command those options and hands it one `llm: LLMConfig` built from
-them, the environment and the config file (an option left at its default does not hide the
-environment's or the file's value)."""
+backend. The LLM options are made from the declaration of the LLM settings
+(llm/config_fields.py, the one `LLMConfig` is made from): `@llm_options(...)` gives a command
+those options and hands it one `llm: LLMConfig` built from them, the environment and the config
+file (an option left at its default does not hide the environment's or the file's value)."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-import types
-import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ..llm.settings import LLMConfig, load_config
+from ..llm.config_fields import BY_NAME, SETTINGS
 
 F = TypeVar("F", bound=Callable[..., Any])
-# Settings read from the environment or a config file only (no option of their own).
-NOT_OPTIONS = frozenset({"reasoning"})
-LLM_OPTIONS = tuple(k for k in LLMConfig.model_fields if k not in NOT_OPTIONS)
+LLM_OPTIONS = tuple(s.name for s in SETTINGS if s.option)
 # What shapes a request (batch submit) and what a run adds (batch collect).
 REQUEST_OPTIONS = ("model", "base_url", "mode", "prompt", "max_reasks", "max_tokens", "cache_dir",
                    "no_cache", "timeout", "price_in", "price_out")  # fmt: skip
@@ -36,7 +32,7 @@ def llm_options(*names: str) -> Callable[[F], F]:
     chosen = names or LLM_OPTIONS
 
     def decorate(command: F) -> F:
-        signature = inspect.signature(command, eval_str=True, locals={"LLMConfig": LLMConfig})
+        signature = inspect.signature(command, eval_str=True, locals={"LLMConfig": object})
         params = [_CONTEXT]  # typer hands the click context to a parameter of this type
         for param in signature.parameters.values():
             params += [_option(n) for n in chosen] if param.name == "llm" else [param]
@@ -49,6 +45,8 @@ def llm_options(*names: str) -> Callable[[F], F]:
             explicit = {
                 n: v for n, v in given.items() if ctx.get_parameter_source(n).name != "DEFAULT"
             }
+            from ..llm.settings import load_config
+
             return command(**kwargs, llm=load_config(explicit))
 
         run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
@@ -64,28 +62,19 @@ _CONTEXT = inspect.Parameter(
 
 
 def _option(name: str) -> inspect.Parameter:
-    """The typer option of one LLMConfig field: its type, default and description."""
-    info = LLMConfig.model_fields[name]
-    kind = _cli_type(info.annotation)
-    flag = kind is bool
+    """The typer option of one LLM setting: its type, default and help."""
+    setting = BY_NAME[name]
+    flag = setting.type is bool
     decls = (f"--{name.replace('_', '-')}",) if flag else ()
-    option = typer.Option(*decls, help=info.description, show_default=info.default is not None)
+    shown = setting.default is not None
+    option = typer.Option(*decls, help=setting.help, show_default=shown)
+    kind: Any = setting.type if flag or shown else setting.type | None
     return inspect.Parameter(
         name,
         inspect.Parameter.POSITIONAL_OR_KEYWORD,
-        default=info.default,
-        annotation=Annotated[kind if flag or info.default is not None else kind | None, option],
+        default=setting.default,
+        annotation=Annotated[kind, option],
     )
-
-
-def _cli_type(annotation: Any) -> Any:
-    """The click-friendly type of a field: None dropped from a union, a Literal as str."""
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) is typing.Literal:
-        return str
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        return _cli_type(args[0])
-    return annotation
 
 
 DryRun = Annotated[
@@ -115,7 +104,7 @@ VocabFiles = Annotated[
 ]
 
 
-def backend_from_options(name: str, llm: LLMConfig, vocab: Any = None) -> Any:
+def backend_from_options(name: str, llm: Any, vocab: Any = None) -> Any:
     """The backend a command's --backend and LLM configuration ask for."""
     from ..backends import make_backend
 

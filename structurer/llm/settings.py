@@ -1,7 +1,8 @@
 """LLM settings: one configuration, read from options, the environment and a config file.
 
-`LLMConfig` is everything a user sets about the LLM, as one pydantic model: the commands make
-their LLM options from its fields (cli/options.py), a row of an eval matrix is validated by it,
+`LLMConfig` is everything a user sets about the LLM, as one pydantic model made from the
+declaration in config_fields.py (the commands make their LLM options from the same declaration,
+cli/options.py, without importing pydantic); a row of an eval matrix is validated by it,
 and so are the environment (`STRUCTURER_<FIELD>`, e.g. STRUCTURER_MODEL, STRUCTURER_MAX_REASKS;
 OPENAI_BASE_URL after STRUCTURER_BASE_URL) and a config file: `structurer.toml`, or the
 `[tool.structurer]` table of a `pyproject.toml`, the nearest one in the current folder or above
@@ -23,16 +24,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from ..errors import StructurerError
+from .config_fields import SETTINGS, Setting
 
-MODES = ("tools", "json", "json_schema", "md_json")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 LOCAL_KEY = "sk-local"  # the openai client insists on a key, local servers ignore it
 HTTP_RETRIES = 4  # 429/5xx/timeouts/connection errors: retries per request (llm.transport)
-FAILURES_IN_A_ROW = 5  # forms failing on HTTP errors one after another before the run stops
 CONFIG_FILE = "structurer.toml"
 ENV_PREFIX = "STRUCTURER_"
 # Environment variables read after STRUCTURER_<FIELD>, in order.
@@ -40,78 +40,25 @@ ENV_FALLBACKS = {"base_url": ("OPENAI_BASE_URL",)}
 KEY_ENV = ("STRUCTURER_API_KEY", "OPENAI_API_KEY")
 
 
-class LLMConfig(BaseModel):
-    """What a user sets about the LLM. Every field is optional: a missing one is taken from the
-    next layer (see `load_config`). The descriptions are the CLI's help text."""
-
+class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model: str | None = Field(None, description="Model name. Env: STRUCTURER_MODEL.")
-    base_url: str | None = Field(
-        None,
-        description="OpenAI-compatible endpoint. Env: STRUCTURER_BASE_URL, then OPENAI_BASE_URL.",
-    )
-    mode: Literal["tools", "json", "json_schema", "md_json"] = Field(
-        "tools",
-        description="How the schema is enforced: tools | json | json_schema | md_json "
-        "(md_json for providers without tool calling).",
-    )
-    prompt: str | None = Field(
-        None,
-        description="Prompt version (a name in prompts/manifest.json, e.g. extract-v2) or a "
-        "template file. Default: the manifest's current extract prompt.",
-    )
-    max_reasks: int = Field(2, ge=0, description="Re-asks after a reply fails validation.")
-    concurrency: int = Field(4, ge=1, description="LLM requests in flight at once.")
-    cache_dir: Path | None = Field(
-        None,
-        description="LLM reply cache. Env: STRUCTURER_CACHE_DIR; default ~/.cache/structurer/llm.",
-    )
-    no_cache: bool = Field(False, description="Neither read nor write the cache.")
-    timeout: float = Field(120.0, gt=0, description="Seconds per LLM request.")
-    max_tokens: int = Field(4096, ge=1, description="Completion token limit per LLM request.")
-    price_in: float | None = Field(None, ge=0, description="Price per million prompt tokens.")
-    price_out: float | None = Field(None, ge=0, description="Price per million completion tokens.")
-    fallback_model: str | None = Field(
-        None,
-        description="A stronger model for the forms whose reply still has problems after the "
-        "re-asks (or no valid reply); the reply with fewer problems is kept.",
-    )
-    fallback_price_in: float | None = Field(
-        None, ge=0, description="The fallback model's price per million prompt tokens."
-    )
-    fallback_price_out: float | None = Field(
-        None, ge=0, description="The fallback model's price per million completion tokens."
-    )
-    max_cost: float | None = Field(
-        None,
-        gt=0,
-        description="Stop sending requests once this run's spend reaches this (needs the "
-        "prices); the forms not done stay pending and a rerun finishes them. Exit code 3.",
-    )
-    rpm: int | None = Field(None, gt=0, description="At most this many requests per minute.")
-    tpm: int | None = Field(
-        None, gt=0, description="At most this many tokens per minute (prompt + completion)."
-    )
-    retry_failed: bool = Field(
-        False,
-        description="Send again the forms whose cached reply still had problems after the "
-        "re-asks (forms with no valid reply are never cached: they are always sent again).",
-    )
-    max_failures_in_a_row: int = Field(
-        FAILURES_IN_A_ROW,
-        ge=1,
-        description="Stop the run (exit 2) when this many forms in a row fail on HTTP errors. "
-        "A 401, 403 or 404 stops it at once.",
-    )
-    reasoning: bool | None = Field(
-        None,
-        description="A reasoning model: max_completion_tokens, no temperature (llm/params.py). "
-        "Env: STRUCTURER_REASONING=1. Default: learned from the endpoint's first refusal.",
-    )
+
+def _field(setting: Setting) -> tuple[Any, Any]:
+    kind: Any = Literal[setting.choices] if setting.choices else setting.type
+    annotation = kind | None if setting.default is None else kind
+    field = Field(setting.default, ge=setting.ge, gt=setting.gt, description=setting.help)
+    return annotation, field
 
 
-class LLMSettings(LLMConfig):
+# What a user sets about the LLM, made from the declaration in config_fields.py. Every field is
+# optional: a missing one comes from the next layer (see `load_config`).
+LLMConfig = create_model(
+    "LLMConfig", __base__=_Config, __module__=__name__, **{s.name: _field(s) for s in SETTINGS}
+)
+
+
+class LLMSettings(LLMConfig):  # type: ignore[misc,valid-type]
     """A configuration complete for a run, with the API key."""
 
     model: str

@@ -94,7 +94,8 @@ class RowResult:
     row: MatrixRow
     report: EvalReport
     seconds: float
-    cost: float | None  # None when an LLM row has no prices
+    cost: float | None  # of the configuration, cache hits at what they cost when asked
+    spent: float | None = None  # in this run (cache hits free); None without prices
 
 
 def run_matrix(
@@ -120,11 +121,22 @@ def run_matrix(
                 on_case(row, case)
             scores.append(run_case(case, backend, documents[case.name]))
         llm = _llm(backend)
-        model = llm.settings.model if llm else None
-        cost = llm.usage.cost() if llm else 0.0
-        report = EvalReport(backend.name, model, scores)
-        results.append(RowResult(row, report, time.perf_counter() - started, cost))
+        report = EvalReport(backend.name, llm.settings.model if llm else None, scores)
+        spent, cost = _costs(llm, report.overall())
+        results.append(RowResult(row, report, time.perf_counter() - started, cost, spent))
     return results
+
+
+def _costs(llm: Any, total: CaseScore) -> tuple[float | None, float | None]:
+    """(this run's spend, the configuration's cost): the second adds what the cache hits cost
+    when they were asked, so a row's cost does not depend on the rows run before it."""
+    if llm is None:
+        return 0.0, 0.0
+    spent = llm.usage.cost()
+    used = total.llm
+    cached = llm.settings.cost(int(used.get("cached_prompt_tokens", 0)),
+                               int(used.get("cached_completion_tokens", 0)))  # fmt: skip
+    return spent, (None if spent is None or cached is None else spent + cached)
 
 
 def prefetch_batch(
@@ -205,7 +217,7 @@ def row_dict(result: RowResult, counts: list[stats.Counts], draws: list[list[int
         "backend": result.row.backend,
         "model": report.model,
         "config": result.row.config() | {"batch": result.row.batch},
-        "headline": headline(overall, result.cost, result.seconds),
+        "headline": headline(overall, result.cost, result.seconds) | {"spent": result.spent},
         "intervals": stats.intervals(counts, draws),
         "groups": _groups(report),
         "fields": field_accuracy(overall),
@@ -223,6 +235,7 @@ def headline(total: CaseScore, cost: float | None, seconds: float) -> dict[str, 
                                  "values_wrong", "unflagged_wrong_values", "errors_on_gold")}  # fmt: skip
     out.update({k: m.get(k, 0) for k in ("calls", "prompt_tokens", "completion_tokens",
                                          "cache_hits")})  # fmt: skip
+    out["cached_calls"] = int(total.llm.get("cached_calls", 0))
     out["values_correct"] = correct
     out["cost"] = cost
     out["cost_per_correct_value"] = cost / correct if cost is not None and correct else None

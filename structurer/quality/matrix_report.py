@@ -64,6 +64,14 @@ def _money(value: float | None, digits: int = 4) -> str:
     return "?" if value is None else f"{value:.{digits}f}"
 
 
+def _calls(h: dict[str, Any]) -> str:
+    return f"{h['calls']} + {h['cached_calls']}" if h.get("cached_calls") else str(h["calls"])
+
+
+def _per_1k(value: float | None) -> float | None:
+    return None if value is None else value * 1000
+
+
 def render_matrix(data: dict[str, Any], plots: Sequence[str] = ()) -> str:
     kinds = [c["kind"] for c in data["cases"]]
     lines = [
@@ -87,7 +95,7 @@ def render_matrix(data: dict[str, Any], plots: Sequence[str] = ()) -> str:
 def _rows_table(rows: list[dict[str, Any]]) -> list[str]:
     head = ("row", "backend", "model", "fields [95% CI]", "indicator F1 [95% CI]", "goals",
             "forms", "silent forms", "unflagged wrong values", "errors on gold", "calls",
-            "tokens", "cost", "cost / correct value", "s / form")  # fmt: skip
+            "tokens sent", "cost", "cost / 1k correct values", "s / form")  # fmt: skip
     out = ["", "## Rows", "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for r in rows:
         h, ci = r["headline"], r["intervals"]
@@ -98,8 +106,8 @@ def _rows_table(rows: list[dict[str, Any]]) -> list[str]:
             _ci(h["goal_mean"], ci.get("goal_mean")),
             f"{h['forms_found']}/{h['forms_expected']} (+{h['forms_extra']})",
             str(h["silent_errors"]), str(h["unflagged_wrong_values"]), str(h["errors_on_gold"]),
-            str(h["calls"]), str(h["prompt_tokens"] + h["completion_tokens"]),
-            _money(h["cost"]), _money(h["cost_per_correct_value"], 7),
+            _calls(h), str(h["prompt_tokens"] + h["completion_tokens"]),
+            _money(h["cost"]), _money(_per_1k(h["cost_per_correct_value"])),
             f"{h['seconds_per_form']:.3f}",
         ]  # fmt: skip
         out.append("| " + " | ".join(cells) + " |")
@@ -109,7 +117,9 @@ def _rows_table(rows: list[dict[str, Any]]) -> list[str]:
         "independent). *Silent*: a wrong form whose record carries no error finding. "
         "*Unflagged*: a wrong value no error or warning finding names. *Errors on gold*: the "
         "checker's errors on the hand-labelled record checked against its own source. "
-        "*Cost / correct value*: cost over the header, funding and indicator values right.",
+        "*Cost*: of the configuration, replies taken from the cache counted at what they cost "
+        "when asked (calls: sent now + cached). *Cost / 1k correct values*: per thousand header, "
+        "funding and indicator values right.",
     ]
     return out
 
@@ -251,7 +261,7 @@ def frontier_plot(data: dict[str, Any], path: Path) -> Path | None:
     on = [r for r in rows if r["name"] in frontier(rows)]
     ax.plot([r["headline"]["cost"] for r in on], [r["headline"]["field_accuracy"] for r in on],
             "--", color="grey", lw=1)  # fmt: skip
-    ax.set_xlabel("cost of the run (price currency)")
+    ax.set_xlabel("cost of the configuration on these cases (price currency)")
     ax.set_ylabel("field accuracy")
     ax.set_title("Cost–accuracy frontier")
     ax.grid(alpha=0.3)

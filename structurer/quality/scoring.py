@@ -610,3 +610,7 @@ def _add_usage(total: dict[str, float], usage: Any) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             total[key] = total.get(key, 0) + value
     total["cache_hits"] = total.get("cache_hits", 0) + int(bool(usage.get("cache_hit")))
+    cached = usage.get("cached_usage")
+    for key, value in (cached if isinstance(cached, dict) else {}).items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            total[f"cached_{key}"] = total.get(f"cached_{key}", 0) + value
