@@ -198,3 +198,21 @@ def test_a_one_row_matrix_is_valid(tmp_path: Path) -> None:
     path.write_text('[[row]]\nname = "rules"\nbackend = "rules"\n', encoding="utf-8")
     [row] = load_matrix(path)
     assert (row.name, row.backend, row.config()) == ("rules", "rules", {})
+
+
+def _readme_toml(first_line: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```toml\n")[1:]]
+    [block] = [b for b in blocks if b.startswith(first_line)]
+    return block
+
+
+def test_the_readmes_matrix_and_config_examples_are_valid(tmp_path: Path) -> None:
+    from structurer.llm.settings import load_config
+
+    (tmp_path / "matrix.toml").write_text(_readme_toml("# matrix.toml"), encoding="utf-8")
+    rows = load_matrix(tmp_path / "matrix.toml")
+    assert [r.backend for r in rows] == ["rules", "hybrid", "llm", "llm", "llm"]
+    assert rows[2].batch and rows[4].prompt == "extract-v2" and rows[1].max_reasks == 1
+    (tmp_path / "structurer.toml").write_text(_readme_toml("# structurer.toml"), encoding="utf-8")
+    assert load_config(environ={}, cwd=tmp_path).model == "gpt-4o-mini"
