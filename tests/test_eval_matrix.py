@@ -116,7 +116,11 @@ def test_four_rows_side_by_side_with_intervals_verdicts_cost_and_plots(world) ->
     assert set(verdicts.values()) <= {"better", "worse", "no difference at this n"}
     assert len(verdicts) == 6 * 4  # every pair of rows on every metric
     markdown = (report / "report.md").read_text(encoding="utf-8")
-    for part in ("## Paired comparisons", "forms needed", "## Real and synthetic apart",
+    from structurer.llm.prompt import load_prompt
+
+    current = load_prompt()
+    assert rows["llm-good"]["prompt"] == {"version": current.version, "sha": current.sha}
+    for part in ("## Configurations", f"{current.version} ({current.sha})", "## Paired comparisons", "forms needed", "## Real and synthetic apart",
                  "## Accuracy per field", "fields.png", "frontier.png", "errors on gold"):  # fmt: skip
         assert part in markdown, part
     assert (report / "fields.png").stat().st_size and (report / "frontier.png").stat().st_size

@@ -102,13 +102,12 @@ def evaluate(
 
     Exit code 1 when a score is below --min-f1 / --min-fields (for CI), 2 on bad input.
     """
+    from ..quality.compare import compare_reports, load_report
     from ..quality.evaluate import (
         EvalReport,
         append_history,
-        compare_reports,
         find_cases,
         load_case,
-        load_report,
         run_case,
         write_reports,
     )
@@ -122,6 +121,9 @@ def evaluate(
     if matrix or dry_run:
         from .matrix import matrix_command
 
+        if gate or ratchet or min_f1 is not None or min_fields is not None:
+            raise typer.BadParameter("--gate, --ratchet, --min-f1 and --min-fields apply to one "
+                                     "configuration, not with --matrix or --dry-run")  # fmt: skip
         rows = matrix or _one_row(backend, llm)
         matrix_command(rows, loaded, words, report=report or DEFAULT_OUT / "matrix",
                        compare=compare, dry_run=dry_run, poll=poll,

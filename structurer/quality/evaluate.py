@@ -3,8 +3,9 @@
 A case is a folder holding `source.*` (an OCR document) and `gold.jsonl` (one hand-labelled record
 per form, optionally with `expected_findings: [{"code": ..., "paths": [...]}]`), and optionally
 `case.toml` saying what the case is (`kind = "real" | "synthetic"`, `layout`, `region`): the report
-scores real and synthetic cases separately and per layout. Scoring itself is in `scoring.py`; this
-module does the I/O around it.
+scores real and synthetic cases separately and per layout. Scoring itself is in `scoring.py`,
+the gates in `gates.py`, comparing two reports in `compare.py`, report.md in `report_md.py`, the
+matrix of configurations in `matrix.py`; this module does the I/O around a run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from pydantic import ValidationError
 from ..errors import InputError, NoFormsError, RecordsError, StructurerError
 from ..io import atomic_write_text, describe, load_json, read_text, unknown_keys
 from ..models import Finding, FormRecord
+from .compare import Change
+from .report_md import render_markdown
 from .scoring import CaseScore, ExpectedFinding, pair_forms, score_case
 
 HEADLINE = (
@@ -59,38 +62,6 @@ GROUP_HEADLINE = (
     "silent_error_rate",
     "unflagged_wrong_values",
     "errors_on_gold",
-)
-# Metrics where a rise is a regression; every other numeric metric is better when higher.
-LOWER_IS_BETTER = frozenset(
-    {
-        "forms_extra",
-        "findings_missed",
-        "unexpected_errors",
-        "seconds",
-        "llm_seconds_per_form",
-        "forms_wrong",
-        "silent_errors",
-        "silent_error_rate",
-        "false_alarms",
-        "values_wrong",
-        "unflagged_wrong_values",
-        "errors_on_gold",
-    }
-)
-# Counts that describe the run rather than its quality: reported, never called better or worse.
-NEUTRAL = frozenset(
-    {
-        "forms_expected",
-        "indicators_expected",
-        "indicators_got",
-        "findings_expected",
-        "calls",
-        "prompt_tokens",
-        "completion_tokens",
-        "cache_hits",
-        "seconds",
-        "llm_seconds_per_form",
-    }
 )
 
 
@@ -348,86 +319,6 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
     return f"{head}+dirty" if dirty else head or None
 
 
-# --- comparing with a previous report ---
-
-
-@dataclass
-class Change:
-    case: str
-    metric: str
-    before: Any
-    after: Any
-    worse: bool
-
-
-def compare_reports(previous: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-    """Metrics and fields that changed between two report.json dicts, regressions first."""
-    changes = _metric_changes("overall", previous.get("overall", {}), current.get("overall", {}))
-    before = {c["name"]: c for c in previous.get("cases", [])}
-    for case in current.get("cases", []):
-        old = before.get(case["name"])
-        if old is None:
-            continue
-        changes += _metric_changes(case["name"], old["metrics"], case["metrics"])
-        changes += _field_changes(case["name"], old["mismatches"], case["mismatches"])
-    return sorted(changes, key=lambda c: not c.worse)
-
-
-def _metric_changes(case: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    out = []
-    for metric, after in new.items():
-        before = old.get(metric)
-        if metric in NEUTRAL or before == after or not _numbers(before, after):
-            continue
-        worse = after > before if metric in LOWER_IS_BETTER else after < before
-        out.append(Change(case, metric, before, after, worse))
-    return out
-
-
-def _numbers(*values: Any) -> bool:
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-
-
-def _field_changes(case: str, old: list[dict], new: list[dict]) -> list[Change]:
-    """A field wrong now but not before is a regression; the reverse is a fix."""
-
-    def keyed(items: list[dict]) -> dict[tuple[str, ...], dict]:
-        # a form may miss several findings: those are told apart by their codes
-        return {
-            (m["form"], m["field"], *(_codes(m) if m["field"] in ("finding", "form") else ())): m
-            for m in items
-        }
-
-    was, now = keyed(old), keyed(new)
-    out = [
-        Change(case, f"{k[0]} {k[1]}", "ok", _shown(now[k]), True) for k in now.keys() - was.keys()
-    ]
-    out += [
-        Change(case, f"{k[0]} {k[1]}", _shown(was[k]), "ok", False) for k in was.keys() - now.keys()
-    ]
-    return sorted(out, key=lambda c: c.metric)
-
-
-def _codes(m: dict) -> tuple[str, str]:
-    return str(m["gold"]), str(m["got"])
-
-
-def _shown(m: dict) -> Any:
-    return m["got"] if m["field"] not in ("finding", "form") else m["note"] or m["got"]
-
-
-def load_report(path: str | Path, key: str = "cases", command: str = "eval") -> dict[str, Any]:
-    """A report.json `structurer <command>` wrote (one holding `key`)."""
-    text, _ = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"not a report.json: {exc}") from None
-    if not isinstance(data, dict) or key not in data:
-        raise InputError(str(path), f"not a report.json written by structurer {command}")
-    return data
-
-
 # --- writing ---
 
 
@@ -471,149 +362,3 @@ def append_jsonl(line: dict[str, Any], path: str | Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(line, ensure_ascii=False) + "\n")
-
-
-# --- report.md ---
-
-_MD_COLUMNS = (
-    ("forms", lambda m: f"{m['forms_found']}/{m['forms_expected']} (+{m['forms_extra']})"),
-    ("fields", lambda m: _pct(m["field_accuracy"])),
-    ("goals mean/worst", lambda m: f"{_pct(m['goal_mean'])} / {_pct(m['goal_worst'])}"),
-    (
-        "ind P/R/F1",
-        lambda m: "/".join(_pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
-    ),
-    (
-        "L1/L2/target",
-        lambda m: "/".join(_pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
-    ),
-    ("findings", lambda m: f"{m['findings_raised']}/{m['findings_expected']}"),
-    ("unexpected errors", lambda m: str(m["unexpected_errors"])),
-    ("wrong / silent", lambda m: f"{m.get('forms_wrong', 0)} / {m.get('silent_errors', 0)}"),
-    (
-        "wrong values / unflagged",
-        lambda m: f"{m.get('values_wrong', 0)} / {m.get('unflagged_wrong_values', 0)}",
-    ),
-    ("errors on gold", lambda m: str(m.get("errors_on_gold", 0))),
-)
-MAX_MD_FIELD_ERRORS = 25
-MAX_MD_MISMATCHES = 60  # per case: report.json keeps them all
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def render_markdown(data: dict[str, Any]) -> str:
-    """report.md: the headline table, what changed, then the wrong fields per case."""
-    lines = [
-        f"# Eval report: {data['backend']}" + (f" ({data['model']})" if data.get("model") else ""),
-        "",
-        f"{data['date']} · commit {data.get('commit') or '?'}",
-        "",
-        "| case | " + " | ".join(c for c, _ in _MD_COLUMNS) + " |",
-        "|---" * (len(_MD_COLUMNS) + 1) + "|",
-    ]
-    rows = [(c["name"], c["metrics"]) for c in data["cases"]] + [("**overall**", data["overall"])]
-    rows += [(f"**{k}**", m) for k, m in data.get("groups", {}).items()]
-    for name, metrics in rows:
-        lines.append(f"| {name} | " + " | ".join(f(metrics) for _, f in _MD_COLUMNS) + " |")
-    lines += [
-        "",
-        "A form is *wrong* when any field, goal or indicator is (a missing or extra form too); "
-        "*silent* when its record carries no error finding, so nobody would look at it. "
-        "A wrong value is *unflagged* when no error or warning finding names its path. "
-        "*Errors on gold*: the checker's errors on the hand-labelled (correct) record checked "
-        "against its own source, each a correct value accused.",
-    ]
-    lines += _md_layouts(data.get("layouts") or {})
-    lines += _md_field_errors(data.get("field_errors") or {})
-    if "calls" in data["overall"]:
-        o = data["overall"]
-        lines += [
-            "",
-            f"LLM: {o['calls']} calls, {o['prompt_tokens']} prompt + "
-            f"{o['completion_tokens']} completion tokens, {o['cache_hits']} cache hits, "
-            f"{o.get('llm_seconds_per_form', '-')} s per form.",
-        ]
-    lines += _md_changes(data.get("changes"))
-    for case in data["cases"]:
-        lines += _md_mismatches(case)
-    return "\n".join(lines) + "\n"
-
-
-_LAYOUT_KINDS = ("real", "synthetic")
-
-
-def _md_layouts(layouts: dict[str, dict[str, Any]]) -> list[str]:
-    """Per layout, the real documents' numbers beside the synthetic ones: forms found, field
-    accuracy, indicator F1, silent errors."""
-    if not layouts:
-        return []
-    head = " | ".join(f"{k} forms | {k} fields | {k} F1 | {k} silent" for k in _LAYOUT_KINDS)
-    out = ["", "## By layout: real documents beside synthetic ones", "", f"| layout | {head} |"]
-    out.append("|---" * (1 + 4 * len(_LAYOUT_KINDS)) + "|")
-    for layout, kinds in layouts.items():
-        cells = []
-        for kind in _LAYOUT_KINDS:
-            m = kinds.get(kind)
-            cells += (
-                [
-                    f"{m['forms_found']}/{m['forms_expected']}",
-                    _pct(m["field_accuracy"]),
-                    _pct(m["indicator_f1"]),
-                    str(m.get("silent_errors", 0)),
-                ]
-                if m
-                else ["-"] * 4
-            )
-        out.append(f"| {layout} | " + " | ".join(cells) + " |")
-    return out
-
-
-def _md_field_errors(errors: dict[str, int]) -> list[str]:
-    if not errors:
-        return []
-    out = ["", "## Wrong fields by path (all cases)", "", "| field | wrong |", "|---|---|"]
-    out += [f"| {path} | {n} |" for path, n in list(errors.items())[:MAX_MD_FIELD_ERRORS]]
-    return out
-
-
-def _md_changes(changes: list[dict[str, Any]] | None) -> list[str]:
-    if changes is None:
-        return []
-    if not changes:
-        return ["", "## Changes", "", "No change from the previous report."]
-    out = ["", "## Changes (regressions first)", ""]
-    for c in changes:
-        mark = "WORSE" if c["worse"] else "better"
-        out.append(
-            f"- {mark} · {c['case']} · {c['metric']}: {_md(c['before'])} -> {_md(c['after'])}"
-        )
-    return out
-
-
-def _md_mismatches(case: dict[str, Any]) -> list[str]:
-    items = case["mismatches"]
-    if not items:
-        return []
-    out = [
-        "",
-        f"## {case['name']}: {len(items)} wrong fields",
-        "",
-        "| form | field | gold | got | note |",
-        "|---|---|---|---|---|",
-    ]
-    for m in items[:MAX_MD_MISMATCHES]:
-        out.append(
-            f"| {_md(m['form'])} | {m['field']} | {_md(m['gold'])} | {_md(m['got'])} | {_md(m['note'])} |"
-        )
-    if len(items) > MAX_MD_MISMATCHES:
-        out.append(f"\n... {len(items) - MAX_MD_MISMATCHES} more in report.json")
-    return out
-
-
-def _md(value: Any, limit: int = 80) -> str:
-    text = "null" if value is None else str(value)
-    text = text.replace("|", "\\|").replace("\n", " ⏎ ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -96,6 +96,7 @@ class RowResult:
     seconds: float
     cost: float | None  # of the configuration, cache hits at what they cost when asked
     spent: float | None = None  # in this run (cache hits free); None without prices
+    prompt: dict[str, str] | None = None  # the prompt's version and template sha (LLM rows)
 
 
 def run_matrix(
@@ -123,7 +124,9 @@ def run_matrix(
         llm = _llm(backend)
         report = EvalReport(backend.name, llm.settings.model if llm else None, scores)
         spent, cost = _costs(llm, report.overall())
-        results.append(RowResult(row, report, time.perf_counter() - started, cost, spent))
+        prompt = {"version": llm.prompt.version, "sha": llm.prompt.sha} if llm else None
+        seconds = time.perf_counter() - started
+        results.append(RowResult(row, report, seconds, cost, spent, prompt))
     return results
 
 
@@ -217,6 +220,7 @@ def row_dict(result: RowResult, counts: list[stats.Counts], draws: list[list[int
         "backend": result.row.backend,
         "model": report.model,
         "config": result.row.config() | {"batch": result.row.batch},
+        "prompt": result.prompt,
         "headline": headline(overall, result.cost, result.seconds) | {"spent": result.spent},
         "intervals": stats.intervals(counts, draws),
         "groups": _groups(report),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io import atomic_write_text
-from .evaluate import Change, compare_reports, load_report
+from .compare import Change, compare_reports, load_report
 from .plots import PLOT_HINT, pyplot
 
 METRIC_NAMES = {"field_accuracy": "fields", "indicator_f1": "indicator F1",
@@ -81,6 +81,7 @@ def render_matrix(data: dict[str, Any], plots: Sequence[str] = ()) -> str:
         f"({kinds.count('real')} real, {kinds.count('synthetic')} synthetic) · "
         f"{data['forms']} forms",
     ]
+    lines += _settings_table(data["rows"])
     lines += _rows_table(data["rows"])
     lines += _groups_table(data["rows"])
     lines += _pairs_table(data["pairs"])
@@ -90,6 +91,22 @@ def render_matrix(data: dict[str, Any], plots: Sequence[str] = ()) -> str:
         lines += ["", f"({PLOT_HINT})"]
     lines += _changes(data.get("changes"))
     return "\n".join(lines) + "\n"
+
+
+def _settings_table(rows: list[dict[str, Any]]) -> list[str]:
+    """What each row ran: backend, model, mode, prompt (version and template sha), batch."""
+    head = ("row", "backend", "model", "endpoint", "mode", "prompt", "batch", "other settings")
+    out = ["", "## Configurations", "", "| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    shown = {"model", "base_url", "mode", "prompt", "batch"}
+    for r in rows:
+        config = r["config"] if r["backend"] != "rules" else {}  # shared LLM keys mean nothing
+        prompt = r.get("prompt")
+        other = ", ".join(f"{k}={v}" for k, v in config.items() if k not in shown) or "-"
+        cells = [r["name"], r["backend"], r["model"] or "-", config.get("base_url") or "-",
+                 config.get("mode", "-"), f"{prompt['version']} ({prompt['sha']})" if prompt
+                 else "-", "yes" if config.get("batch") else "-", other]  # fmt: skip
+        out.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return out
 
 
 def _rows_table(rows: list[dict[str, Any]]) -> list[str]:
