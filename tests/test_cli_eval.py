@@ -206,3 +206,14 @@ def test_the_default_outputs_are_ignored_in_the_checkout() -> None:
         assert ignored.returncode == 0, path
     help_text = run("robustness", "--help").output + run("eval", "--help").output
     assert "[default: eval/" not in help_text.replace("\n", "")
+
+
+def test_eval_dry_run_estimates_without_a_key_or_sending(case: Path) -> None:
+    """--dry-run sends nothing, so it needs no API key even for a remote endpoint."""
+    args = ("eval", case, "-b", "llm", "--model", "gpt-4o-mini", "--base-url",
+            "https://api.openai.com/v1", "--price-in", "0.15", "--price-out", "0.6")  # fmt: skip
+    result = run(*args, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "nothing sent" in result.output and "llm" in result.output
+    refused = run(*args, "--no-history", "--report", case.parent / "r")  # a real run needs one
+    assert refused.exit_code == 2 and "STRUCTURER_API_KEY" in refused.output

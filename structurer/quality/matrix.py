@@ -109,10 +109,10 @@ def run_matrix(
     on_case: Callable[[MatrixRow, Case], None] | None = None,
 ) -> list[RowResult]:
     """Each row over every case, one row after another (`work`: the batch rows' files)."""
+    backends = [row_backend(row, vocab) for row in rows]  # a row that cannot run fails first
     documents = {case.name: load_source(case, vocab) for case in cases}  # read once for all
     results = []
-    for row in rows:
-        backend = row_backend(row, vocab)
+    for row, backend in zip(rows, backends, strict=True):
         started = time.perf_counter()
         if row.batch:
             prefetch_batch(backend, documents, vocab, work / row.name, poll)

@@ -101,8 +101,14 @@ def draw_totals(groups: Sequence[Counts], draws: Sequence[Sequence[int]]) -> lis
     return [total([groups[i] for i in draw]) for draw in draws]
 
 
+_T_SMALL = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776}  # where the expansion below is poor
+
+
 def t_quantile(df: int) -> float:
-    """Student's t 97.5% quantile (Cornish-Fisher expansion; within 0.2% for df >= 3)."""
+    """Student's t 97.5% quantile: a table to 4 degrees of freedom, then the Cornish-Fisher
+    expansion (within 1% from 5 on, 0.1% from 10)."""
+    if df in _T_SMALL:
+        return _T_SMALL[df]
     z = Z_95
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
@@ -123,7 +129,7 @@ def interval(
     value = METRICS[metric][0]
     point = value(total(groups))
     got = [v for t in totals if (v := value(t)) is not None]
-    if point is None or not got:
+    if point is None or not got or len(groups) < 2:  # one document: no spread to measure
         return None
     margin = half_width(standard_error(got, len(groups)), len(groups))
     return max(0.0, point - margin), min(1.0, point + margin)
