@@ -21,8 +21,9 @@ from structurer.quality.evaluate import (
     discover_cases,
     load_case,
     load_source,
+    run_case,
 )
-from structurer.quality.gates import MAXIMUMS, gate_failures, group_scores, ratchet
+from structurer.quality.gates import MAXIMUMS, gate_failures, group_scores, raised_gate, ratchet
 from structurer.quality.scoring import (
     GOALS,
     INDICATOR_PARTS,
@@ -102,8 +103,23 @@ def test_nulling_any_value_read_right_in_a_real_case_fails_its_gate(folder: Path
         if gate_failures(after, case.gate):
             caught += 1
         else:
-            assert not _worse(before, group_scores(after)), f"{case.name} {where}: not caught"
+            assert not _worse(before, group_scores(after)), (
+                f"{case.name} {where}: not caught (scores rose? `structurer eval --ratchet`)"
+            )
     assert caught  # and the loop did null something the gate holds
+
+
+def test_every_gate_is_at_its_cases_current_scores() -> None:
+    """A gate below today's scores would let a regression back to it pass: when a change reads
+    more, `structurer eval --ratchet` raises the gates and the case.toml files are committed."""
+    vocab = load_vocabulary()
+    stale = []
+    for folder in discover_cases(ROOT / "fixtures"):
+        case = load_case(folder)
+        score = run_case(case, RulesBackend(vocab))
+        stale += [f"{case.name}: {k} {case.gate.get(k)} -> {v}"
+                  for k, v in raised_gate(score, case.gate).items() if case.gate.get(k) != v]  # fmt: skip
+    assert not stale, "run `structurer eval --ratchet`:\n" + "\n".join(stale)
 
 
 def test_ratchet_raises_adds_and_never_lowers_keeping_comments(tmp_path: Path) -> None:
@@ -116,8 +132,6 @@ def test_ratchet_raises_adds_and_never_lowers_keeping_comments(tmp_path: Path) -
     )
     vocab = load_vocabulary()
     loaded = load_case(case)
-    from structurer.quality.evaluate import run_case
-
     score = run_case(loaded, RulesBackend(vocab))
     changes = ratchet(case, score)
     text = (case / "case.toml").read_text(encoding="utf-8")
