@@ -7,8 +7,8 @@ its text layer, are one document: case.toml `generated_from` / `same_document_as
 counts and recomputes the metric (a ratio of sums, so a big document weighs as much as its
 forms), `ROUNDS` times. The spread of those values is the standard error; the interval is the
 value ± t(G−1) × se × √(G/(G−1)) for G documents. With ~20 documents of very unequal size the
-plain percentile interval is too narrow (simulated on the fixtures: 87% coverage, 8% false
-"different"); the small-sample t and the G/(G−1) correction bring coverage to about 92%.
+plain percentile interval is too narrow (simulated on the fixtures: 90% coverage); the
+small-sample t and the G/(G−1) correction bring it to 93% (eval/matrix_calibration.py).
 
 Two rows scored on the same cases are compared *paired*, on the same documents, forms and fields.
 The interval of the difference is the bootstrap's as above (each round resamples the same
@@ -16,8 +16,8 @@ documents for both rows). The verdict is a paired permutation test (approximate 
 if the rows were equally good, swapping the two rows' results on any document would not matter,
 so the share of `ROUNDS` random swaps giving a difference at least as large as the one seen is
 the p-value; under 5% says better or worse, else "no difference at this n". Simulated on the
-fixtures' 20 documents with stand-ins of equal quality it said "different" 4% of the time, and
-it told p = 2% from p = 8% per-field error 97% of the time. The n needed to see a difference d
+fixtures' 20 documents with stand-ins of equal quality it said "different" 3% of the time (the
+interval alone: 7%), and it told p = 2% from p = 8% per-field error 99% of the time. The n needed to see a difference d
 scales the paired standard error: with n forms now, n × ((z₀.₉₇₅ + z₀.₈) × se / d)² forms give
 80% power at the 5% level.
 """
