@@ -7,6 +7,10 @@ request: a tool call when the request offered tools, else message content (fence
 model when the request set no response_format, i.e. md_json mode). Usage counts the prompt as
 providers bill it: messages plus the schema sent as tools or response_format (estimated).
 
+`StandIn` is a model of known quality for the eval matrix: it answers the gold with each asked
+value wrong with a seeded probability p, and bills a fixed usage per call (so a row's prices give
+a known cost per call); `by_model` serves several from one server, told apart by model name.
+
 It also stands in for the batch API: POST /v1/files (multipart upload), GET
 /v1/files/{id}/content, POST /v1/batches and GET /v1/batches/{id}. A batch is answered line by
 line by the same responder in a background thread after `batch_delay` seconds, into an output
@@ -21,6 +25,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -44,6 +49,7 @@ class Reply:
     finish_reason: str = "stop"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    usage: tuple[int, int] | None = None  # (prompt, completion) tokens billed, else estimated
 
 
 Responder = Callable[[dict[str, Any]], Reply]
@@ -175,8 +181,7 @@ def completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         message["content"] = f"Here is the record:\n```json\n{text}\n```"
     else:
         message["content"] = text
-    prompt = request_tokens(body)
-    done = estimate_tokens(text)
+    prompt, done = reply.usage or (request_tokens(body), estimate_tokens(text))
     return {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
@@ -296,6 +301,69 @@ def gold_responder(records: list[dict[str, Any]]) -> Responder:
         if len(records) == 1 and unnamed:  # a one-form document whose form names no project
             return Reply(gold_reply(unnamed[0]))
         return Reply("no gold record matches this form", status=400)
+
+    return respond
+
+
+@dataclass
+class StandIn:
+    """A model of known quality: it answers each form with its gold record (`gold_responder`),
+    each asked value — header field, amount, unit, goal, indicator part — made wrong with
+    probability `p`. The draw is seeded by (seed, model, project, path): the same stand-in
+    answers a form the same way every time, re-asks included, and values are wrong independently.
+    Every call bills `usage` (prompt, completion) tokens when given."""
+
+    records: list[dict[str, Any]]
+    p: float = 0.0
+    seed: int = 0
+    usage: tuple[int, int] | None = None
+
+    def __call__(self, body: dict[str, Any]) -> Reply:
+        reply = gold_responder(self.records)(body)
+        if reply.status != 200 or not isinstance(reply.content, dict):
+            return reply
+        form = f"{self.seed}|{body.get('model')}|{reply.content.get('project_name')}"
+        wrong = lambda path: random.Random(f"{form}|{path}").random() < self.p  # noqa: E731
+        return Reply(spoil(reply.content, wrong), usage=self.usage)
+
+
+def spoil(reply: dict[str, Any], wrong: Callable[[str], bool]) -> dict[str, Any]:
+    """A copy of a gold reply with each value whose path `wrong` picks made wrong (never right by
+    chance: text gets a character, a date moves, an amount gains 1, a unit swaps)."""
+    out = copy.deepcopy(reply)
+    for key, value in reply.items():
+        if key not in ("funding", "indicators") and wrong(key):
+            out[key] = _spoiled(key, value)
+    for key, value in (reply.get("funding") or {}).items():
+        if wrong(f"funding.{key}"):
+            out["funding"][key] = _spoiled(key, value)
+    for i, ind in enumerate(reply.get("indicators") or []):
+        for key, value in ind.items():
+            if wrong(f"indicators[{i}].{key}"):
+                out["indicators"][i][key] = _spoiled(key, value)
+    return out
+
+
+def _spoiled(key: str, value: Any) -> Any:
+    if key == "unit":
+        return "万元" if value == "元" else "元"
+    if key.endswith("_date"):
+        return "1999-12-31"
+    if key in _AMOUNTS:
+        return str(int(float(value or 0)) + 1) + ".37"
+    return f"{value or ''}误"
+
+
+_AMOUNTS = {"project_total", "project_fiscal", "project_other", "annual_total",
+            "current_appropriation", "prior_carryover", "annual_other"}  # fmt: skip
+
+
+def by_model(stand_ins: dict[str, Responder]) -> Responder:
+    """One server, several models: each request answered by the responder of its model."""
+
+    def respond(body: dict[str, Any]) -> Reply:
+        responder = stand_ins.get(str(body.get("model")))
+        return responder(body) if responder else Reply(f"no model {body.get('model')}", 404)
 
     return respond
 

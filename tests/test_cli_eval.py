@@ -162,3 +162,58 @@ def test_a_case_below_its_gate_fails_the_eval(tmp_path: Path) -> None:
     result = run("eval", case, "--report", tmp_path / "r", "--no-history", "--gate")
     assert result.exit_code == 1
     assert "gate:" in result.output and "silent errors" in result.output
+
+
+def test_eval_runs_from_any_folder_and_writes_only_where_told(
+    case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside the checkout: --cases names the cases, the reports and the history go to
+    ./structurer-eval/ (ignored in the checkout), nothing else is written."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run("eval", "--cases", case.parent)
+    assert result.exit_code == 0, result.output
+    written = sorted(str(p.relative_to(elsewhere)) for p in elsewhere.rglob("*") if p.is_file())
+    assert written == [
+        "structurer-eval/history.jsonl",
+        "structurer-eval/latest/report.json",
+        "structurer-eval/latest/report.md",
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("eval", "--cases", empty)
+    assert result.exit_code == 2 and "no eval cases" in result.output
+
+
+def test_without_cases_eval_finds_the_checkouts_fixtures_from_any_folder(tmp_path: Path) -> None:
+    from structurer.quality.evaluate import default_cases_root
+
+    assert default_cases_root(tmp_path) == ROOT / "fixtures"
+    make_case(tmp_path / "fixtures" / "mine", gold_record())
+    assert default_cases_root(tmp_path) == tmp_path / "fixtures"
+
+
+def test_the_default_outputs_are_ignored_in_the_checkout() -> None:
+    """A run with the defaults leaves `git status` clean: its folder is git-ignored, and the
+    tracked history and reports are not the defaults of any command."""
+    import subprocess
+
+    from structurer.cli.evaluate import DEFAULT_HISTORY, DEFAULT_OUT
+
+    for path in (DEFAULT_HISTORY, DEFAULT_OUT / "latest" / "report.json"):
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT, check=False)
+        assert ignored.returncode == 0, path
+    help_text = run("robustness", "--help").output + run("eval", "--help").output
+    assert "[default: eval/" not in help_text.replace("\n", "")
+
+
+def test_eval_dry_run_estimates_without_a_key_or_sending(case: Path) -> None:
+    """--dry-run sends nothing, so it needs no API key even for a remote endpoint."""
+    args = ("eval", case, "-b", "llm", "--model", "gpt-4o-mini", "--base-url",
+            "https://api.openai.com/v1", "--price-in", "0.15", "--price-out", "0.6")  # fmt: skip
+    result = run(*args, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "nothing sent" in result.output and "llm" in result.output
+    refused = run(*args, "--no-history", "--report", case.parent / "r")  # a real run needs one
+    assert refused.exit_code == 2 and "STRUCTURER_API_KEY" in refused.output

@@ -9,13 +9,9 @@ import pytest
 
 from structurer.errors import InputError, RecordsError
 from structurer.models import Finding, FormRecord, Funding, Indicator
-from structurer.quality.evaluate import (
-    EvalReport,
-    compare_reports,
-    history_line,
-    load_case,
-    render_markdown,
-)
+from structurer.quality.compare import compare_reports
+from structurer.quality.evaluate import EvalReport, history_line, load_case
+from structurer.quality.report_md import render_markdown
 from structurer.quality.scoring import ExpectedFinding, pair_indicators, score_case
 
 

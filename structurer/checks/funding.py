@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from ..models import AMOUNT_FIELDS, Finding, FormRecord
 from ..read.values import amount_value
@@ -11,18 +11,28 @@ from .finding import finding
 
 ANNUAL_PARTS = ("current_appropriation", "prior_carryover", "annual_other")
 PROJECT_PARTS = ("project_fiscal", "project_other")
+# Exact to the cent whatever the size: Decimal's default context keeps 28 digits and would round
+# the sum of amounts the reader accepts (up to 64 characters), hiding or inventing a difference.
+EXACT_DIGITS = 160
 
 
 def check_funding(record: FormRecord, vocab: Vocabulary) -> list[Finding]:
     amounts = {name: amount_value(getattr(record.funding, name)) for name in AMOUNT_FIELDS}
     annual, project = (vocab.printed(f"funding.{f}") for f in ("annual_total", "project_total"))
     out = _repairs(record) + _unreadable(record)
-    out += _identity(amounts, "annual_total", ANNUAL_PARTS, "funding.annual_identity", annual)
-    out += _identity(amounts, "project_total", PROJECT_PARTS, "funding.project_identity", project)
+    with localcontext() as exact:
+        exact.prec = EXACT_DIGITS
+        out += _identities(amounts, annual, project)
     out += _project_below_annual(amounts["project_total"], amounts["annual_total"], project, annual)
     if record.funding.unit is None and any(v is not None for v in amounts.values()):
         msg = "amounts without a unit (元 or 万元)"
         out.append(finding("warning", "funding.unit_missing", msg, ["funding.unit"]))
+    return out
+
+
+def _identities(amounts: dict[str, Decimal | None], annual: str, project: str) -> list[Finding]:
+    out = _identity(amounts, "annual_total", ANNUAL_PARTS, "funding.annual_identity", annual)
+    out += _identity(amounts, "project_total", PROJECT_PARTS, "funding.project_identity", project)
     return out
 
 

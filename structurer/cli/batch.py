@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -13,30 +13,10 @@ from rich.table import Table
 
 from . import app
 from .core import _load_or_fail, _print_summary, _run_with_progress
-from .options import (
-    BaseUrl,
-    CacheDir,
-    Concurrency,
-    DryRun,
-    FallbackModel,
-    FallbackPriceIn,
-    FallbackPriceOut,
-    MaxCost,
-    MaxFailuresInARow,
-    MaxReasks,
-    MaxTokens,
-    Mode,
-    Model,
-    NoCache,
-    PriceIn,
-    PriceOut,
-    RetryFailed,
-    Rpm,
-    Timeout,
-    Tpm,
-    VocabFiles,
-    vocabulary,
-)
+from .options import REQUEST_OPTIONS, RUN_OPTIONS, DryRun, VocabFiles, llm_options, vocabulary
+
+if TYPE_CHECKING:
+    from ..llm.settings import LLMConfig
 
 console = Console(stderr=True)
 batch_app = typer.Typer(
@@ -55,18 +35,10 @@ def say(text: str) -> None:
 
 
 @batch_app.command()
+@llm_options(*REQUEST_OPTIONS)
 def submit(
     files: list[Path] = typer.Argument(..., help="One or more documents."),
-    model: Model = None,
-    base_url: BaseUrl = None,
-    mode: Mode = "tools",
-    max_reasks: MaxReasks = 2,
-    max_tokens: MaxTokens = 4096,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
-    timeout: Timeout = 120.0,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
+    llm: LLMConfig = None,  # type: ignore[assignment]  # the request options (llm_options)
     vocab: VocabFiles = None,
     batch_file: Path = typer.Option(
         Path("batch.jsonl"), help="Where to write the requests, one JSONL line per form."
@@ -91,8 +63,8 @@ def submit(
     from ..pipeline import plan_jobs
 
     words = vocabulary(vocab)
-    options = {k: v for k, v in locals().items() if k in _REQUEST_OPTIONS}
-    backend = make_backend("llm", vocab=words, require_key=not dry_run, **options)
+    options = llm.model_dump(include=set(REQUEST_OPTIONS), exclude_none=True)
+    backend = make_backend("llm", vocab=words, need_key=not dry_run, **options)
     documents = _load_or_fail(files, words)
     jobs = plan_jobs(documents, words)
     lines, cached = build_lines(backend, jobs)
@@ -114,10 +86,6 @@ def submit(
     ids = ", ".join(b["id"] for b in record.batches)
     say(f"submitted {ids}; job recorded in {job_path}")
     say(f"next: structurer batch status {job_path}")
-
-
-_REQUEST_OPTIONS = ("model", "base_url", "mode", "max_reasks", "max_tokens", "cache_dir",
-                    "no_cache", "timeout", "price_in", "price_out")  # fmt: skip
 
 
 @batch_app.command()
@@ -143,6 +111,7 @@ def status(job: Path = JobFile) -> None:
 
 
 @batch_app.command()
+@llm_options(*RUN_OPTIONS)
 def collect(
     job: Path = JobFile,
     out: Path = typer.Option(..., "--out", "-o", help="Output JSON Lines: one record per form."),
@@ -160,20 +129,7 @@ def collect(
         "a form without a reply gets llm.failed (for offline runs such as vllm run-batch).",
     ),
     poll: float = typer.Option(60.0, help="Seconds between looks with --wait."),
-    concurrency: Concurrency = 4,
-    timeout: Timeout = 120.0,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
-    fallback_model: FallbackModel = None,
-    fallback_price_in: FallbackPriceIn = None,
-    fallback_price_out: FallbackPriceOut = None,
-    max_cost: MaxCost = None,
-    rpm: Rpm = None,
-    tpm: Tpm = None,
-    retry_failed: RetryFailed = False,
-    max_failures_in_a_row: MaxFailuresInARow = 5,
+    llm: LLMConfig = None,  # type: ignore[assignment]  # the run options (llm_options)
 ) -> None:
     """Download the replies, validate and check them and write one record per form to OUT.
 
@@ -187,7 +143,7 @@ def collect(
     from ..pipeline import plan_jobs
     from ..vocab import load_vocabulary
 
-    options = {k: v for k, v in locals().items() if k in _COLLECT_OPTIONS}
+    options = llm.model_dump(include=set(RUN_OPTIONS), exclude_none=True)
     record = BatchJob.load(job)
     words = load_vocabulary([Path(p) for p in record.vocab_files])
     settings = _job_settings(record, options)
@@ -207,11 +163,6 @@ def collect(
     say(_batch_line(read_records(out), replies))
     if result.failed:
         raise typer.Exit(1)
-
-
-_COLLECT_OPTIONS = ("concurrency", "timeout", "cache_dir", "no_cache", "price_in", "price_out",
-                    "fallback_model", "fallback_price_in", "fallback_price_out", "max_cost",
-                    "rpm", "tpm", "retry_failed", "max_failures_in_a_row")  # fmt: skip
 
 
 def _job_settings(record: Any, options: dict[str, Any]) -> dict[str, Any]:

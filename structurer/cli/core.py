@@ -21,34 +21,16 @@ from . import app
 from .conventions import RepeatCap, short_message, stdout_bytes
 from .options import (
     BackendName,
-    BaseUrl,
-    CacheDir,
-    Concurrency,
     DryRun,
-    FallbackModel,
-    FallbackPriceIn,
-    FallbackPriceOut,
-    MaxCost,
-    MaxFailuresInARow,
-    MaxReasks,
-    MaxTokens,
-    Mode,
-    Model,
-    NoCache,
-    PriceIn,
-    PriceOut,
-    RetryFailed,
-    Rpm,
-    Timeout,
-    Tpm,
     VocabFiles,
     backend_from_options,
-    llm_settings,
+    llm_options,
     print_estimate,
     vocabulary,
 )
 
 if TYPE_CHECKING:  # the models load pydantic: only the commands that run import them
+    from ..llm.settings import LLMConfig
     from ..models import Document
 
 console = Console(stderr=True)
@@ -120,6 +102,7 @@ SUMMARY_ROWS = 30  # documents listed one by one in the summary; more are summed
 
 
 @app.command()
+@llm_options()
 def extract(
     inputs: list[Path] = typer.Argument(
         ...,
@@ -151,25 +134,7 @@ def extract(
     ),
     backend: BackendName = "auto",
     vocab: VocabFiles = None,
-    base_url: BaseUrl = None,
-    model: Model = None,
-    mode: Mode = "tools",
-    max_reasks: MaxReasks = 2,
-    concurrency: Concurrency = 4,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
-    timeout: Timeout = 120.0,
-    max_tokens: MaxTokens = 4096,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
-    fallback_model: FallbackModel = None,
-    fallback_price_in: FallbackPriceIn = None,
-    fallback_price_out: FallbackPriceOut = None,
-    max_cost: MaxCost = None,
-    rpm: Rpm = None,
-    tpm: Tpm = None,
-    retry_failed: RetryFailed = False,
-    max_failures_in_a_row: MaxFailuresInARow = 5,
+    llm: LLMConfig = None,  # type: ignore[assignment]  # the LLM options (llm_options)
     dry_run: DryRun = False,
     corrections: Path | None = typer.Option(
         None, help="Reviewer corrections to re-apply. Default: OUT's .corrections.jsonl if any."
@@ -193,8 +158,9 @@ def extract(
     from ..read.corpus import find_inputs
 
     words = vocabulary(vocab)
-    settings = {**llm_settings(locals()), "require_key": not dry_run}  # a dry run sends nothing
-    impl = backend_from_options(backend, settings, words)
+    impl = backend_from_options(
+        backend, llm, words, need_key=not dry_run
+    )  # a dry run sends nothing
     corpus = find_inputs(inputs, glob=glob)
     to_stdout = str(out) == "-"
     if not to_stdout:  # before any work: never over an input (under any name), nor a folder

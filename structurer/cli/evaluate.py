@@ -3,47 +3,67 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import StructurerError
 from . import app
-from .options import (
-    BaseUrl,
-    CacheDir,
-    Concurrency,
-    MaxReasks,
-    MaxTokens,
-    Mode,
-    Model,
-    NoCache,
-    PriceIn,
-    PriceOut,
-    Timeout,
-    VocabFiles,
-)
+from .options import VocabFiles, llm_options
+
+if TYPE_CHECKING:
+    from ..llm.settings import LLMConfig
 
 console = Console(stderr=True)
 out_console = Console()
 if not out_console.is_terminal:  # logs and CI: do not squeeze the score table into 80 columns
     out_console = Console(width=160)
 
-DEFAULT_FIXTURES = Path("fixtures")
-DEFAULT_REPORT = Path("eval/reports/latest")
-DEFAULT_HISTORY = Path("eval/history.jsonl")
+# Where a run writes by default: a folder of the current directory, ignored in the checkout
+# (.gitignore), so a run leaves `git status` clean; the tracked eval/reports/ and
+# eval/history.jsonl change only when a run is pointed at them.
+DEFAULT_OUT = Path("structurer-eval")
+DEFAULT_HISTORY = DEFAULT_OUT / "history.jsonl"
 
 
 @app.command("eval")
+@llm_options()
 def evaluate(
     cases: list[Path] = typer.Argument(
-        None, help="Case folders (source.* + gold.jsonl). Default: every case under fixtures/."
+        None, help="Case folders (source.* + gold.jsonl). Default: every case under --cases."
+    ),
+    cases_dir: Path | None = typer.Option(
+        None,
+        "--cases",
+        help="A folder of cases (each sub-folder with a gold.jsonl). Default: ./fixtures, else "
+        "the fixtures/ of the structurer checkout.",
+        show_default=False,
     ),
     backend: str = typer.Option("rules", "--backend", "-b", help="rules | llm | hybrid."),
+    matrix: Path | None = typer.Option(
+        None,
+        "--matrix",
+        help="A TOML file of [[row]] configurations (name, backend, model, base_url, mode, "
+        "prompt, batch, prices...): run every row on the same cases and write one report with "
+        "intervals, paired verdicts, a heat map per field and the cost-accuracy frontier. The "
+        "rows replace --backend and the LLM options.",
+        show_default=False,
+    ),
+    dry_run: bool = typer.Option(
+        False,
+        "--dry-run",
+        help="Send nothing: estimate the calls and cost of the run (of every "
+        "row with --matrix) and exit.",
+    ),
+    poll: float = typer.Option(30.0, help="Seconds between looks at a batch row's batch."),
     vocab: VocabFiles = None,
-    report: Path = typer.Option(DEFAULT_REPORT, "--report", help="Folder for report.json/.md."),
+    report: Path | None = typer.Option(
+        None,
+        "--report",
+        help=f"Folder for report.json/.md. Default: {DEFAULT_OUT}/latest in the current folder.",
+        show_default=False,
+    ),
     compare: Path | None = typer.Option(
         None, "--compare", help="A previous report.json: list what got better and worse."
     ),
@@ -56,61 +76,71 @@ def evaluate(
     gate: bool = typer.Option(
         False,
         "--gate",
-        help="Exit 1 when a case falls short of its own case.toml [gate] (for CI): forms found, "
-        "field accuracy, indicator F1, goals, silent errors, expected findings.",
+        help="Exit 1 when a case falls short of its own case.toml \\[gate] (for CI): forms found, "
+        "header, funding, goals, indicators, silent forms, unflagged wrong values, errors on "
+        "the gold record, expected findings.",
     ),
-    history: Path = typer.Option(DEFAULT_HISTORY, "--history", help="Score history (JSONL)."),
+    ratchet: bool = typer.Option(
+        False,
+        "--ratchet",
+        help="Raise each case's case.toml \\[gate] to this run's scores where they are better "
+        "(a minimum up, a maximum down; never lowered; missing keys added) and print the "
+        "changes. Rules backend only: CI gates the rules.",
+    ),
+    history: Path = typer.Option(
+        DEFAULT_HISTORY,
+        "--history",
+        help="Score history (JSONL) this run is appended to. The tracked eval/history.jsonl "
+        "only when named here: a deliberate record, not every local run.",
+    ),
     no_history: bool = typer.Option(
         False, "--no-history", help="Do not append this run to the history."
     ),
-    base_url: BaseUrl = None,
-    model: Model = None,
-    mode: Mode = "tools",
-    max_reasks: MaxReasks = 2,
-    concurrency: Concurrency = 4,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
-    timeout: Timeout = 120.0,
-    max_tokens: MaxTokens = 4096,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
+    llm: LLMConfig = None,  # type: ignore[assignment]  # the LLM options (llm_options)
 ) -> None:
     """Extract each case's source, score it against its gold and write report.json/report.md.
 
     Exit code 1 when a score is below --min-f1 / --min-fields (for CI), 2 on bad input.
     """
+    from ..quality.compare import compare_reports, load_report
     from ..quality.evaluate import (
         EvalReport,
         append_history,
-        compare_reports,
-        discover_cases,
-        gate_failures,
+        find_cases,
         load_case,
-        load_report,
         run_case,
         write_reports,
     )
-    from .options import backend_from_options, llm_settings, vocabulary
+    from ..quality.gates import gate_failures
+    from .options import backend_from_options, vocabulary
 
-    settings = llm_settings(locals())
     if backend == "auto":
         raise typer.BadParameter("eval needs an explicit backend: rules, llm or hybrid")
-    impl = backend_from_options(backend, settings, vocabulary(vocab))
-    folders = list(cases or discover_cases(DEFAULT_FIXTURES))
-    if not folders:
-        raise StructurerError(
-            f"no eval cases: no folder with a gold.jsonl under {DEFAULT_FIXTURES}/"
-        )
-    loaded = [load_case(f) for f in folders]
+    words = vocabulary(vocab)
+    loaded = [load_case(f) for f in find_cases(cases, cases_dir)]
+    if matrix or dry_run:
+        from .matrix import matrix_command
+
+        if gate or ratchet or min_f1 is not None or min_fields is not None:
+            raise typer.BadParameter("--gate, --ratchet, --min-f1 and --min-fields apply to one "
+                                     "configuration, not with --matrix or --dry-run")  # fmt: skip
+        rows = matrix or _one_row(backend, llm)
+        matrix_command(rows, loaded, words, report=report or DEFAULT_OUT / "matrix",
+                       compare=compare, dry_run=dry_run, poll=poll,
+                       history=None if no_history else history)  # fmt: skip
+        return
+    if ratchet and backend != "rules":
+        raise typer.BadParameter("--ratchet raises the gates CI holds the rules to: -b rules")
+    impl = backend_from_options(backend, llm, words)
     previous = load_report(compare) if compare else None
     scores = []
     for case in loaded:
         console.print(f"[dim]eval {case.name} ({len(case.gold)} forms, {impl.name})…[/]")
         scores.append(run_case(case, impl))
-    result = EvalReport(impl.name, settings["model"] if impl.name != "rules" else None, scores)
+    result = EvalReport(impl.name, llm.model if impl.name != "rules" else None, scores)
     data = result.to_dict()
     changes = compare_reports(previous, data) if previous is not None else None
-    json_path, md_path = write_reports(result, report, changes)
+    json_path, md_path = write_reports(result, report or DEFAULT_OUT / "latest", changes)
     if not no_history:
         append_history(result, history)
     _print_table(data)
@@ -120,11 +150,32 @@ def evaluate(
     failures = [
         f for case, s in zip(loaded, scores, strict=True) for f in gate_failures(s, case.gate)
     ]
+    if ratchet:
+        _ratchet(loaded, scores)
     if gate and failures:
         for line in failures:
             console.print(f"[red]gate:[/] {line}")
         raise typer.Exit(1)
     _enforce(data["overall"], min_f1=min_f1, min_fields=min_fields)
+
+
+def _ratchet(cases: list[Any], scores: list[Any]) -> None:
+    """Raise each case's gate to its scores; print what changed."""
+    from ..quality.gates import ratchet
+
+    changes = [c for case, s in zip(cases, scores, strict=True)
+               for c in ratchet(case.source_path.parent, s)]  # fmt: skip
+    for change in changes:
+        console.print(f"[green]ratchet[/] {change}", soft_wrap=True, highlight=False)
+    cases_changed = len({c.case for c in changes})
+    console.print(f"ratchet: {len(changes)} gate values raised in {cases_changed} case.toml files")
+
+
+def _one_row(backend: str, llm: LLMConfig) -> Any:
+    """`eval --dry-run` without a matrix: the command's configuration as a one-row matrix."""
+    from ..quality.matrix import MatrixRow
+
+    return [MatrixRow(name=backend, backend=backend, **llm.model_dump(exclude_none=True))]
 
 
 def _pct(value: float | None) -> str:

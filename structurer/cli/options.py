@@ -1,88 +1,82 @@
-"""The LLM options shared by every command that can run an LLM backend (extract, eval,
-robustness), declared once, and the one place that turns them into a backend."""
+"""The options shared by the commands, declared once, and the one place that turns them into a
+backend. The LLM options are made from the declaration of the LLM settings
+(llm/config_fields.py, the one `LLMConfig` is made from): `@llm_options(...)` gives a command
+those options and hands it one `llm: LLMConfig` built from them, the environment and the config
+file (an option left at its default does not hide the environment's or the file's value)."""
 
 from __future__ import annotations
 
-import os
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-LLM_KEYS = ("base_url", "model", "mode", "max_reasks", "concurrency", "cache_dir", "no_cache",
-            "timeout", "max_tokens", "price_in", "price_out")  # fmt: skip
-# corpus-scale options (budgets, breaker, escalation): declared by extract and batch collect
-SCALE_KEYS = ("fallback_model", "fallback_price_in", "fallback_price_out", "max_cost", "rpm",
-              "tpm", "retry_failed", "max_failures_in_a_row")  # fmt: skip
+from ..llm.config_fields import BY_NAME, SETTINGS
 
-BaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        help="OpenAI-compatible endpoint. Env: STRUCTURER_BASE_URL, then OPENAI_BASE_URL."
-    ),
-]
-Model = Annotated[str | None, typer.Option(help="Model name. Env: STRUCTURER_MODEL.")]
-Mode = Annotated[
-    str,
-    typer.Option(
-        help="How the schema is enforced: tools | json | json_schema | md_json "
-        "(md_json for providers without tool calling)."
-    ),
-]
-MaxReasks = Annotated[int, typer.Option(help="Re-asks after a reply fails validation.")]
-Concurrency = Annotated[int, typer.Option(help="LLM requests in flight at once.")]
-CacheDir = Annotated[
-    Path | None,
-    typer.Option(
-        help="LLM reply cache. Env: STRUCTURER_CACHE_DIR. Default: "
-        "$XDG_CACHE_HOME/structurer/llm, else ~/.cache/structurer/llm.",
-        show_default=False,
-    ),
-]
-NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")]
-Timeout = Annotated[float, typer.Option(help="Seconds per LLM request.")]
-MaxTokens = Annotated[int, typer.Option(help="Completion token limit per LLM request.")]
-PriceIn = Annotated[float | None, typer.Option(help="Price per million prompt tokens.")]
-PriceOut = Annotated[float | None, typer.Option(help="Price per million completion tokens.")]
-FallbackModel = Annotated[
-    str | None,
-    typer.Option(
-        help="A stronger model for the forms whose reply still has problems after the re-asks "
-        "(or no valid reply); the reply with fewer problems is kept."
-    ),
-]
-FallbackPriceIn = Annotated[
-    float | None, typer.Option(help="The fallback model's price per million prompt tokens.")
-]
-FallbackPriceOut = Annotated[
-    float | None, typer.Option(help="The fallback model's price per million completion tokens.")
-]
-MaxCost = Annotated[
-    float | None,
-    typer.Option(
-        help="Stop sending requests once this run's spend reaches this (needs the prices); the "
-        "forms not done stay pending and a rerun finishes them. Exit code 3."
-    ),
-]
-Rpm = Annotated[int | None, typer.Option(help="At most this many requests per minute.")]
-Tpm = Annotated[
-    int | None, typer.Option(help="At most this many tokens per minute (prompt + completion).")
-]
-RetryFailed = Annotated[
-    bool,
-    typer.Option(
-        "--retry-failed",
-        help="Send again the forms whose cached reply still had problems after the re-asks "
-        "(forms with no valid reply are never cached: they are always sent again).",
-    ),
-]
-MaxFailuresInARow = Annotated[
-    int,
-    typer.Option(
-        help="Stop the run (exit 2) when this many forms in a row fail on HTTP errors. A 401, "
-        "403 or 404 stops it at once."
-    ),
-]
+F = TypeVar("F", bound=Callable[..., Any])
+LLM_OPTIONS = tuple(s.name for s in SETTINGS if s.option)
+# What shapes a request (batch submit) and what a run adds (batch collect).
+REQUEST_OPTIONS = ("model", "base_url", "mode", "prompt", "max_reasks", "max_tokens", "cache_dir",
+                   "no_cache", "timeout", "price_in", "price_out")  # fmt: skip
+RUN_OPTIONS = tuple(k for k in LLM_OPTIONS if k not in REQUEST_OPTIONS or k in
+                    ("cache_dir", "no_cache", "timeout", "price_in", "price_out"))  # fmt: skip
+
+
+def llm_options(*names: str) -> Callable[[F], F]:
+    """Replace the command's `llm` parameter by the LLM options `names` (default: all), made
+    from LLMConfig's fields; the command receives `llm`, the LLMConfig they make together with
+    the environment and the config file."""
+    chosen = names or LLM_OPTIONS
+
+    def decorate(command: F) -> F:
+        signature = inspect.signature(command, eval_str=True, locals={"LLMConfig": object})
+        params = [_CONTEXT]  # typer hands the click context to a parameter of this type
+        for param in signature.parameters.values():
+            params += [_option(n) for n in chosen] if param.name == "llm" else [param]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            ctx = kwargs.pop(_CONTEXT.name)
+            given = {n: kwargs.pop(n) for n in chosen}
+            # an option left at its default does not hide the environment's or the file's value
+            explicit = {
+                n: v for n, v in given.items() if ctx.get_parameter_source(n).name != "DEFAULT"
+            }
+            from ..llm.settings import load_config
+
+            return command(**kwargs, llm=load_config(explicit))
+
+        run.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+_CONTEXT = inspect.Parameter(
+    "llm_options_context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+)
+
+
+def _option(name: str) -> inspect.Parameter:
+    """The typer option of one LLM setting: its type, default and help."""
+    setting = BY_NAME[name]
+    flag = setting.type is bool
+    decls = (f"--{name.replace('_', '-')}",) if flag else ()
+    shown = setting.default is not None
+    option = typer.Option(*decls, help=setting.help, show_default=shown)
+    kind: Any = setting.type if flag or shown else setting.type | None
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=setting.default,
+        annotation=Annotated[kind, option],
+    )
+
+
 DryRun = Annotated[
     bool,
     typer.Option(
@@ -112,24 +106,14 @@ VocabFiles = Annotated[
 ]
 
 
-def llm_settings(args: dict[str, Any]) -> dict[str, Any]:
-    """The LLM options of a command's arguments, with the endpoint and model from the
-    environment when not given. The API key is read by the backend, never passed around."""
-    settings = {k: args[k] for k in LLM_KEYS}
-    settings.update({k: args[k] for k in SCALE_KEYS if k in args})
-    settings["base_url"] = (
-        settings["base_url"]
-        or os.environ.get("STRUCTURER_BASE_URL")
-        or os.environ.get("OPENAI_BASE_URL")
-    )
-    settings["model"] = settings["model"] or os.environ.get("STRUCTURER_MODEL")
-    return settings
-
-
-def backend_from_options(name: str, settings: dict[str, Any], vocab: Any = None) -> Any:
-    """The backend a command's --backend and LLM options (`llm_settings`) ask for."""
+def backend_from_options(name: str, llm: Any, vocab: Any = None, *, need_key: bool = True) -> Any:
+    """The backend a command's --backend and LLM configuration ask for (`need_key=False`: a dry
+    run, which sends nothing, needs no API key)."""
     from ..backends import make_backend
 
+    settings = llm.model_dump(exclude_none=True)
+    if not need_key:
+        settings["need_key"] = False
     return make_backend(name, vocab=vocab, **settings)
 
 

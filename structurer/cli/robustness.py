@@ -3,36 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from . import app
-from .options import (
-    BaseUrl,
-    CacheDir,
-    Concurrency,
-    MaxReasks,
-    MaxTokens,
-    Mode,
-    Model,
-    NoCache,
-    PriceIn,
-    PriceOut,
-    Timeout,
-)
+from .evaluate import DEFAULT_OUT
+from .options import llm_options
 
-
-def _commit() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
+if TYPE_CHECKING:
+    from ..llm.settings import LLMConfig
 
 
 def _rates(text: str) -> list[float]:
@@ -47,28 +28,37 @@ def _rates(text: str) -> list[float]:
     return rates
 
 
-def _backends(names: list[str], llm_args: dict[str, Any]) -> list[Any]:
+def _backends(names: list[str], llm: LLMConfig) -> list[Any]:
     from ..backends import BACKENDS
-    from .options import backend_from_options, llm_settings
+    from .options import backend_from_options
 
-    settings = llm_settings(llm_args)
     backends = []
     for name in names:
         if name not in BACKENDS:
             raise typer.BadParameter(f"unknown backend {name!r}; choose {', '.join(BACKENDS)}")
-        if name != "rules" and not settings["model"]:
+        if name != "rules" and not llm.model:
             raise typer.BadParameter(f"backend {name} needs a model: --model or STRUCTURER_MODEL")
-        backends.append(backend_from_options(name, settings))
+        backends.append(backend_from_options(name, llm))
     return backends
 
 
 @app.command()
+@llm_options()
 def robustness(
-    fixtures: Path = typer.Option(
-        Path("fixtures"), help="Folder of cases; every CASE/gold.jsonl is rendered and damaged."
+    fixtures: Path | None = typer.Option(
+        None,
+        "--cases",
+        "--fixtures",
+        help="Folder of cases; every CASE/gold.jsonl is rendered and damaged. Default: "
+        "./fixtures, else the fixtures/ of the structurer checkout.",
+        show_default=False,
     ),
     out: Path = typer.Option(
-        Path("eval/robustness"), "--out", "-o", help="Where report.md/.json and the plot go."
+        DEFAULT_OUT / "robustness",
+        "--out",
+        "-o",
+        help="Where report.md/.json and the plot go (the tracked eval/robustness/ only when "
+        "named here).",
     ),
     backend: list[str] = typer.Option(
         ["rules"], "--backend", "-b", help="rules, llm or hybrid; repeat for several."
@@ -85,17 +75,7 @@ def robustness(
     min_f1: float | None = typer.Option(
         None, help="Exit 1 if a damage type's indicator F1 at its default rate is below this."
     ),
-    base_url: BaseUrl = None,
-    model: Model = None,
-    mode: Mode = "tools",
-    max_reasks: MaxReasks = 2,
-    concurrency: Concurrency = 4,
-    cache_dir: CacheDir = None,
-    no_cache: NoCache = False,
-    timeout: Timeout = 120.0,
-    max_tokens: MaxTokens = 4096,
-    price_in: PriceIn = None,
-    price_out: PriceOut = None,
+    llm: LLMConfig = None,  # type: ignore[assignment]  # the LLM options (llm_options)
 ) -> None:
     """Render every fixture's gold as clean forms, damage them the way OCR does (each damage
     type at several rates, seeded), extract them and score against the gold.
@@ -111,10 +91,13 @@ def robustness(
     unknown = [d for d in damage if d not in DAMAGES]
     if unknown:
         raise typer.BadParameter(f"unknown damage {unknown}; choose from {', '.join(DAMAGES)}")
-    cases = load_gold_cases(fixtures)
+    from ..quality.evaluate import default_cases_root, git_commit
+
+    root = fixtures or default_cases_root()
+    cases = load_gold_cases(root) if root else []
     if not cases:
-        raise typer.BadParameter(f"no CASE/gold.jsonl under {fixtures}")
-    impls = _backends(backend, locals())
+        raise typer.BadParameter(f"no CASE/gold.jsonl under {root or './fixtures'}")
+    impls = _backends(backend, llm)
     console = Console(stderr=True)
 
     def show(p: Any) -> None:
@@ -136,7 +119,7 @@ def robustness(
     forms = sum(len(c.gold) for c in cases)
     meta = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(),
+        "commit": git_commit(),
         "backends": ", ".join(backend),
         "cases": ", ".join(c.name for c in cases),
         "forms": forms,

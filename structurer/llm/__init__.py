@@ -12,6 +12,15 @@ cells), estimate (dry run), batch (provider batch jobs).
 
 from __future__ import annotations
 
-from .settings import LLMSettings, resolve_settings
+from typing import Any
 
 __all__ = ["LLMSettings", "resolve_settings"]
+
+
+def __getattr__(name: str) -> Any:
+    """Imported when first used: the CLI reads config_fields.py without loading pydantic."""
+    if name in __all__:
+        from . import settings
+
+        return getattr(settings, name)
+    raise AttributeError(name)

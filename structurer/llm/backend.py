@@ -60,6 +60,7 @@ class Result:
     batch: bool = False  # the first reply came from a batch job
     error: str | None = None
     http_failure: bool = False  # the endpoint failed, not the model
+    cached_usage: dict[str, int] | None = None  # a cache hit: what the reply cost when asked
 
     def badness(self) -> tuple[bool, int]:
         return (self.draft is None, len(self.problems))
@@ -71,7 +72,7 @@ class LLMBackend:
     def __init__(self, settings: LLMSettings, vocab: Vocabulary | None = None) -> None:
         self.settings = settings
         self.vocab = resolve(vocab)
-        self.prompt = load_prompt()
+        self.prompt = load_prompt(settings.prompt)
         self.usage = Usage(settings)
         # batch collect: job key -> the batch's reply to the form's first call; `live=False`
         # keeps to those replies (no re-ask, no form asked live)
@@ -268,9 +269,12 @@ class LLMBackend:
             "seconds": round(seconds, 3),
             "model": kept.model,
             "prompt_version": self.prompt.version,
+            "prompt_sha": self.prompt.sha,
         }
         if any(r.batch for r in results):
             meta["batch"] = True
+        if cached := [r.cached_usage for r in results if r.cached_usage]:  # eval: a row's cost
+            meta["cached_usage"] = {k: sum(u.get(k, 0) for u in cached) for k in USAGE_KEYS}
         if len(results) > 1:  # escalated: what each model cost
             meta["by_model"] = {
                 r.model: {
@@ -314,9 +318,14 @@ def _unresolved(problems: list[str]) -> list[Finding]:
     ]
 
 
+USAGE_KEYS = ("calls", "prompt_tokens", "completion_tokens")
+
+
 def _cache_value(result: Result) -> dict[str, Any]:
     assert result.draft is not None
-    return {"draft": result.draft.model_dump(mode="json"), "problems": result.problems}
+    usage = {k: getattr(result, k) for k in USAGE_KEYS}
+    return {"draft": result.draft.model_dump(mode="json"), "problems": result.problems,
+            "usage": usage}  # fmt: skip
 
 
 def _from_cache(value: dict[str, Any] | None, model: str) -> Result | None:
@@ -326,7 +335,9 @@ def _from_cache(value: dict[str, Any] | None, model: str) -> Result | None:
         draft = FormDraft.model_validate(value["draft"])
     except (KeyError, ValueError):
         return None
-    return Result(draft, list(value.get("problems", [])), model, cache_hit=True)
+    usage = value.get("usage") if isinstance(value.get("usage"), dict) else None
+    return Result(draft, list(value.get("problems", [])), model, cache_hit=True,
+                  cached_usage=usage)  # fmt: skip
 
 
 def run_coroutine(coro: Coroutine[Any, Any, None]) -> None:

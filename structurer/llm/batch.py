@@ -46,7 +46,7 @@ log = logging.getLogger("structurer")
 URL = "/v1/chat/completions"
 MAX_LINES = 50_000  # OpenAI's limit of requests per batch
 MAX_BYTES = 190 * 2**20  # under OpenAI's 200 MB per input file
-REQUEST_SETTINGS = ("base_url", "model", "mode", "max_reasks", "max_tokens")
+REQUEST_SETTINGS = ("base_url", "model", "mode", "max_reasks", "max_tokens", "prompt")
 DONE = {"completed", "expired", "cancelled", "failed"}
 T = TypeVar("T")
 

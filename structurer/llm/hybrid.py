@@ -152,4 +152,5 @@ def _no_call(llm: LLMBackend) -> dict[str, Any]:
         "seconds": 0.0,
         "model": llm.settings.model,
         "prompt_version": llm.prompt.version,
+        "prompt_sha": llm.prompt.sha,
     }

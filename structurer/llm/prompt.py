@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from ..errors import StructurerError
 from ..models import Cell, Chunk, Grid
@@ -79,20 +80,53 @@ def _system_text(template: Template, vocab: Vocabulary) -> str:
 
 
 @cache
-def load_prompt(name: str = "extract", directory: Path = PROMPTS_DIR) -> Prompt:
-    """The current version of prompt `name`, as the manifest names it."""
+def load_prompt(
+    name: str | None = None, directory: Path = PROMPTS_DIR, task: str = "extract"
+) -> Prompt:
+    """A prompt from the registry (prompts/manifest.json: name -> template file): `name` is a
+    registered version (`extract-v2`), a template file's path, or None for the task's current
+    version. A new prompt is a file (and a manifest line), not a code change."""
+    if name and _is_file(name, directory):
+        path = Path(name)
+        return parse_prompt(path.stem, _read(path))
+    manifest = prompt_registry(directory)
+    version = name or manifest["current"].get(task)
+    entry = manifest["prompts"].get(version or "")
+    if entry is None:
+        known = ", ".join(manifest["prompts"])
+        raise StructurerError(f"no prompt {version!r} in {directory}/manifest.json; known: {known}")
+    return parse_prompt(str(version), _read(directory / entry["file"]))
+
+
+def prompt_registry(directory: Path = PROMPTS_DIR) -> dict[str, Any]:
+    """The manifest: `current` (task -> version) and `prompts` (version -> file, notes)."""
     try:
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-        entry = manifest[name]
-        text = (directory / entry["file"]).read_text(encoding="utf-8")
-    except (OSError, KeyError, ValueError) as exc:
-        raise StructurerError(f"prompt {name!r} not found in {directory}: {exc}") from exc
+        manifest["current"], manifest["prompts"]  # both tables, or an error
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        raise StructurerError(f"{directory}/manifest.json: not a prompt registry: {exc}") from None
+    return dict(manifest)
+
+
+def parse_prompt(version: str, text: str) -> Prompt:
+    """A template's `<!-- system -->` and `<!-- user -->` parts; its sha is of the whole text."""
     parts = dict(zip(*[iter(_MARKER.split(text)[1:])] * 2, strict=True))
     if set(parts) != {"system", "user"}:
-        raise StructurerError(f"{entry['file']}: needs <!-- system --> and <!-- user --> parts")
+        raise StructurerError(f"prompt {version}: needs <!-- system --> and <!-- user --> parts")
     sha = hashlib.sha256(text.encode()).hexdigest()[:12]
     system, user = Template(parts["system"].strip()), Template(parts["user"].strip())
-    return Prompt(entry["version"], system, user, sha)
+    return Prompt(version, system, user, sha)
+
+
+def _is_file(name: str, directory: Path) -> bool:
+    return name.endswith((".md", ".txt")) or "/" in name or Path(name).is_file()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StructurerError(f"{path}: prompt template not readable: {exc}") from None
 
 
 def row_ids(grid: Grid) -> list[str]:

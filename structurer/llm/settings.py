@@ -1,50 +1,71 @@
-"""LLM settings: one value object built from the CLI's options and the environment.
+"""LLM settings: one configuration, read from options, the environment and a config file.
 
-The API key lives only here, in a field kept out of `repr`, and is never written anywhere: the
-cache key, records, logs and summaries are built from the other fields.
+`LLMConfig` is everything a user sets about the LLM, as one pydantic model made from the
+declaration in config_fields.py (the commands make their LLM options from the same declaration,
+cli/options.py, without importing pydantic); a row of an eval matrix is validated by it,
+and so are the environment (`STRUCTURER_<FIELD>`, e.g. STRUCTURER_MODEL, STRUCTURER_MAX_REASKS;
+OPENAI_BASE_URL after STRUCTURER_BASE_URL) and a config file: `structurer.toml`, or the
+`[tool.structurer]` table of a `pyproject.toml`, the nearest one in the current folder or above
+it. `load_config` layers them, each over the next: values given (options, a matrix row, a
+library call), the environment, the config file, the defaults.
+
+`LLMSettings` is a configuration made complete for a run (`resolve_settings`): a model required,
+the endpoint and cache folder filled in, and the API key. The key is read from the environment
+only (STRUCTURER_API_KEY, then OPENAI_API_KEY), never from a file or a row, kept out of `repr`
+and of every dump: the cache key, records, logs and reports are built from the other fields.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+import tomllib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlparse
 
-from ..errors import StructurerError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-MODES = ("tools", "json", "json_schema", "md_json")
+from ..errors import StructurerError
+from .config_fields import SETTINGS, Setting
+
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 LOCAL_KEY = "sk-local"  # the openai client insists on a key, local servers ignore it
 HTTP_RETRIES = 4  # 429/5xx/timeouts/connection errors: retries per request (llm.transport)
-FAILURES_IN_A_ROW = 5  # forms failing on HTTP errors one after another before the run stops
+CONFIG_FILE = "structurer.toml"
+ENV_PREFIX = "STRUCTURER_"
+# Environment variables read after STRUCTURER_<FIELD>, in order.
+ENV_FALLBACKS = {"base_url": ("OPENAI_BASE_URL",)}
+KEY_ENV = ("STRUCTURER_API_KEY", "OPENAI_API_KEY")
 
 
-@dataclass(frozen=True)
-class LLMSettings:
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _field(setting: Setting) -> tuple[Any, Any]:
+    kind: Any = Literal[setting.choices] if setting.choices else setting.type
+    annotation = kind | None if setting.default is None else kind
+    field = Field(setting.default, ge=setting.ge, gt=setting.gt, description=setting.help)
+    return annotation, field
+
+
+# What a user sets about the LLM, made from the declaration in config_fields.py. Every field is
+# optional: a missing one comes from the next layer (see `load_config`).
+LLMConfig = create_model(
+    "LLMConfig", __base__=_Config, __module__=__name__, **{s.name: _field(s) for s in SETTINGS}
+)
+
+
+class LLMSettings(LLMConfig):  # type: ignore[misc,valid-type]
+    """A configuration complete for a run, with the API key."""
+
     model: str
     base_url: str = DEFAULT_BASE_URL
-    mode: str = "tools"
-    max_reasks: int = 2
-    concurrency: int = 4
-    cache_dir: Path | None = None
-    no_cache: bool = False
-    timeout: float = 120.0
-    max_tokens: int = 4096
-    price_in: float | None = None
-    price_out: float | None = None
+    reasoning: bool = False
     http_retries: int = HTTP_RETRIES
-    reasoning: bool = False  # max_completion_tokens, no temperature (llm/params.py)
-    fallback_model: str | None = None  # forms still with problems after the re-asks go here
-    fallback_price_in: float | None = None
-    fallback_price_out: float | None = None
-    max_cost: float | None = None  # stop sending once the spend reaches it (prices needed)
-    rpm: int | None = None  # requests per minute, all workers together
-    tpm: int | None = None  # tokens per minute (prompt estimated before, corrected after)
-    retry_failed: bool = False  # re-send forms whose cached reply still had problems
-    max_failures_in_a_row: int = FAILURES_IN_A_ROW
-    api_key: str = field(default="", repr=False, compare=False)
+    api_key: str = Field("", repr=False, exclude=True)
 
     @property
     def is_local(self) -> bool:
@@ -73,78 +94,115 @@ class LLMSettings:
     def for_fallback(self) -> LLMSettings:
         """The same settings addressed to the fallback model."""
         assert self.fallback_model
-        return replace(self, model=self.fallback_model, fallback_model=None)
+        return self.model_copy(update={"model": self.fallback_model, "fallback_model": None})
 
 
-def resolve_settings(
+# --- the layers ---
+
+
+def load_config(
+    given: Mapping[str, Any] | None = None,
     *,
-    model: str | None = None,
-    base_url: str | None = None,
-    mode: str = "tools",
-    max_reasks: int = 2,
-    concurrency: int = 4,
-    cache_dir: str | Path | None = None,
-    no_cache: bool = False,
-    timeout: float = 120.0,
-    max_tokens: int = 4096,
-    price_in: float | None = None,
-    price_out: float | None = None,
-    http_retries: int = HTTP_RETRIES,
-    reasoning: bool | None = None,
-    fallback_model: str | None = None,
-    fallback_price_in: float | None = None,
-    fallback_price_out: float | None = None,
-    max_cost: float | None = None,
-    rpm: int | None = None,
-    tpm: int | None = None,
-    retry_failed: bool = False,
-    max_failures_in_a_row: int = FAILURES_IN_A_ROW,
-    require_key: bool = True,
-) -> LLMSettings:
-    """Validate the options, fill the gaps from the environment; raise StructurerError if unusable.
-    `require_key=False` (a dry run, which sends nothing) lets a remote endpoint go without a key."""
-    model = model or os.environ.get("STRUCTURER_MODEL")
-    if not model:
+    environ: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+) -> LLMConfig:
+    """The configuration from `given` (None values count as not given), over the environment,
+    over the config file found from `cwd`, over the defaults. StructurerError naming the option,
+    variable or file of a bad value."""
+    file_layer = config_file_layer(Path(cwd) if cwd else Path.cwd())
+    env_layer = _validated(env_values(os.environ if environ is None else environ), "environment")
+    given_layer = _validated({k: v for k, v in (given or {}).items() if v is not None}, "option")
+    return LLMConfig.model_validate({**file_layer, **env_layer, **given_layer})
+
+
+def env_values(environ: Mapping[str, str]) -> dict[str, str]:
+    """STRUCTURER_<FIELD> (then the fallbacks) of every field that has one set and not empty."""
+    out = {}
+    for name in LLMConfig.model_fields:
+        names = (ENV_PREFIX + name.upper(), *ENV_FALLBACKS.get(name, ()))
+        value = next((environ[n] for n in names if environ.get(n)), None)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def find_config(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest `structurer.toml`, or `pyproject.toml` with a `[tool.structurer]` table, in
+    `start` or a folder above it: (its path, its LLM table)."""
+    for folder in (start.resolve(), *start.resolve().parents):
+        own = folder / CONFIG_FILE
+        if own.is_file():
+            return own, _read_toml(own)
+        project = folder / "pyproject.toml"
+        if project.is_file():
+            table = _read_toml(project).get("tool", {}).get("structurer")
+            if isinstance(table, dict):
+                return project, table
+    return None
+
+
+def config_file_layer(start: Path) -> dict[str, Any]:
+    found = find_config(start)
+    if found is None:
+        return {}
+    path, table = found
+    if "api_key" in table:
+        raise StructurerError(f"{path}: no api_key in a file; set STRUCTURER_API_KEY instead")
+    return _validated(table, str(path))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise StructurerError(f"{path}: not a readable TOML file: {exc}") from None
+
+
+def _validated(values: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """`values` checked as a configuration: those set, parsed (env strings become numbers)."""
+    try:
+        return LLMConfig.model_validate(dict(values)).model_dump(exclude_unset=True)
+    except ValidationError as exc:
+        raise StructurerError(config_problem(exc, source)) from None
+
+
+def config_problem(exc: ValidationError, source: str) -> str:
+    """The first problem of a configuration in one line, named as its source spells it."""
+    error = exc.errors()[0]
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    where = {
+        "option": f"--{name.replace('_', '-')}",
+        "environment": ENV_PREFIX + name.upper(),
+    }.get(source, f"{source}: {name}")
+    if error["type"] == "extra_forbidden":
+        return f"{where}: not an LLM setting; known: {', '.join(LLMConfig.model_fields)}"
+    return f"{where}: {error['msg']} (got {error.get('input')!r})"
+
+
+# --- complete for a run ---
+
+
+def resolve_settings(**given: Any) -> LLMSettings:
+    """The settings of a run: `given` over the environment, the config file and the defaults
+    (`load_config`), completed. StructurerError if unusable (no model, no key for a remote
+    endpoint unless `need_key=False` — an estimate sends nothing —, a budget without prices)."""
+    http_retries = given.pop("http_retries", HTTP_RETRIES)
+    need_key = given.pop("need_key", True)
+    config = load_config(given)
+    if not config.model:
         raise StructurerError("no LLM model given: pass --model or set STRUCTURER_MODEL")
-    if mode not in MODES:
-        raise StructurerError(f"unknown --mode {mode!r}; choose from {', '.join(MODES)}")
-    if max_reasks < 0 or concurrency < 1 or timeout <= 0 or max_tokens < 1:
-        raise StructurerError(
-            "--max-reasks must be >= 0, --concurrency >= 1, --timeout and --max-tokens > 0"
-        )
-    base_url = (
-        base_url
-        or os.environ.get("STRUCTURER_BASE_URL")
-        or os.environ.get("OPENAI_BASE_URL")
-        or DEFAULT_BASE_URL
-    )
-    key = os.environ.get("STRUCTURER_API_KEY") or os.environ.get("OPENAI_API_KEY")
-    settings = LLMSettings(
-        model=model,
-        base_url=base_url.rstrip("/"),
-        mode=mode,
-        max_reasks=max_reasks,
-        concurrency=concurrency,
-        cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(),
-        no_cache=no_cache,
-        timeout=timeout,
-        max_tokens=max_tokens,
-        price_in=price_in,
-        price_out=price_out,
+    key = next((os.environ[n] for n in KEY_ENV if os.environ.get(n)), "")
+    values = config.model_dump()
+    values.update(
+        base_url=(config.base_url or DEFAULT_BASE_URL).rstrip("/"),
+        cache_dir=config.cache_dir or default_cache_dir(),
+        reasoning=bool(config.reasoning),
+        fallback_model=config.fallback_model or None,
         http_retries=http_retries,
-        reasoning=os.environ.get("STRUCTURER_REASONING") == "1" if reasoning is None else reasoning,
-        fallback_model=fallback_model or None,
-        fallback_price_in=fallback_price_in,
-        fallback_price_out=fallback_price_out,
-        max_cost=max_cost,
-        rpm=rpm,
-        tpm=tpm,
-        retry_failed=retry_failed,
-        max_failures_in_a_row=max_failures_in_a_row,
-        api_key=key or LOCAL_KEY,
     )
+    settings = LLMSettings(**values, api_key=key or LOCAL_KEY)
     _check_budget(settings)
-    if not key and not settings.is_local and require_key:
+    if need_key and not key and not settings.is_local:
         raise StructurerError(
             f"no API key for {settings.base_url}: set STRUCTURER_API_KEY (or OPENAI_API_KEY)"
         )
@@ -152,13 +210,9 @@ def resolve_settings(
 
 
 def _check_budget(settings: LLMSettings) -> None:
-    """Limits must be positive, and a cost cap needs the price of every model it may pay for."""
-    limits = {"--rpm": settings.rpm, "--tpm": settings.tpm, "--max-cost": settings.max_cost}
-    for option, value in limits.items():
-        if value is not None and value <= 0:
-            raise StructurerError(f"{option} must be > 0")
-    if settings.max_failures_in_a_row < 1 or settings.http_retries < 0:
-        raise StructurerError("--max-failures-in-a-row must be >= 1")
+    """A cost cap needs the price of every model it may pay for."""
+    if settings.http_retries < 0:
+        raise StructurerError("http_retries must be >= 0")
     if settings.max_cost is None:
         return
     for model in settings.models:
@@ -172,8 +226,7 @@ def _check_budget(settings: LLMSettings) -> None:
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("STRUCTURER_CACHE_DIR")
-    if env:
-        return Path(env)
+    """~/.cache/structurer/llm, or under XDG_CACHE_HOME (STRUCTURER_CACHE_DIR is a layer of the
+    configuration: `load_config` has read it before this is asked)."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "structurer" / "llm"

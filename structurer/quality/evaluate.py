@@ -3,8 +3,9 @@
 A case is a folder holding `source.*` (an OCR document) and `gold.jsonl` (one hand-labelled record
 per form, optionally with `expected_findings: [{"code": ..., "paths": [...]}]`), and optionally
 `case.toml` saying what the case is (`kind = "real" | "synthetic"`, `layout`, `region`): the report
-scores real and synthetic cases separately and per layout. Scoring itself is in `scoring.py`; this
-module does the I/O around it.
+scores real and synthetic cases separately and per layout. Scoring itself is in `scoring.py`,
+the gates in `gates.py`, comparing two reports in `compare.py`, report.md in `report_md.py`, the
+matrix of configurations in `matrix.py`; this module does the I/O around a run.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..errors import InputError, NoFormsError, RecordsError
+from ..errors import InputError, NoFormsError, RecordsError, StructurerError
 from ..io import atomic_write_text, describe, load_json, read_text, unknown_keys
 from ..models import Finding, FormRecord
+from .compare import Change
+from .report_md import render_markdown
 from .scoring import CaseScore, ExpectedFinding, pair_forms, score_case
 
 HEADLINE = (
@@ -60,38 +63,6 @@ GROUP_HEADLINE = (
     "unflagged_wrong_values",
     "errors_on_gold",
 )
-# Metrics where a rise is a regression; every other numeric metric is better when higher.
-LOWER_IS_BETTER = frozenset(
-    {
-        "forms_extra",
-        "findings_missed",
-        "unexpected_errors",
-        "seconds",
-        "llm_seconds_per_form",
-        "forms_wrong",
-        "silent_errors",
-        "silent_error_rate",
-        "false_alarms",
-        "values_wrong",
-        "unflagged_wrong_values",
-        "errors_on_gold",
-    }
-)
-# Counts that describe the run rather than its quality: reported, never called better or worse.
-NEUTRAL = frozenset(
-    {
-        "forms_expected",
-        "indicators_expected",
-        "indicators_got",
-        "findings_expected",
-        "calls",
-        "prompt_tokens",
-        "completion_tokens",
-        "cache_hits",
-        "seconds",
-        "llm_seconds_per_form",
-    }
-)
 
 
 @dataclass
@@ -103,6 +74,7 @@ class Case:
     kind: str = "real"  # real (found in public, labelled by hand) or synthetic (written by us)
     layout: str = "?"  # how the document prints its tables: pipe, cell-per-line, pdf-text...
     gate: dict[str, Any] = field(default_factory=dict)  # what CI holds the case to
+    origin: str = ""  # its document: case.toml generated_from or same_document_as, else its name
 
 
 def load_case(directory: str | Path) -> Case:
@@ -118,32 +90,8 @@ def load_case(directory: str | Path) -> Case:
     info = case_info(folder)
     kind = str(info.get("kind") or ("synthetic" if folder.name.startswith("synthetic") else "real"))
     layout, gate = str(info.get("layout", "?")), dict(info.get("gate") or {})
-    return Case(folder.name, sources[0], gold, expected, kind, layout, gate)
-
-
-def gate_failures(case: CaseScore, gate: dict[str, Any]) -> list[str]:
-    """What a case falls short of in its case.toml `[gate]`: every form found and none extra
-    (`forms = "all"`), field accuracy, indicator F1 and goal similarity at least their minimum,
-    no more silent errors, unflagged wrong values or errors on the gold record than allowed
-    (`max_silent`, `max_unflagged`, `max_errors_on_gold`), every finding the gold expects raised (`findings =
-    "all"`)."""
-    m = case.metrics()
-    out = []
-    if gate.get("forms") == "all" and (m["forms_found"] != m["forms_expected"] or m["forms_extra"]):
-        out.append(f"forms {m['forms_found']}/{m['forms_expected']} (+{m['forms_extra']})")
-    for key, metric in (("min_fields", "field_accuracy"), ("min_f1", "indicator_f1"),
-                        ("min_goals", "goal_mean")):  # fmt: skip
-        value = m[metric]
-        if key in gate and value is not None and value < gate[key]:
-            out.append(f"{metric} {value:.4f} < {gate[key]}")
-    for key, metric in (("max_silent", "silent_errors"),
-                        ("max_unflagged", "unflagged_wrong_values"),
-                        ("max_errors_on_gold", "errors_on_gold")):  # fmt: skip
-        if key in gate and m[metric] > gate[key]:
-            out.append(f"{metric.replace('_', ' ')} {m[metric]} > {gate[key]}")
-    if gate.get("findings") == "all" and m["findings_missed"]:
-        out.append(f"expected findings missed: {m['findings_missed']}")
-    return [f"{case.name}: {reason}" for reason in out]
+    origin = str(info.get("generated_from") or info.get("same_document_as") or folder.name)
+    return Case(folder.name, sources[0], gold, expected, kind, layout, gate, origin)
 
 
 def case_info(folder: Path) -> dict[str, Any]:
@@ -196,6 +144,29 @@ def _expected_findings(raw: Any, path: str, n: int) -> list[ExpectedFinding]:
     return found
 
 
+def find_cases(folders: Sequence[Path] | None, root: Path | None) -> list[Path]:
+    """The case folders named, else every case under `root`, else under the default root
+    (`default_cases_root`). StructurerError when there is none."""
+    if folders:
+        return list(folders)
+    base = root or default_cases_root()
+    found = discover_cases(base) if base else []
+    if not found:
+        where = f"under {base}/" if base else "in ./fixtures or a structurer checkout"
+        raise StructurerError(
+            f"no eval cases (folders with a gold.jsonl) {where}: pass --cases DIR"
+        )
+    return found
+
+
+def default_cases_root(cwd: Path | None = None) -> Path | None:
+    """./fixtures when it holds cases, else the fixtures/ of the checkout this package runs from
+    (so `eval` works from any folder), else None (an installed wheel carries no fixtures)."""
+    here = (cwd or Path.cwd()) / "fixtures"
+    checkout = Path(__file__).resolve().parents[2] / "fixtures"
+    return next((p for p in (here, checkout) if discover_cases(p)), None)
+
+
 def discover_cases(root: str | Path = "fixtures") -> list[Path]:
     """Every folder under `root` that holds a gold.jsonl, sorted by name."""
     base = Path(root)
@@ -204,17 +175,17 @@ def discover_cases(root: str | Path = "fixtures") -> list[Path]:
     return sorted(p for p in base.iterdir() if (p / "gold.jsonl").is_file())
 
 
-def run_case(case: Case, backend: Any) -> CaseScore:
-    """Extract the case's source with `backend` (no journal) and score it against the gold."""
+def run_case(case: Case, backend: Any, document: Any = None) -> CaseScore:
+    """Extract the case's source with `backend` (no journal) and score it against the gold;
+    `document`: the source already loaded (`load_source`), for runs that score it many times."""
     from ..pipeline import extract_documents, vocab_of
-    from ..read import load_document
 
     started = time.perf_counter()
     vocab = vocab_of(backend)
-    try:
-        document = load_document(case.source_path, vocab)
-    except NoFormsError:  # every gold form is missing: scored, not a crash of the eval
-        document, records, doc_findings = None, [], []
+    if document is None:
+        document = load_source(case, vocab)
+    if document is None:  # every gold form is missing: scored, not a crash of the eval
+        records, doc_findings = [], []
     else:
         result = extract_documents([document], backend)
         records, doc_findings = result.records, result.document_findings.get(document.path, [])
@@ -227,8 +198,18 @@ def run_case(case: Case, backend: Any) -> CaseScore:
         gold_findings=check_gold(case.gold, records, document, vocab),
     )
     score.seconds = time.perf_counter() - started
-    score.kind, score.layout = case.kind, case.layout
+    score.kind, score.layout, score.origin = case.kind, case.layout, case.origin
     return score
+
+
+def load_source(case: Case, vocab: Any) -> Any:
+    """The case's source document, None when no form is found in it."""
+    from ..read import load_document
+
+    try:
+        return load_document(case.source_path, vocab)
+    except NoFormsError:
+        return None
 
 
 def check_gold(
@@ -337,85 +318,6 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
     return f"{head}+dirty" if dirty else head or None
 
 
-# --- comparing with a previous report ---
-
-
-@dataclass
-class Change:
-    case: str
-    metric: str
-    before: Any
-    after: Any
-    worse: bool
-
-
-def compare_reports(previous: dict[str, Any], current: dict[str, Any]) -> list[Change]:
-    """Metrics and fields that changed between two report.json dicts, regressions first."""
-    changes = _metric_changes("overall", previous.get("overall", {}), current.get("overall", {}))
-    before = {c["name"]: c for c in previous.get("cases", [])}
-    for case in current.get("cases", []):
-        old = before.get(case["name"])
-        if old is None:
-            continue
-        changes += _metric_changes(case["name"], old["metrics"], case["metrics"])
-        changes += _field_changes(case["name"], old["mismatches"], case["mismatches"])
-    return sorted(changes, key=lambda c: not c.worse)
-
-
-def _metric_changes(case: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
-    out = []
-    for metric, after in new.items():
-        before = old.get(metric)
-        if metric in NEUTRAL or before == after or not _numbers(before, after):
-            continue
-        worse = after > before if metric in LOWER_IS_BETTER else after < before
-        out.append(Change(case, metric, before, after, worse))
-    return out
-
-
-def _numbers(*values: Any) -> bool:
-    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-
-
-def _field_changes(case: str, old: list[dict], new: list[dict]) -> list[Change]:
-    """A field wrong now but not before is a regression; the reverse is a fix."""
-
-    def keyed(items: list[dict]) -> dict[tuple[str, ...], dict]:
-        # a form may miss several findings: those are told apart by their codes
-        return {
-            (m["form"], m["field"], *(_codes(m) if m["field"] in ("finding", "form") else ())): m
-            for m in items
-        }
-
-    was, now = keyed(old), keyed(new)
-    out = [
-        Change(case, f"{k[0]} {k[1]}", "ok", _shown(now[k]), True) for k in now.keys() - was.keys()
-    ]
-    out += [
-        Change(case, f"{k[0]} {k[1]}", _shown(was[k]), "ok", False) for k in was.keys() - now.keys()
-    ]
-    return sorted(out, key=lambda c: c.metric)
-
-
-def _codes(m: dict) -> tuple[str, str]:
-    return str(m["gold"]), str(m["got"])
-
-
-def _shown(m: dict) -> Any:
-    return m["got"] if m["field"] not in ("finding", "form") else m["note"] or m["got"]
-
-
-def load_report(path: str | Path) -> dict[str, Any]:
-    text, _ = read_text(path)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"not a report.json: {exc}") from None
-    if not isinstance(data, dict) or "cases" not in data:
-        raise InputError(str(path), "not a report.json written by structurer eval")
-    return data
-
-
 # --- writing ---
 
 
@@ -450,153 +352,12 @@ def history_line(report: EvalReport) -> dict[str, Any]:
 
 
 def append_history(report: EvalReport, path: str | Path) -> None:
+    append_jsonl(history_line(report), path)
+
+
+def append_jsonl(line: dict[str, Any], path: str | Path) -> None:
+    """One JSON line appended to `path` (its folder made if need be)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("a", encoding="utf-8") as fh:
-        fh.write(json.dumps(history_line(report), ensure_ascii=False) + "\n")
-
-
-# --- report.md ---
-
-_MD_COLUMNS = (
-    ("forms", lambda m: f"{m['forms_found']}/{m['forms_expected']} (+{m['forms_extra']})"),
-    ("fields", lambda m: _pct(m["field_accuracy"])),
-    ("goals mean/worst", lambda m: f"{_pct(m['goal_mean'])} / {_pct(m['goal_worst'])}"),
-    (
-        "ind P/R/F1",
-        lambda m: "/".join(_pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
-    ),
-    (
-        "L1/L2/target",
-        lambda m: "/".join(_pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
-    ),
-    ("findings", lambda m: f"{m['findings_raised']}/{m['findings_expected']}"),
-    ("unexpected errors", lambda m: str(m["unexpected_errors"])),
-    ("wrong / silent", lambda m: f"{m.get('forms_wrong', 0)} / {m.get('silent_errors', 0)}"),
-    (
-        "wrong values / unflagged",
-        lambda m: f"{m.get('values_wrong', 0)} / {m.get('unflagged_wrong_values', 0)}",
-    ),
-    ("errors on gold", lambda m: str(m.get("errors_on_gold", 0))),
-)
-MAX_MD_FIELD_ERRORS = 25
-MAX_MD_MISMATCHES = 60  # per case: report.json keeps them all
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def render_markdown(data: dict[str, Any]) -> str:
-    """report.md: the headline table, what changed, then the wrong fields per case."""
-    lines = [
-        f"# Eval report: {data['backend']}" + (f" ({data['model']})" if data.get("model") else ""),
-        "",
-        f"{data['date']} · commit {data.get('commit') or '?'}",
-        "",
-        "| case | " + " | ".join(c for c, _ in _MD_COLUMNS) + " |",
-        "|---" * (len(_MD_COLUMNS) + 1) + "|",
-    ]
-    rows = [(c["name"], c["metrics"]) for c in data["cases"]] + [("**overall**", data["overall"])]
-    rows += [(f"**{k}**", m) for k, m in data.get("groups", {}).items()]
-    for name, metrics in rows:
-        lines.append(f"| {name} | " + " | ".join(f(metrics) for _, f in _MD_COLUMNS) + " |")
-    lines += [
-        "",
-        "A form is *wrong* when any field, goal or indicator is (a missing or extra form too); "
-        "*silent* when its record carries no error finding, so nobody would look at it. "
-        "A wrong value is *unflagged* when no error or warning finding names its path. "
-        "*Errors on gold*: the checker's errors on the hand-labelled (correct) record checked "
-        "against its own source, each a correct value accused.",
-    ]
-    lines += _md_layouts(data.get("layouts") or {})
-    lines += _md_field_errors(data.get("field_errors") or {})
-    if "calls" in data["overall"]:
-        o = data["overall"]
-        lines += [
-            "",
-            f"LLM: {o['calls']} calls, {o['prompt_tokens']} prompt + "
-            f"{o['completion_tokens']} completion tokens, {o['cache_hits']} cache hits, "
-            f"{o.get('llm_seconds_per_form', '-')} s per form.",
-        ]
-    lines += _md_changes(data.get("changes"))
-    for case in data["cases"]:
-        lines += _md_mismatches(case)
-    return "\n".join(lines) + "\n"
-
-
-_LAYOUT_KINDS = ("real", "synthetic")
-
-
-def _md_layouts(layouts: dict[str, dict[str, Any]]) -> list[str]:
-    """Per layout, the real documents' numbers beside the synthetic ones: forms found, field
-    accuracy, indicator F1, silent errors."""
-    if not layouts:
-        return []
-    head = " | ".join(f"{k} forms | {k} fields | {k} F1 | {k} silent" for k in _LAYOUT_KINDS)
-    out = ["", "## By layout: real documents beside synthetic ones", "", f"| layout | {head} |"]
-    out.append("|---" * (1 + 4 * len(_LAYOUT_KINDS)) + "|")
-    for layout, kinds in layouts.items():
-        cells = []
-        for kind in _LAYOUT_KINDS:
-            m = kinds.get(kind)
-            cells += (
-                [
-                    f"{m['forms_found']}/{m['forms_expected']}",
-                    _pct(m["field_accuracy"]),
-                    _pct(m["indicator_f1"]),
-                    str(m.get("silent_errors", 0)),
-                ]
-                if m
-                else ["-"] * 4
-            )
-        out.append(f"| {layout} | " + " | ".join(cells) + " |")
-    return out
-
-
-def _md_field_errors(errors: dict[str, int]) -> list[str]:
-    if not errors:
-        return []
-    out = ["", "## Wrong fields by path (all cases)", "", "| field | wrong |", "|---|---|"]
-    out += [f"| {path} | {n} |" for path, n in list(errors.items())[:MAX_MD_FIELD_ERRORS]]
-    return out
-
-
-def _md_changes(changes: list[dict[str, Any]] | None) -> list[str]:
-    if changes is None:
-        return []
-    if not changes:
-        return ["", "## Changes", "", "No change from the previous report."]
-    out = ["", "## Changes (regressions first)", ""]
-    for c in changes:
-        mark = "WORSE" if c["worse"] else "better"
-        out.append(
-            f"- {mark} · {c['case']} · {c['metric']}: {_md(c['before'])} -> {_md(c['after'])}"
-        )
-    return out
-
-
-def _md_mismatches(case: dict[str, Any]) -> list[str]:
-    items = case["mismatches"]
-    if not items:
-        return []
-    out = [
-        "",
-        f"## {case['name']}: {len(items)} wrong fields",
-        "",
-        "| form | field | gold | got | note |",
-        "|---|---|---|---|---|",
-    ]
-    for m in items[:MAX_MD_MISMATCHES]:
-        out.append(
-            f"| {_md(m['form'])} | {m['field']} | {_md(m['gold'])} | {_md(m['got'])} | {_md(m['note'])} |"
-        )
-    if len(items) > MAX_MD_MISMATCHES:
-        out.append(f"\n... {len(items) - MAX_MD_MISMATCHES} more in report.json")
-    return out
-
-
-def _md(value: Any, limit: int = 80) -> str:
-    text = "null" if value is None else str(value)
-    text = text.replace("|", "\\|").replace("\n", " ⏎ ")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        fh.write(json.dumps(line, ensure_ascii=False) + "\n")

@@ -22,6 +22,7 @@ from ..pipeline import extract_documents
 from ..read.chunker import split_forms
 from .damage import DAMAGES, render_document
 from .evaluate import case_info
+from .plots import pyplot
 from .scoring import CaseScore, score_case
 
 RATES = (0.0, 0.1, 0.25, 0.5)
@@ -281,13 +282,12 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def plot(points: Sequence[Point], path: str | Path) -> None:
-    """Indicator F1 and field accuracy against damage rate, one line per damage type."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def plot(points: Sequence[Point], path: str | Path) -> bool:
+    """Indicator F1 and field accuracy against damage rate, one line per damage type; False
+    (nothing drawn) without matplotlib."""
+    plt = pyplot()
+    if plt is None:
+        return False
     fig, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
     colours = plt.get_cmap("tab20").colors
     styles = ["-", "--", ":"]
@@ -318,6 +318,7 @@ def plot(points: Sequence[Point], path: str | Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True
 
 
 def write_report(
@@ -331,5 +332,4 @@ def write_report(
         json.dumps(suite_json(points, meta), ensure_ascii=False, indent=1, default=str) + "\n",
     )
     atomic_write_text(paths[1], report_markdown(points, meta, why))
-    plot(points, paths[2])
-    return paths
+    return paths if plot(points, paths[2]) else paths[:2]

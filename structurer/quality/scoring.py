@@ -107,6 +107,7 @@ class CaseScore:
     name: str
     kind: str = ""  # real | synthetic (of a case; empty for a total)
     layout: str = ""
+    origin: str = ""  # the document a case renders (one cluster for the bootstrap)
     forms_expected: int = 0
     forms_found: int = 0
     forms_extra: int = 0
@@ -619,3 +620,7 @@ def _add_usage(total: dict[str, float], usage: Any) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             total[key] = total.get(key, 0) + value
     total["cache_hits"] = total.get("cache_hits", 0) + int(bool(usage.get("cache_hit")))
+    cached = usage.get("cached_usage")
+    for key, value in (cached if isinstance(cached, dict) else {}).items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            total[f"cached_{key}"] = total.get(f"cached_{key}", 0) + value
