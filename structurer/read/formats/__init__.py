@@ -20,8 +20,9 @@ from ...models import SourceText
 from .layout_json import DoclingFormat, MinerUFormat, UnknownJsonFormat
 from .limits import DamagedError, LimitError
 from .pdf import PdfFormat
-from .spreadsheet import XlsFormat, XlsxFormat
+from .spreadsheet import XlsFormat
 from .text import TextFormat
+from .xlsx import XlsxFormat
 
 # How many bytes `sniff` sees: enough for a zip directory entry, a PDF header or a JSON opening.
 HEAD_BYTES = 4096

@@ -41,12 +41,15 @@ XLS_BYTES = 32 * 1024 * 1024
 
 # --- PDF, per page ---
 # Decoded content-stream bytes interpreted (the page's own streams and every form XObject each
-# time it is drawn): pdfminer interprets ~0.5 MB/s.
-PDF_CONTENT_BYTES = 1024 * 1024
+# time it is drawn): pdfminer interprets ~0.2-0.5 MB/s; real pages hold under 100 KB.
+PDF_CONTENT_BYTES = 512 * 1024
 # Glyphs (characters drawn): pdfminer keeps ~2 KB per glyph.
 PDF_GLYPHS = 60_000
-# Ruling lines and rectangles the table finder looks at.
+# Paths drawn (ruling lines, rectangles, curves).
 PDF_RULINGS = 6_000
+# Crossings of distinct horizontal and vertical rulings the table finder searches (its search
+# grows faster than the crossings: 60 x 60 lines took 2 s). Real forms have a few hundred.
+PDF_GRID_CROSSINGS = 2_500
 
 
 class LimitError(InputError):
