@@ -17,6 +17,7 @@ from typing import Protocol
 from ...errors import InputError
 from ...io import check_input, read_bytes, why
 from ...models import SourceText
+from .block_json import MarkerFormat, PaddleFormat
 from .layout_json import DoclingFormat, MinerUFormat, UnknownJsonFormat
 from .limits import DamagedError, LimitError
 from .pdf import PdfFormat
@@ -41,6 +42,8 @@ FORMATS: tuple[FormatReader, ...] = (
     PdfFormat(),
     XlsxFormat(),
     XlsFormat(),
+    PaddleFormat(),
+    MarkerFormat(),
     MinerUFormat(),
     DoclingFormat(),
     UnknownJsonFormat(),

@@ -106,8 +106,9 @@ class UnknownJsonFormat:
     def read(self, path: Path) -> SourceText:
         raise InputError(
             str(path),
-            "a JSON file structurer does not know; it reads MinerU's content_list.json or "
-            "middle.json and Docling's JSON export",
+            "a JSON file structurer does not know; it reads MinerU's content_list.json (v1, v2) "
+            "and middle.json, Docling's JSON export, PaddleOCR's PP-StructureV3 _res.json and "
+            "Marker's JSON",
         )
 
 
