@@ -48,7 +48,7 @@ def build(forms: int, folder: Path) -> Path:
     merges = [m.bounds for m in ws.merged_cells.ranges]  # (min_col, min_row, max_col, max_row)
     for k in range(1, forms // FORMS_PER_COPY):
         for src in cells:
-            if not hasattr(src, "column") or src.value is None and not src.has_style:
+            if not hasattr(src, "column") or (src.value is None and not src.has_style):
                 continue
             dst = ws.cell(row=src.row + k * height, column=src.column)
             dst.value = _numbered(src.value, k)
