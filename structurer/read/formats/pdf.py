@@ -26,8 +26,8 @@ from typing import Any
 
 from ...errors import InputError
 from ...models import Origin, SourceText
-from .limits import PDF_GRID_CROSSINGS, DamagedError, LimitError
-from .pdf_budget import budgeted_layout
+from .limits import DamagedError, LimitError
+from .pdf_budget import budgeted_layout, dense_grid
 from .tables import Box, SourceBuilder, Table, TableCell, fraction_box
 
 INSTALL_HINT = "reading a PDF needs the pdf extra: pip install 'structurer[pdf]'"
@@ -99,11 +99,8 @@ def _check_rulings(page: Any, number: int) -> None:
     """Refuse a page whose rulings cross more often than the table finder can search in time."""
     rows = len({round(e["top"]) for e in page.horizontal_edges})
     cols = len({round(e["x0"]) for e in page.vertical_edges})
-    if rows * cols > PDF_GRID_CROSSINGS:
-        raise LimitError(
-            "", f"page {number}: a ruled grid of {rows} x {cols} lines (at most "
-            f"{PDF_GRID_CROSSINGS:,} crossings are searched for tables)"
-        )  # fmt: skip
+    if found := dense_grid(rows, cols):
+        raise LimitError("", f"page {number}: {found}")
 
 
 class _Grid:

@@ -7,7 +7,9 @@ pdfminer's own interpreter and pdfplumber's own device, with a budget:
 - content: the decoded size of the page's content streams is checked before they are
   interpreted (a Flate stream is inflated only as far as the limit), and each form XObject is
   counted again every time it is drawn;
-- glyphs and ruling paths are counted as the device receives them.
+- glyphs and paths are counted as the device receives them, and the distinct horizontal and
+  vertical lines they rule, so a grid too dense for the table finder is refused while it is
+  drawn (pdf.py checks the laid-out page the same way).
 Over a limit, the page is refused (LimitError) at that moment; within, pdfplumber uses this
 layout as its own (`page._layout`, which it otherwise fills itself on first use).
 """
@@ -19,7 +21,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from .limits import PDF_CONTENT_BYTES, PDF_GLYPHS, PDF_RULINGS, LimitError
+from .limits import PDF_CONTENT_BYTES, PDF_GLYPHS, PDF_GRID_CROSSINGS, PDF_RULINGS, LimitError
 
 # Filters that never expand (ASCII encodings): decoded by pdfminer before the size check.
 _SHRINKING = {"ASCIIHexDecode", "AHx", "ASCII85Decode", "A85"}
@@ -32,6 +34,50 @@ OTHER_FILTER_RAW_BYTES = 16 * 1024
 class _Over(Exception):
     def __init__(self, reason: str) -> None:
         self.reason = reason
+
+
+def dense_grid(rows: int, cols: int) -> str | None:
+    """Why a page ruled with `rows` horizontal and `cols` vertical lines is refused, if it is."""
+    if rows * cols <= PDF_GRID_CROSSINGS:
+        return None
+    return (
+        f"a ruled grid of {rows} x {cols} lines (at most {PDF_GRID_CROSSINGS:,} crossings are "
+        "searched for tables)"
+    )
+
+
+class _Rulings:
+    """The distinct straight lines a page's paths rule, in page points rounded to 1."""
+
+    def __init__(self) -> None:
+        self.rows: set[int] = set()
+        self.cols: set[int] = set()
+
+    def add(self, path: list[tuple[Any, ...]], ctm: tuple[float, ...]) -> None:
+        start = here = None
+        for op in path:
+            if op[0] == "h" and here is not None and start is not None:
+                self._segment(here, start)
+            elif len(op) >= 3:
+                point = _apply(ctm, op[-2], op[-1])
+                if op[0] == "l" and here is not None:
+                    self._segment(here, point)
+                here = point
+                start = point if op[0] == "m" else start
+        if found := dense_grid(len(self.rows), len(self.cols)):
+            raise _Over(found)
+
+    def _segment(self, a: tuple[float, float], b: tuple[float, float]) -> None:
+        if abs(a[1] - b[1]) < 1:
+            self.rows.add(round(a[1]))
+        elif abs(a[0] - b[0]) < 1:
+            self.cols.add(round(a[0]))
+
+
+def _apply(ctm: tuple[float, ...], x: Any, y: Any) -> tuple[float, float]:
+    a, b, c, d, e, f = ctm
+    x, y = float(x), float(y)
+    return a * x + c * y + e, b * x + d * y + f
 
 
 def budgeted_layout(page: Any, number: int, path: Path) -> None:
@@ -100,6 +146,7 @@ def _device_class() -> type:
             self.left = PDF_CONTENT_BYTES  # content bytes still to interpret
             self.glyphs = 0
             self.paths = 0
+            self.rulings = _Rulings()
 
         def spend(self, size: int) -> None:
             self.left -= size
@@ -119,6 +166,7 @@ def _device_class() -> type:
             self.paths += 1
             if self.paths > PDF_RULINGS:
                 raise _Over(f"draws over {PDF_RULINGS:,} lines and shapes")
+            self.rulings.add(args[-1] if args else kwargs["path"], self.ctm)
             super().paint_path(*args, **kwargs)
 
     return Device
