@@ -131,16 +131,21 @@ def xls_padded(folder: Path, source: Path) -> Path:
 
 
 def _pdf(
-    content: bytes, *, extra: bytes = b"", trailer: bytes = b"", compress: bool = True
+    content: bytes,
+    *,
+    extra: bytes = b"",
+    trailer: bytes = b"",
+    compress: bool = True,
+    resources: bytes = b"",
 ) -> bytes:
-    """One A4 page drawing `content` with Helvetica as /F1."""
+    """One A4 page drawing `content` with Helvetica as /F1; `extra` is object 6."""
     stream = zlib.compress(content, 9) if compress else content
     filters = b"/Filter /FlateDecode " if compress else b""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"/Resources << /Font << /F1 5 0 R >> " + resources + b">> >>",
         b"<< " + filters + b"/Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -193,6 +198,38 @@ def pdf_qq(folder: Path, megabytes: int = 30) -> Path:
     return path
 
 
+def pdf_many_glyphs(folder: Path, glyphs: int = 70_000) -> Path:
+    """Glyphs past the limit in a content stream within it."""
+    path = folder / f"many-glyphs-{glyphs}.pdf"
+    path.write_bytes(_pdf(b"BT /F1 1 Tf 10 400 Td (" + b"A" * glyphs + b") Tj ET"))
+    return path
+
+
+def pdf_many_paths(folder: Path, paths: int = 7_000) -> Path:
+    """Short diagonal strokes past the path limit (they rule no grid)."""
+    path = folder / f"paths-{paths}.pdf"
+    path.write_bytes(_pdf(b"".join(b"%d 100 m %d 110 l S\n" % (k % 500, k % 500 + 5)
+                                   for k in range(paths))))  # fmt: skip
+    return path
+
+
+def pdf_form_repeated(folder: Path, times: int = 200) -> Path:
+    """A 4 KB form XObject drawn `times` times: 0.8 MB of content from a few hundred bytes."""
+    form = b"q Q\n" * 1024
+    extra = b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Length %d >>\nstream\n" % len(
+        form
+    )
+    path = folder / f"form-x{times}.pdf"
+    path.write_bytes(
+        _pdf(
+            b"/X1 Do\n" * times,
+            extra=extra + form + b"\nendstream",
+            resources=b"/XObject << /X1 6 0 R >> ",
+        )
+    )
+    return path
+
+
 def pdf_locked(folder: Path) -> Path:
     """A PDF whose standard security handler wants a password (its /U matches no empty one)."""
     encrypt = b"<< /Filter /Standard /V 1 /R 2 /O <" + b"ab" * 32 + b"> /U <" + b"cd" * 32
@@ -211,7 +248,8 @@ def every_bomb(folder: Path) -> list[Path]:
         mineru_colspan(folder, 40), mineru_colspan(folder, 5), xlsx_merge_bomb(folder),
         xlsx_huge_cell(folder, 50), xlsx_huge_cell(folder, 200), xlsx_million_rows(folder),
         pdf_grid(folder, 60), pdf_grid(folder, 100), pdf_glyphs(folder), pdf_qq(folder, 30),
-        pdf_qq(folder, 300), pdf_locked(folder),
+        pdf_qq(folder, 300), pdf_locked(folder), pdf_many_glyphs(folder), pdf_many_paths(folder),
+        pdf_form_repeated(folder),
     ]  # fmt: skip
 
 

@@ -38,6 +38,9 @@ CASES = {
     "pdf_qq": "page 1: over 524,288 bytes of content",
     "pdf_grid": "page 1: a ruled grid of",
     "pdf_locked": "is password-protected",
+    "pdf_many_glyphs": "page 1: draws over 60,000 characters",
+    "pdf_many_paths": "page 1: draws over 6,000 lines and shapes",
+    "pdf_form_repeated": "page 1: over 524,288 bytes of content",
 }
 MAKE = {
     "deep_mineru": bombs.deep_mineru,
@@ -49,6 +52,9 @@ MAKE = {
     "pdf_qq": lambda f: bombs.pdf_qq(f, 30),
     "pdf_grid": lambda f: bombs.pdf_grid(f, 100),
     "pdf_locked": bombs.pdf_locked,
+    "pdf_many_glyphs": bombs.pdf_many_glyphs,
+    "pdf_many_paths": bombs.pdf_many_paths,
+    "pdf_form_repeated": bombs.pdf_form_repeated,
 }
 
 
@@ -86,6 +92,21 @@ def test_mineru_and_markdown_clamp_a_span_bomb_alike(tmp_path: Path) -> None:
     md_width = len(read_grid(body, layout="markdown").rows[0])
     json_width = len(read_grid(through_json, layout="markdown").rows[0])
     assert json_width <= md_width
+
+
+def test_merged_ranges_covering_too_many_cells_are_refused() -> None:
+    from structurer.read.formats.spreadsheet import Sheet, read_sheets
+
+    sheet = Sheet("表1", texts={(0, 0): "项目名称", (19_999, 25): "x"}, extent=(19_999, 25))
+    sheet.merges = [(1, 0, 19_998, 25)]  # 520,000 cells, all within the sheet's cells
+    with pytest.raises(LimitError, match="merged ranges cover 519,948 cells"):
+        read_sheets([sheet], "xlsx")
+
+
+def test_an_xls_over_its_size_limit_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("structurer.read.formats.spreadsheet.XLS_BYTES", 1000)
+    with pytest.raises(LimitError, match=r"at most 1,000 are read"):
+        read_source(ROOT / "fixtures/gen-district-2026-xls/source.xls")
 
 
 WRONG_TYPES = {  # the wrong-typed OCR JSON: each reads or is one line, never a traceback
