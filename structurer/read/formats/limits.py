@@ -41,8 +41,9 @@ XLS_BYTES = 32 * 1024 * 1024
 
 # --- PDF, per page ---
 # Decoded content-stream bytes interpreted (the page's own streams and every form XObject each
-# time it is drawn): pdfminer interprets ~0.2-0.5 MB/s; real pages hold under 100 KB.
-PDF_CONTENT_BYTES = 512 * 1024
+# time it is drawn): pdfminer interprets 40-100k operators a second, 4 bytes each at least
+# (`q Q`); real pages hold under 100 KB.
+PDF_CONTENT_BYTES = 256 * 1024
 # Glyphs (characters drawn): pdfminer keeps ~2 KB per glyph.
 PDF_GLYPHS = 60_000
 # Paths drawn (ruling lines, rectangles, curves).
