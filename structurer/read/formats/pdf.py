@@ -69,8 +69,11 @@ LOCKED = "is password-protected: remove the password (e.g. qpdf --decrypt) and g
 
 
 def _refusal(path: Path, exc: Exception) -> InputError:
+    """pdfplumber wraps pdfminer's error: a wrong (here: no) password says so, in one line."""
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+
     cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
-    if type(cause).__name__ == "PDFPasswordIncorrect":
+    if isinstance(cause, PDFPasswordIncorrect):
         return DamagedError(str(path), LOCKED)
     return DamagedError(str(path), f"not a readable PDF ({type(cause).__name__})")
 
