@@ -27,9 +27,9 @@ JSON_BYTES = 64 * 1024 * 1024
 
 # --- spreadsheets ---
 # The XML inside an .xlsx (all parts, uncompressed, as the zip directory states them).
-XLSX_XML_BYTES = 96 * 1024 * 1024
+XLSX_XML_BYTES = 64 * 1024 * 1024
 # One part (a sheet, the shared strings): openpyxl holds a part's strings at once.
-XLSX_PART_BYTES = 48 * 1024 * 1024
+XLSX_PART_BYTES = 32 * 1024 * 1024
 # Rows read per sheet (.xls cannot hold more than 65,536).
 SHEET_ROWS = 65_536
 # Characters in one cell: Excel's own limit.
