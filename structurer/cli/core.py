@@ -99,6 +99,7 @@ class FailOn(StrEnum):
 # Below this much input the pool's start-up costs more than it saves: one process.
 POOL_MIN_BYTES = 256 * 1024
 SUMMARY_ROWS = 30  # documents listed one by one in the summary; more are summed up
+NOTES_SHOWN = 10  # files passed over named in the error when no input holds a form
 
 
 @app.command()
@@ -223,7 +224,7 @@ class _Loader:
         self.corpus = corpus
         self.vocab = vocab
         self.errors: list[StructurerError] = list(corpus.errors)
-        self.notes = 0
+        self.notes: list[str] = []  # why each file passed over is not a document
         self._held: list[str] | None = [f"[red]skipped[/] {escape(str(e))}" for e in corpus.errors]
 
     def documents(self) -> Iterator[Any]:
@@ -267,7 +268,7 @@ class _Loader:
         # name the file as the corpus does (its path under the inputs' root), not absolutely
         text = str(exc).replace(str(item.path), item.name) if item.path else str(exc)
         if is_note(item, exc):
-            self.notes += 1
+            self.notes.append(text)
             line = f"[dim]note: passed over {escape(text)}[/]"
         else:
             self.errors.append(exc)
@@ -280,8 +281,14 @@ class _Loader:
     def _nothing_readable(self) -> StructurerError:
         if len(self.errors) == 1 and not self.notes:
             return self.errors[0]
-        if not self.errors:
-            return StructurerError("no document found among the inputs")
+        if not self.errors:  # each file's reason, so a folder of near-misses says what each was
+            shown = "; ".join(self.notes[:NOTES_SHOWN])
+            more = (
+                f"; and {len(self.notes) - NOTES_SHOWN} more"
+                if len(self.notes) > NOTES_SHOWN
+                else ""
+            )
+            return StructurerError(f"no document found among the inputs: {shown}{more}")
         return StructurerError("no readable document: " + "; ".join(map(str, self.errors)))
 
 

@@ -74,14 +74,31 @@ def latex_to_text(text: str) -> str:
 
 
 def strip_html(text: str) -> str:
-    """Drop tags; <p> and <br> become line breaks so paragraphs stay apart."""
+    """Drop tags and comments; <p> and <br> become line breaks so paragraphs stay apart."""
     if "<" not in text and "&" not in text:
         return text
+    text = without_comments(text)
     # Every tag ends at a `>`: past the last one there is none to find, and `<p` after `<p` with
     # no `>` anywhere made the paragraph pattern scan to the end from each (quadratic).
     end = text.rfind(">") + 1
     text = _PARA_TAG.sub("\n", text[:end]) + text[end:]
     return html.unescape(_ANY_TAG.sub("", text))
+
+
+def without_comments(text: str) -> str:
+    """`text` with every closed HTML comment (Docling's `<!-- image -->`, a page marker
+    `<!-- 1 -->`) replaced by the line breaks inside it: markup, never text of a form. One pass:
+    an opening with no close after it ends the search (it and the rest stay text), so a text
+    full of `<!--` costs no more than its length."""
+    out: list[str] = []
+    at = 0
+    while (start := text.find("<!--", at)) != -1:
+        end = text.find("-->", start + 4)
+        if end == -1:
+            break
+        out += [text[at:start], "\n" * text.count("\n", start, end)]
+        at = end + 3
+    return "".join(out) + text[at:] if out else text
 
 
 @lru_cache(maxsize=8192)  # grounding collapses the same cells (labels, targets) in every form

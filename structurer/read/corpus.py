@@ -24,14 +24,19 @@ from ..errors import InputError, NoFormsError, StructurerError
 from ..models import Document
 from ..vocab import Vocabulary
 from . import load_document
+from .formats.limits import DamagedError, LimitError
 
 STDIN = "-"
 STDIN_NAME = "<stdin>"
 
 
 class UnreadableError(InputError):
-    """A file that exists but could not be read (no permission, an I/O error): it may be a
-    document, so it is never passed over as a mere non-document."""
+    """A file that exists but could not be read (no permission, an I/O error), or that vanished
+    while the run went on: it may be a document, so it is never passed over as a mere
+    non-document."""
+
+
+GONE = "gone: deleted or moved while the run went on"
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,10 @@ def _load(item: Input, vocab: Vocabulary | None, stdin: BinaryIO | None) -> Docu
         return load_document(item.path, vocab, name=item.name)
     except OSError as exc:  # permission denied, a folder that vanished, a device error
         raise UnreadableError(item.name, exc.strerror or type(exc).__name__) from None
+    except InputError:
+        if not os.path.lexists(item.path):  # found when the run began, gone now
+            raise UnreadableError(item.name, GONE) from None
+        raise
 
 
 def _load_stdin(vocab: Vocabulary | None, stream: BinaryIO) -> Document:
@@ -175,5 +184,7 @@ def _load_stdin(vocab: Vocabulary | None, stream: BinaryIO) -> Document:
 
 def is_note(item: Input, exc: StructurerError) -> bool:
     """A file found in a folder that is not a document (binary, empty, no form) is passed over
-    with a note; a file named on the command line, or one that could not be read, is an error."""
-    return not item.named and not isinstance(exc, UnreadableError)
+    with a note; a file named on the command line, one that could not be read or vanished, and
+    one of a format structurer reads that is damaged or over a reading limit (it may be a
+    document) are errors: the run goes on and its exit status says so."""
+    return not item.named and not isinstance(exc, UnreadableError | DamagedError | LimitError)

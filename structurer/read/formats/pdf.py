@@ -7,11 +7,18 @@ a cell, wrapped lines are joined; a line that stops well short of the cell's rig
 wider gap below it, ends a paragraph. Every cell keeps its page and box.
 
 pdfplumber is the optional extra `structurer[pdf]`; it is imported only when a PDF is read. A PDF
-without any text (a scan) is refused with the advice to run an OCR first.
+without any text (a scan) is refused with the advice to run an OCR first, a password-locked one
+with the advice to remove the password.
+
+Each page is read within the limits (pdf_budget.py): its content streams' decoded size is checked
+before pdfminer interprets them, glyphs and rulings are counted as they are drawn. Characters are
+placed in table cells through an index of the table's grid, so a page costs cells + characters,
+not cells x characters.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -19,6 +26,8 @@ from typing import Any
 
 from ...errors import InputError
 from ...models import Origin, SourceText
+from .limits import DamagedError, LimitError
+from .pdf_budget import budgeted_layout, dense_grid
 from .tables import Box, SourceBuilder, Table, TableCell, fraction_box
 
 INSTALL_HINT = "reading a PDF needs the pdf extra: pip install 'structurer[pdf]'"
@@ -43,11 +52,12 @@ class PdfFormat:
         try:
             pdf = pdfplumber.open(path)
         except Exception as exc:  # pdfminer raises many types for a broken or locked file
-            raise InputError(str(path), f"not a readable PDF ({type(exc).__name__})") from None
+            raise _refusal(path, exc) from None
         with pdf:
             builder = SourceBuilder()
             chars = 0
             for number, page in enumerate(pdf.pages, 1):
+                budgeted_layout(page, number, path)
                 chars += len(page.chars)
                 read_page(page, number, builder)
         if chars == 0:
@@ -55,13 +65,29 @@ class PdfFormat:
         return builder.build(self.name)
 
 
+LOCKED = "is password-protected: remove the password (e.g. qpdf --decrypt) and give that file"
+
+
+def _refusal(path: Path, exc: Exception) -> InputError:
+    """pdfplumber wraps pdfminer's error: a wrong (here: no) password says so, in one line."""
+    from pdfminer.pdfdocument import PDFPasswordIncorrect
+
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    if isinstance(cause, PDFPasswordIncorrect):
+        return DamagedError(str(path), LOCKED)
+    return DamagedError(str(path), f"not a readable PDF ({type(cause).__name__})")
+
+
 def read_page(page: Any, number: int, builder: SourceBuilder) -> None:
     """One page's text lines and tables, top to bottom, into `builder`."""
-    tables = [t for t in page.find_tables() if len(t.cells) >= 2 and _ruled(page, t)]
+    _check_rulings(page, number)
+    grids = [_Grid(t) for t in page.find_tables() if len(t.cells) >= 2]
+    grids = [g for g in grids if _ruled(page, g)]
     # a character in no cell (inside a table's outline or not) stays text: nothing is dropped
-    boxes = [c for t in tables for c in t.cells]
-    outside = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
-    items: list[tuple[float, int, Any]] = [(t.bbox[1], 1, t) for t in tables]
+    outside = page.filter(
+        lambda o: o.get("object_type") != "char" or not any(g.holds(o) for g in grids)
+    )
+    items: list[tuple[float, int, Any]] = [(g.table.bbox[1], 1, g) for g in grids]
     items += [(ln["top"], 0, ln) for ln in outside.extract_text_lines()]
     size = (float(page.width), float(page.height))
     for _, kind, item in sorted(items, key=lambda x: (x[0], x[1])):
@@ -72,18 +98,62 @@ def read_page(page: Any, number: int, builder: SourceBuilder) -> None:
             builder.line(item["text"], Origin(page=number, bbox=box))
 
 
-def _ruled(page: Any, table: Any) -> bool:
+def _check_rulings(page: Any, number: int) -> None:
+    """Refuse a page whose rulings cross more often than the table finder can search in time."""
+    rows = len({round(e["top"]) for e in page.horizontal_edges})
+    cols = len({round(e["x0"]) for e in page.vertical_edges})
+    if found := dense_grid(rows, cols):
+        raise LimitError("", f"page {number}: {found}")
+
+
+class _Grid:
+    """A found table with its grid lines and an index of its cells by grid slot: the cells whose
+    box holds a point are looked up among the few cells around that point's slot."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.bbox = table.bbox  # pdfplumber computes it over every cell on each use
+        self.xs = _edges([v for c in table.cells for v in (c[0], c[2])])
+        self.ys = _edges([v for c in table.cells for v in (c[1], c[3])])
+        self.slots: dict[tuple[int, int], list[int]] = {}
+        self.spans: list[tuple[int, int, int, int]] = []  # each cell's c0, c1, r0, r1
+        for k, box in enumerate(table.cells):
+            span = (_nearest(self.xs, box[0]), _nearest(self.xs, box[2]),
+                    _nearest(self.ys, box[1]), _nearest(self.ys, box[3]))  # fmt: skip
+            self.spans.append(span)
+            for r in range(span[2] - 1, max(span[3], span[2]) + 1):
+                for c in range(span[0] - 1, max(span[1], span[0]) + 1):
+                    self.slots.setdefault((r, c), []).append(k)
+
+    def _slot(self, x: float, y: float) -> tuple[int, int]:
+        return bisect_right(self.ys, y) - 1, bisect_right(self.xs, x) - 1
+
+    def cells_at(self, obj: dict[str, Any]) -> list[int]:
+        """The cells (in the finder's order) whose box holds the object's centre."""
+        x, y = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
+        cells = self.table.cells
+        return [k for k in self.slots.get(self._slot(x, y), ()) if _within(x, y, cells[k])]
+
+    def holds(self, obj: dict[str, Any]) -> bool:
+        return _inside(obj, [self.bbox]) and bool(self.cells_at(obj))
+
+
+def _within(x: float, y: float, box: Box) -> bool:
+    return box[0] <= x <= box[2] and box[1] <= y <= box[3]
+
+
+def _ruled(page: Any, grid: _Grid) -> bool:
     """A ruled table's lines never cross its text; boxes drawn behind running text (highlights,
     underlines) that the finder took for a table do: a character centred in one cell runs over
     that cell's edge."""
-    x0, top, x1, bottom = table.bbox
-    if len(_edges([v for c in table.cells for v in (c[1], c[3])])) < 3 and not _padded(page, table):
+    table = grid.table
+    if len(grid.ys) < 3 and not _padded(page, table):
         return False
     for ch in page.chars:
-        cx, cy = (ch["x0"] + ch["x1"]) / 2, (ch["top"] + ch["bottom"]) / 2
-        if not (x0 <= cx <= x1 and top <= cy <= bottom):
+        if not _inside(ch, [grid.bbox]):
             continue
-        cell = next((c for c in table.cells if c[0] <= cx <= c[2] and c[1] <= cy <= c[3]), None)
+        found = grid.cells_at(ch)
+        cell = table.cells[found[0]] if found else None
         if cell is not None and (ch["x0"] < cell[0] - 1 or ch["x1"] > cell[2] + 1):
             return False
     return True
@@ -109,17 +179,19 @@ def _inside(obj: dict[str, Any], boxes: Sequence[Box]) -> bool:
 
 def page_table(page: Any, table: Any, number: int, size: tuple[float, float]) -> Table:
     """A pdfplumber table -> cells at grid positions, spans from the edges each cell crosses."""
-    xs = _edges([v for c in table.cells for v in (c[0], c[2])])
-    ys = _edges([v for c in table.cells for v in (c[1], c[3])])
-    chars = [c for c in page.chars if _inside(c, [table.bbox])]
+    grid = table if isinstance(table, _Grid) else _Grid(table)
+    table = grid.table
+    chars_of: dict[int, list[int]] = {}  # cell -> its characters, in the page's order
+    chars = [c for c in page.chars if _inside(c, [grid.bbox])]
+    for n, ch in enumerate(chars):
+        for k in grid.cells_at(ch):
+            chars_of.setdefault(k, []).append(n)
     cells = []
-    for box in table.cells:
-        c0, c1 = _nearest(xs, box[0]), _nearest(xs, box[2])
-        r0, r1 = _nearest(ys, box[1]), _nearest(ys, box[3])
+    for k, (box, (c0, c1, r0, r1)) in enumerate(zip(table.cells, grid.spans, strict=True)):
         origin = Origin(page=number, bbox=fraction_box(box, *size))
-        text = cell_text(chars, box)
+        text = cell_text([chars[n] for n in chars_of.get(k, ())], box)
         cells.append(TableCell(r0, c0, text, max(1, r1 - r0), max(1, c1 - c0), origin))
-    return Table(cells, Origin(page=number, bbox=fraction_box(table.bbox, *size)))
+    return Table(cells, Origin(page=number, bbox=fraction_box(grid.bbox, *size)))
 
 
 def _edges(values: list[float]) -> list[float]:
@@ -132,7 +204,11 @@ def _edges(values: list[float]) -> list[float]:
 
 
 def _nearest(edges: list[float], value: float) -> int:
-    return min(range(len(edges)), key=lambda i: abs(edges[i] - value))
+    """The index of the grid line nearest `value` (the lower one on a tie)."""
+    i = bisect_left(edges, value)
+    if i == len(edges) or (i > 0 and value - edges[i - 1] <= edges[i] - value):
+        return i - 1
+    return i
 
 
 def cell_text(chars: Sequence[dict[str, Any]], box: Box) -> str:

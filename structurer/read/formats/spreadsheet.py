@@ -1,23 +1,29 @@
-"""Spreadsheets (.xlsx through openpyxl, .xls through xlrd): governments publish performance-target forms so.
+"""Spreadsheets (.xls through xlrd here, .xlsx in xlsx.py): governments publish performance-target
+forms so.
 
 A sheet is read top to bottom. A row of one cell in the sheet's first column that is neither
 bordered nor part of a block merged downwards (a title, a year line, a document heading) becomes
 a text line, so the chunker sees titles as it does in markdown; the other rows become table rows,
 with merged ranges as spans. A blank row or such a line ends a table. One sheet may hold many forms one after another,
 or each sheet one form: sheets are read in order, hidden sheets skipped.
+
+The merged ranges are indexed once per sheet, cut to the cells the sheet holds (a range over the
+whole sheet covers nothing more), and the cells they cover are bounded (limits.MERGED_CELLS), so
+reading is linear in the sheet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ...errors import InputError
 from ...models import Origin, SourceText
+from .limits import MERGED_CELLS, SHEET_ROWS, XLS_BYTES, DamagedError, LimitError
 from .tables import SourceBuilder, Table, TableCell
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the .xls (BIFF8) container
@@ -31,52 +37,7 @@ class Sheet:
     texts: dict[tuple[int, int], str] = field(default_factory=dict)
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)  # r0, c0, r1, c1 incl.
     bordered: set[tuple[int, int]] = field(default_factory=set)
-
-
-class XlsxFormat:
-    name = "xlsx"
-
-    def sniff(self, path: Path, head: bytes) -> bool:
-        return head.startswith(b"PK\x03\x04") and (
-            path.suffix.lower() in (".xlsx", ".xlsm") or b"xl/" in head
-        )
-
-    def read(self, path: Path) -> SourceText:
-        import openpyxl  # a base dependency, loaded only when a workbook is read
-        from openpyxl.utils.exceptions import InvalidFileException
-
-        try:
-            book = _load(openpyxl, path, formulas=True)
-            cached = _cached_values(openpyxl, path, book)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError,
-                TypeError) as exc:  # fmt: skip
-            raise InputError(str(path), f"not a readable .xlsx workbook ({exc})") from None
-        sheets = [
-            _openpyxl_sheet(ws, cached.get(ws.title, {}))
-            for ws in book.worksheets
-            if ws.sheet_state == "visible"
-        ]
-        return read_sheets(sheets, self.name)
-
-
-def _load(openpyxl: Any, path: Path, *, formulas: bool) -> Any:
-    """Open from a file object: openpyxl judges a path by its extension, the content is what
-    counts (a download may be named anything)."""
-    with path.open("rb") as fh:
-        return openpyxl.load_workbook(fh, data_only=not formulas)
-
-
-def _cached_values(openpyxl: Any, path: Path, book: Any) -> dict[str, dict[str, Any]]:
-    """sheet -> cell -> the value Excel last computed, for the formula cells only (a second read
-    of the file, needed only when there are formulas)."""
-    formulas = {
-        ws.title: [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
-        for ws in book.worksheets
-    }
-    if not any(formulas.values()):
-        return {}
-    values = _load(openpyxl, path, formulas=False)
-    return {name: {k: values[name][k].value for k in keys} for name, keys in formulas.items()}
+    extent: tuple[int, int] | None = None  # last row and column holding a cell, text or not
 
 
 class XlsFormat:
@@ -94,11 +55,20 @@ class XlsFormat:
                 "reading an .xls workbook needs xlrd: pip install 'structurer[xls]' "
                 "(or save the workbook as .xlsx)",
             ) from None
+        size = path.stat().st_size
+        if size > XLS_BYTES:
+            raise LimitError(
+                str(path), f"an .xls of {size:,} bytes (at most {XLS_BYTES:,} are read)"
+            )
+        noise = io.StringIO()  # xlrd writes its warnings to a log file, by default stdout
         try:
-            book = xlrd.open_workbook(str(path), formatting_info=True)
+            book = xlrd.open_workbook(
+                str(path), formatting_info=True, ragged_rows=True, logfile=noise
+            )
         except (xlrd.XLRDError, OSError, ValueError, AssertionError, KeyError) as exc:
-            raise InputError(str(path), f"not a readable .xls workbook ({exc})") from None
-        sheets = [_xlrd_sheet(book, s) for s in book.sheets() if s.visibility == 0]
+            raise DamagedError(str(path), f"not a readable .xls workbook ({exc})") from None
+        with book:
+            sheets = [_xlrd_sheet(book, s, path) for s in book.sheets() if s.visibility == 0]
         return read_sheets(sheets, self.name)
 
 
@@ -108,28 +78,67 @@ class XlsFormat:
 def read_sheets(sheets: list[Sheet], format_name: str) -> SourceText:
     builder = SourceBuilder()
     for sheet in sheets:
-        _read_sheet(sheet, builder)
+        _read_sheet(_Merges(sheet), builder)
     return builder.build(format_name)
 
 
-def _read_sheet(sheet: Sheet, builder: SourceBuilder) -> None:
-    covered = {p for m in sheet.merges for p in _cells_of(m) if p != (m[0], m[1])}
-    down = {r for m in sheet.merges if m[2] > m[0] for r in range(m[0], m[2] + 1)}
+class _Merges:
+    """A sheet's merged ranges indexed once: each anchor's spans, the cells covered, the rows
+    inside a block merged downwards, and the cells (text or merge anchor) of each row."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+        merges = _clamped(sheet)
+        self.spans = {(m[0], m[1]): (m[2] - m[0] + 1, m[3] - m[1] + 1) for m in merges}
+        self.covered = {p for m in merges for p in _cells_of(m) if p != (m[0], m[1])}
+        self.down = {r for m in merges if m[2] > m[0] for r in range(m[0], m[2] + 1)}
+        self.row_cells: dict[int, list[int]] = {}
+        for r, c in sorted(sheet.texts.keys() | self.spans.keys()):
+            if (r, c) not in self.covered:
+                self.row_cells.setdefault(r, []).append(c)
+
+
+def _clamped(sheet: Sheet) -> list[tuple[int, int, int, int]]:
+    """The merged ranges cut to the sheet's extent (a range past the last cell covers nothing);
+    LimitError when they still cover more than limits.MERGED_CELLS cells."""
+    if not sheet.merges:
+        return []
+    last_row, last_col = sheet.extent or (
+        max((r for r, _ in sheet.texts), default=0),
+        max((c for _, c in sheet.texts), default=0),
+    )
+    out = [
+        (r0, c0, min(r1, last_row), min(c1, last_col))
+        for r0, c0, r1, c1 in sheet.merges
+        if r0 <= last_row and c0 <= last_col and r0 <= r1 and c0 <= c1
+    ]
+    area = sum((r1 - r0 + 1) * (c1 - c0 + 1) for r0, c0, r1, c1 in out)
+    if area > MERGED_CELLS:
+        raise LimitError(
+            "", f"sheet {sheet.name!r}: merged ranges cover {area:,} cells "
+            f"(at most {MERGED_CELLS:,} are read)"
+        )  # fmt: skip
+    return out
+
+
+def _read_sheet(merges: _Merges, builder: SourceBuilder) -> None:
+    sheet = merges.sheet
     by_row: dict[int, list[int]] = {}
-    for r, c in sorted(p for p, t in sheet.texts.items() if t and p not in covered):
+    for r, c in sorted(p for p, t in sheet.texts.items() if t and p not in merges.covered):
         by_row.setdefault(r, []).append(c)
     left = min((c for cols in by_row.values() for c in cols), default=0)
     block: list[int] = []
-    for r in range(max(by_row, default=-1) + 2):  # one past the end flushes the last table
-        filled = by_row.get(r, [])
-        if filled and not _is_line(sheet, r, filled, left=left, down=down):
+    for r, filled in sorted(by_row.items()):
+        if block and r != block[-1] + 1:  # a blank row between: the table ends
+            _flush(merges, block, builder)
+            block = []
+        if not _is_line(sheet, r, filled, left=left, down=merges.down):
             block.append(r)
             continue
-        _flush(sheet, block, builder)
+        _flush(merges, block, builder)
         block = []
-        if filled:
-            text = sheet.texts[(r, filled[0])]
-            builder.text(text, Origin(sheet=sheet.name, row=r + 1))
+        builder.text(sheet.texts[(r, filled[0])], Origin(sheet=sheet.name, row=r + 1))
+    _flush(merges, block, builder)
 
 
 def _is_line(sheet: Sheet, r: int, filled: list[int], *, left: int, down: set[int]) -> bool:
@@ -144,23 +153,17 @@ def _is_line(sheet: Sheet, r: int, filled: list[int], *, left: int, down: set[in
     )
 
 
-def _flush(sheet: Sheet, rows: list[int], builder: SourceBuilder) -> None:
+def _flush(merges: _Merges, rows: list[int], builder: SourceBuilder) -> None:
     if not rows:
         return
-    first, end = rows[0], rows[-1]
-    spans = {(m[0], m[1]): (m[2] - m[0] + 1, m[3] - m[1] + 1) for m in sheet.merges}
-    merged_away = {p for m in sheet.merges for p in _cells_of(m) if p != (m[0], m[1])}
-    anchors = [
-        (r, c)
-        for (r, c) in sheet.texts.keys() | spans.keys()
-        if first <= r <= end and (r, c) not in merged_away
-    ]
+    sheet, first, end = merges.sheet, rows[0], rows[-1]
+    anchors = [(r, c) for r in range(first, end + 1) for c in merges.row_cells.get(r, ())]
     if not anchors:
         return
     left = min(c for _, c in anchors)
     cells = []
-    for r, c in sorted(anchors):
-        rowspan, colspan = spans.get((r, c), (1, 1))
+    for r, c in anchors:
+        rowspan, colspan = merges.spans.get((r, c), (1, 1))
         text = sheet.texts.get((r, c), "")
         origin = Origin(sheet=sheet.name, row=r + 1)
         cells.append(
@@ -202,35 +205,16 @@ def _number(value: float, fmt: str) -> str:
     return f"{value:{',' if ',' in fmt else ''}.{places}f}"
 
 
-def _openpyxl_sheet(ws: Any, cached: dict[str, Any]) -> Sheet:
-    sheet = Sheet(ws.title)
-    for m in ws.merged_cells.ranges:
-        sheet.merges.append((m.min_row - 1, m.min_col - 1, m.max_row - 1, m.max_col - 1))
-    for row in ws.iter_rows():
-        for cell in row:
-            if not hasattr(cell, "column"):  # a MergedCell carries no value of its own
-                continue
-            pos = (cell.row - 1, cell.column - 1)
-            value = cell.value
-            if cell.data_type == "f":  # the computed value; the formula as written if none is saved
-                value = value if cached.get(cell.coordinate) is None else cached[cell.coordinate]
-            text = shown(value, cell.number_format)
-            if text:
-                sheet.texts[pos] = text
-            b = cell.border
-            if b is not None and any(s.style for s in (b.left, b.right, b.top, b.bottom)):
-                sheet.bordered.add(pos)
-    return sheet
-
-
-def _xlrd_sheet(book: Any, ws: Any) -> Sheet:
+def _xlrd_sheet(book: Any, ws: Any, path: Path) -> Sheet:
     import xlrd
 
-    sheet = Sheet(ws.name)
+    sheet = Sheet(ws.name, extent=(ws.nrows - 1, ws.ncols - 1))
+    if ws.nrows > SHEET_ROWS:
+        raise LimitError(str(path), f"sheet {ws.name!r} has over {SHEET_ROWS:,} rows")
     for rlo, rhi, clo, chi in ws.merged_cells:
         sheet.merges.append((rlo, clo, rhi - 1, chi - 1))
     for r in range(ws.nrows):
-        for c in range(ws.ncols):
+        for c in range(ws.row_len(r)):
             cell = ws.cell(r, c)
             xf = book.xf_list[cell.xf_index]
             value: Any = cell.value

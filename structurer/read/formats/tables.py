@@ -11,14 +11,23 @@ line and the grid column the layout reader will give that cell.
 from __future__ import annotations
 
 import html
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 from ...models import Origin, SourceText
+from ..layouts.markdown import SPAN_CELLS_FLOOR, SPAN_CELLS_PER_CELL, _clamp_spans
+from .limits import LimitError
 
 Box = tuple[float, float, float, float]
+
+# A table's grid (rows x columns, covered or not) may hold this many positions per cell the file
+# states, or this many in all, whichever is more: every position becomes an HTML cell, so offsets
+# far beyond the cells (a Docling cell at row 100000) would allocate without end.
+GRID_POSITIONS_PER_CELL = 1 + SPAN_CELLS_PER_CELL
+GRID_POSITIONS_FLOOR = 10_000
 
 
 @dataclass(slots=True)
@@ -41,9 +50,14 @@ class Table:
 
 def fraction_box(box: Sequence[float], width: float, height: float) -> Box | None:
     """A box in page units -> fractions of the page (rounded: 4 digits is 0.1 mm on A4)."""
-    if width <= 0 or height <= 0 or len(box) != 4:
+    if not (0 < width < math.inf and 0 < height < math.inf) or len(box) != 4:
         return None
-    x0, y0, x1, y1 = (float(v) for v in box)
+    try:
+        x0, y0, x1, y1 = (float(v) for v in box)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if not all(map(math.isfinite, (x0, y0, x1, y1))):
+        return None
     return (
         round(x0 / width, 4),
         round(y0 / height, 4),
@@ -122,22 +136,21 @@ def _td(cell: TableCell) -> str:
     return f"<td{spans}>{body}</td>"
 
 
-def _grid_rows(cells: Iterable[TableCell]) -> list[list[TableCell]]:
+def _grid_rows(cells: Sequence[TableCell]) -> list[list[TableCell]]:
     """The cells row by row in the order HTML needs them, with an empty cell in every position no
     cell covers, so the HTML reader's column of each cell is the file's own grid column. A span
-    that runs into a position already taken is cut back (a broken table, read as far as sound)."""
-    taken: set[tuple[int, int]] = set()
-    anchors: dict[tuple[int, int], TableCell] = {}
-    for cell in sorted(cells, key=lambda c: (c.row, c.col)):
-        if (cell.row, cell.col) in taken:
-            continue
-        cell.rowspan, cell.colspan = _fit(cell, taken)
-        anchors[(cell.row, cell.col)] = cell
-        taken.update(_area(cell.row, cell.col, cell.rowspan, cell.colspan))
-    if not anchors:
+    that runs into a position already taken is cut back (a broken table, read as far as sound);
+    spans are clamped as the markdown reader clamps HTML spans (`_clamp_spans`), and a grid far
+    larger than its cells is refused (LimitError) before it is built."""
+    if not cells:
         return []
-    height = max(r + 1 for r, _ in taken)
-    width = max(c + 1 for _, c in taken)
+    limit = max(GRID_POSITIONS_FLOOR, GRID_POSITIONS_PER_CELL * len(cells))
+    _check_grid(len(cells), max(c.row for c in cells) + 1, max(c.col for c in cells) + 1, limit)
+    anchors = _anchored(cells)  # spans clamped: the starts' grid bounds them
+    height = max(c.row + c.rowspan for c in anchors.values())
+    width = max(c.col + c.colspan for c in anchors.values())
+    _check_grid(len(cells), height, width, limit)
+    taken = {p for c in anchors.values() for p in _area(c.row, c.col, c.rowspan, c.colspan)}
     rows: list[list[TableCell]] = []
     for r in range(height):
         row = []
@@ -150,16 +163,48 @@ def _grid_rows(cells: Iterable[TableCell]) -> list[list[TableCell]]:
     return rows
 
 
+def _check_grid(cells: int, height: int, width: int, limit: int) -> None:
+    if height * width > limit:
+        raise LimitError(
+            "",
+            f"a table of {cells} cells placed on a grid of {height} x {width} positions "
+            f"(at most {limit:,} are read): its cell offsets or spans are damaged",
+        )
+
+
+def _anchored(cells: Sequence[TableCell]) -> dict[tuple[int, int], TableCell]:
+    """Each cell at its position with its spans clamped and cut back to the positions still free;
+    a cell at a position already covered is dropped."""
+    taken: set[tuple[int, int]] = set()
+    anchors: dict[tuple[int, int], TableCell] = {}
+    last_row = max((c.row for c in cells), default=0)
+    budget = max(SPAN_CELLS_FLOOR, SPAN_CELLS_PER_CELL * len(cells))
+    for cell in sorted(cells, key=lambda c: (c.row, c.col)):
+        if (cell.row, cell.col) in taken:
+            continue
+        spans = _clamp_spans(
+            max(1, cell.rowspan), max(1, cell.colspan), last_row - cell.row, budget
+        )
+        cell.rowspan, cell.colspan = _fit(cell.row, cell.col, *spans, taken)
+        budget -= cell.rowspan * cell.colspan - 1
+        anchors[(cell.row, cell.col)] = cell
+        taken.update(_area(cell.row, cell.col, cell.rowspan, cell.colspan))
+    return anchors
+
+
 def _area(row: int, col: int, rowspan: int, colspan: int) -> list[tuple[int, int]]:
     return [(r, c) for r in range(row, row + rowspan) for c in range(col, col + colspan)]
 
 
-def _fit(cell: TableCell, taken: set[tuple[int, int]]) -> tuple[int, int]:
-    rowspan, colspan = max(1, cell.rowspan), max(1, cell.colspan)
-    while colspan > 1 and any(p in taken for p in _area(cell.row, cell.col, 1, colspan)):
-        colspan -= 1
-    while rowspan > 1 and any(p in taken for p in _area(cell.row, cell.col, rowspan, colspan)):
-        rowspan -= 1
+def _fit(
+    row: int, col: int, rowspan: int, colspan: int, taken: set[tuple[int, int]]
+) -> tuple[int, int]:
+    """The spans cut back to the first position already taken: along the row, then down."""
+    colspan = next((k for k in range(1, colspan) if (row, col + k) in taken), colspan)
+    cols = range(col, col + colspan)
+    rowspan = next(
+        (k for k in range(1, rowspan) if any((row + k, c) in taken for c in cols)), rowspan
+    )
     return rowspan, colspan
 
 
@@ -203,8 +248,9 @@ class _CellsParser(HTMLParser):
 
 
 def _span(value: str | None) -> int:
-    digits = re.sub(r"\D", "", value or "")
-    return max(1, min(int(digits), 1000)) if digits else 1
+    # int() refuses over 4,300 digits, and spans are clamped anyway
+    digits = re.sub(r"\D", "", value or "")[:9]
+    return max(1, int(digits)) if digits else 1
 
 
 def html_table_cells(markup: str, origin: Origin | None = None) -> list[TableCell]:
@@ -215,11 +261,14 @@ def html_table_cells(markup: str, origin: Origin | None = None) -> list[TableCel
     parser._close_cell()
     taken: set[tuple[int, int]] = set()
     cells = []
+    budget = max(SPAN_CELLS_FLOOR, SPAN_CELLS_PER_CELL * sum(map(len, parser.rows)))
     for r, row in enumerate(parser.rows):
         c = 0
-        for text, rowspan, colspan in row:
+        for text, *asked in row:
             while (r, c) in taken:
                 c += 1
+            rowspan, colspan = _clamp_spans(*asked, len(parser.rows) - r - 1, budget)
+            budget -= rowspan * colspan - 1
             cells.append(TableCell(r, c, text, rowspan, colspan, origin))
             taken.update(_area(r, c, rowspan, colspan))
             c += colspan
