@@ -280,16 +280,23 @@ def gold_reply(record: dict[str, Any]) -> dict[str, Any]:
     """What a correct model answers for a gold record: the asked fields only."""
     keys = ("level1", "level2", "name", "target")
     reply = copy.deepcopy({k: v for k, v in record.items() if k not in _NOT_ASKED})
+    for key in ("department_code", "implementing_unit_code"):  # asked: null where none printed
+        reply.setdefault(key, None)
     reply["indicators"] = [{k: ind.get(k) for k in keys} for ind in record["indicators"]]
     return reply
 
 
-_NOT_ASKED = {"form_index", "year", "backend", "source", "findings", "meta", "expected_findings"}
+_NOT_ASKED = {
+    "form_index", "year", "backend", "source", "findings", "meta", "expected_findings",
+    "extra_fields",
+}  # fmt: skip
 
 
 def gold_responder(records: list[dict[str, Any]]) -> Responder:
     """Answers each form with the gold record whose project name the prompt contains (longest
-    name wins, so a name inside another form's text does not capture it)."""
+    name wins, so a name inside another form's text does not capture it); failing that (a name
+    wrapped over lines, a list table sent whole for one project), the gold record most of whose
+    values the prompt holds, from the row a list table's note points at."""
     by_name = sorted(records, key=lambda r: -len(r["project_name"] or ""))
 
     def respond(body: dict[str, Any]) -> Reply:
@@ -300,9 +307,33 @@ def gold_responder(records: list[dict[str, Any]]) -> Responder:
         unnamed = [r for r in records if not r["project_name"]]
         if len(records) == 1 and unnamed:  # a one-form document whose form names no project
             return Reply(gold_reply(unnamed[0]))
+        best = best_by_content(records, text)
+        if best is not None:
+            return Reply(gold_reply(best))
         return Reply("no gold record matches this form", status=400)
 
     return respond
+
+
+_PROJECT_ROW = re.compile(r"rows start at R(\S+)")
+
+
+def best_by_content(records: list[dict[str, Any]], prompt: str) -> dict[str, Any] | None:
+    """The record most of whose values (names, units, amounts, indicator names) the prompt holds,
+    spaces aside; None when none holds any."""
+    if m := _PROJECT_ROW.search(prompt):
+        prompt = prompt[prompt.find(f"R{m.group(1)} ") :]
+    text = "".join(prompt.split())
+
+    def held(record: dict[str, Any]) -> int:
+        values = [record.get(k) for k in ("project_name", "department", "implementing_unit")]
+        values += [i.get("name") for i in record.get("indicators") or []]
+        values += [v for v in (record.get("funding") or {}).values() if v not in ("元", "万元")]
+        return sum("".join(str(v).split()) in text for v in values if v)
+
+    scored = [(held(r), -k) for k, r in enumerate(records)]
+    score, k = max(scored, default=(0, 0))
+    return records[-k] if score > 0 else None
 
 
 @dataclass

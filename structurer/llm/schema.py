@@ -117,6 +117,12 @@ class FormDraft(BaseModel):
     project_category: str | None = Field(None, description=_labels("project_category"))
     department: str | None = Field(None, description=_labels("department"))
     implementing_unit: str | None = Field(None, description=_labels("implementing_unit"))
+    department_code: str | None = Field(
+        None, description="the budget code printed with the department (`[607001]…`): digits"
+    )
+    implementing_unit_code: str | None = Field(
+        None, description="the budget code printed with the implementing unit: digits"
+    )
     start_date: str | None = Field(None, description=_labels("start_date") + ", ISO yyyy-mm-dd")
     end_date: str | None = Field(None, description=_labels("end_date") + ", ISO yyyy-mm-dd")
     funding: DraftFunding = Field(default_factory=DraftFunding)
@@ -130,6 +136,8 @@ class FormDraft(BaseModel):
         "project_category",
         "department",
         "implementing_unit",
+        "department_code",
+        "implementing_unit_code",
         "overall_goal",
         "annual_goal",
         mode="before",
@@ -360,8 +368,9 @@ def to_record(
     funding = Funding(**draft.funding.model_dump())
     indicators = [_indicator(ind, vocab) for ind in draft.indicators]
     header = draft.model_dump(exclude={"funding", "indicators"})
-    for unit in ("department", "implementing_unit"):  # a code printed with it: its own field
-        header[unit], header[f"{unit}_code"] = split_code(header[unit])
+    for unit in ("department", "implementing_unit"):  # a code left in the name: its own field
+        header[unit], code = split_code(header[unit])
+        header[f"{unit}_code"] = header[f"{unit}_code"] or code
     return FormRecord(
         form_index=form_index, year=year, **header, funding=funding, indicators=indicators
     )

@@ -51,7 +51,8 @@ def _goal_homes(
     """Which goal each text cell belongs to, first rule that applies:
 
     1. one text (however many copies) on one row: the annual goal under a form's two goal labels
-       (or none), the label's goal under the one goal label a form prints;
+       (or none), the label's goal under the one goal label a form prints; but printed once in
+       each label's own column, each goal's;
     2. two different texts on one row under both labels: (overall, annual) in that order,
        whatever columns OCR shifted them to;
     3. a text on a row holding a goal label left of it: that label's goal;
@@ -61,6 +62,8 @@ def _goal_homes(
     for r, cell in texts:
         rows.setdefault(r, []).append(cell)
     if len(rows) == 1 and len({c.text for _, c in texts}) == 1:
+        if _under_each_label(texts, label_cols):  # printed twice, once in each goal's own cell
+            return [(c, f) for _, c in texts for f, col in label_cols.items() if col == c.col]
         home = next(iter(label_cols)) if len(label_cols) == 1 else "annual_goal"
         return [(c, home) for _, c in texts]
     homes = []
@@ -75,6 +78,14 @@ def _goal_homes(
             else:
                 homes.append((cell, _nearest_goal(cell.col, label_cols)))
     return homes
+
+
+def _under_each_label(texts: list[tuple[int, Cell]], label_cols: dict[str, int]) -> bool:
+    """The same text once under each of the two goal labels, in their own columns (a table read
+    cell by cell that prints it in both cells): each goal holds it. Copies OCR spread beside one
+    merged cell do not stand one under each label."""
+    cols = sorted(c.col for _, c in texts)
+    return len(label_cols) == 2 and cols == sorted(label_cols.values())
 
 
 def _nearest_goal(col: int, label_cols: dict[str, int]) -> str:
