@@ -63,6 +63,7 @@ def _label_map(grid: Grid, vocab: Vocabulary) -> LabelMap:
     parts = grid_parts(grid, vocab)
     if parts.table is not None:
         return _list_map(parts.table)
+    vocab = parts.vocab or vocab  # the labels the grid prints that are like known ones count
     rows = parts.top(grid)
     out = LabelMap()
     # fields the form names with a label of their own (not one printed in both columns)
@@ -274,10 +275,13 @@ def _check(
     own = labels.cells.get(path, [])
     if any(same(value, c) for c in own) or _the_only_goal(path, labels):
         return
+    # under another label: the whole cell (a name inside another field's long text is no
+    # evidence: a goal may open with the project's name)
+    strict = _whole_text if same is _same_text else same
     elsewhere = [
         (other, labels.labels[other])
         for other, cells in labels.cells.items()
-        if other != path and any(same(value, c) for c in cells)
+        if other != path and any(strict(value, c) for c in cells)
     ]
     own_label = labels.labels.get(path)
     if elsewhere:
@@ -333,6 +337,11 @@ def _short(value: str) -> str:
 def _same_text(value: str, cell: Cell) -> bool:
     want, have = squash(value), squash(cell.text)
     return bool(want) and (want == have or want == squash(strip_code(cell.text)) or want in have)
+
+
+def _whole_text(value: str, cell: Cell) -> bool:
+    want, have = squash(value), squash(cell.text)
+    return bool(want) and (want == have or want == squash(strip_code(cell.text)))
 
 
 def _same_goal(value: str, cell: Cell) -> bool:

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from ..models import Cell, Grid
 from ..vocab import Vocabulary, label_key
+from .likeness import Likeness, find_likeness, reading_vocabulary
 from .values import parse_amount, strip_code
 
 T = TypeVar("T")
@@ -37,6 +38,8 @@ class GridParts:
     table: ListTable | None
     start: int  # index of the first indicator row (len(rows) when there is none)
     interleaved: bool = False
+    likeness: tuple[Likeness, ...] = ()  # printed labels read by likeness (read.likeness)
+    vocab: Vocabulary | None = None  # what the grid is read with: + the likeness spellings
 
     def top(self, grid: Grid) -> list[list[Cell]]:
         return grid.rows[: self.start]
@@ -52,7 +55,9 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
         table, start = list_table(grid.rows, vocab), indicator_start(grid.rows, vocab)
         if table is not None and grid.project_line is not None:
             table = table.only(grid.project_line)
-        return GridParts(table, start, interleaved(grid, vocab))
+        found = tuple(find_likeness(grid.rows[:start], vocab)) if table is None else ()
+        reading = reading_vocabulary(vocab, list(found))
+        return GridParts(table, start, interleaved(grid, vocab), found, reading)
 
     return derived(grid, "parts", vocab, build)
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ..models import Chunk, FormRecord, Grid, Job, OnRecord
 from ..read.structure import grid_parts
 from ..vocab import Vocabulary, resolve
-from .coverage import close_record, unread_cells
+from .coverage import close_record, likeness_findings, unread_cells
 from .funding import read_funding
 from .goals import read_goals
 from .header import project_name_of, read_header
@@ -29,6 +29,7 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     parts = grid_parts(grid, vocab)
     if parts.table is not None:
         return read_list(chunk, grid, parts.table, vocab)
+    vocab = parts.vocab or vocab  # with the labels this grid prints that are like known ones
     record = FormRecord(form_index=chunk.index, year=chunk.year, backend="rules")
     trace = Trace()
     top, bottom = parts.top(grid), parts.bottom(grid)
@@ -36,6 +37,7 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     read_funding(top, record, trace, vocab)
     read_goals(top, record, trace, vocab)
     record.indicators, unplaced = IndicatorTable(vocab).read(bottom, trace.cells, trace.repairs)
+    record.findings += likeness_findings(parts.likeness, trace)
     return close_record(record, chunk, grid, trace, unread_cells(top, trace, vocab), unplaced)
 
 

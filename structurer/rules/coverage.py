@@ -11,9 +11,12 @@ publication lines) are not the form's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..models import Cell, Chunk, Finding, FormRecord, Grid
 from ..read.chunker import find_year, is_title
 from ..read.clean import squash
+from ..read.likeness import Likeness
 from ..vocab import Vocabulary, label_key
 from .labels import Trace
 
@@ -86,6 +89,23 @@ def _beside_read(cells: list[Cell], trace: Trace) -> list[str]:
     field left empty is named by the checker's own finding."""
     lines = {c.line for c in cells} | {c.line - 1 for c in cells}
     return sorted({path for path, ref in trace.cells.items() if ref.line in lines})
+
+
+def likeness_findings(found: Sequence[Likeness], trace: Trace) -> list[Finding]:
+    """An info finding for each printed label read by likeness whose field was read: the
+    reviewer sees the spelling and the field it went to (and `vocab learn` can keep it)."""
+    return [
+        Finding(
+            severity="info",
+            code="extract.label_likeness",
+            message=f"the printed label {item.text!r} was read as {item.field} "
+            f"(like {item.like!r})",
+            paths=[item.field],
+            values={"label": item.text, "field": item.field, "like": item.like},
+        )
+        for item in found
+        if item.field in trace.cells
+    ]
 
 
 def unread_finding(texts: list[str], paths: list[str] | None = None) -> Finding:

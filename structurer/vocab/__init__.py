@@ -492,7 +492,7 @@ def _validate(spec: VocabFile, path: Path) -> None:
             )
 
 
-def _merge(base: VocabFile, extra: VocabFile) -> VocabFile:
+def merge_spec(base: VocabFile, extra: VocabFile) -> VocabFile:
     """`extra` adds to `base`: lists are extended (duplicates dropped), tables merged."""
 
     def lists(a: Sequence[str], b: Sequence[str]) -> list[str]:
@@ -552,7 +552,7 @@ def load_vocabulary(extra: Sequence[str | Path] = (), *, directory: Path = VOCAB
         spec = _read(path)
         if spec.extends != base.name:
             raise VocabularyError(f'{path}: a vocabulary file must say extends = "{base.name}"')
-        merged, names = _merge(merged, spec), [*names, spec.name]
+        merged, names = merge_spec(merged, spec), [*names, spec.name]
     text = json.dumps(merged.model_dump(), ensure_ascii=False, sort_keys=True)
     sha = hashlib.sha256(text.encode()).hexdigest()[:12]
     return Vocabulary(names=tuple(names), spec=merged, sha=sha)
