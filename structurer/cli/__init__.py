@@ -107,4 +107,4 @@ def main() -> None:
 
 
 # Command modules register themselves on import (kept last: they import `app` from here).
-from . import batch, check, core, evaluate, review, robustness  # noqa: E402, F401
+from . import batch, check, core, evaluate, review, robustness, vocab  # noqa: E402, F401

@@ -103,7 +103,7 @@ def find_likeness(rows: list[list[Cell]], vocab: Vocabulary) -> list[Likeness]:
     for row in rows:
         texts = [c for c in row if c.text and not c.merged]
         for k, cell in enumerate(texts[:-1]):
-            if cell.text in out or not _label_like(cell.text, vocab):
+            if cell.text in out or not looks_like_label(cell.text, vocab):
                 continue
             value = texts[k + 1]
             if info(value.text).label:
@@ -116,7 +116,7 @@ def find_likeness(rows: list[list[Cell]], vocab: Vocabulary) -> list[Likeness]:
     return list(out.values())
 
 
-def _label_like(text: str, vocab: Vocabulary) -> bool:
+def looks_like_label(text: str, vocab: Vocabulary) -> bool:
     """A short text that is no label, level, piece of one, amount or date."""
     i = vocab.info(text)
     if i.label or i.level or i.fragment or not (2 <= len(i.key) <= _MAX_LABEL):

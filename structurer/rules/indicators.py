@@ -135,6 +135,7 @@ class IndicatorTable:
         hierarchy = vocab.hierarchy
         later = Counter(n for n in names if n)  # names right of k: counted, not rescanned per k
         l1 = l2 = None
+        l2_text = ""
         used: list[Cell] = []
         for k, name in enumerate(names):
             if name is None:
@@ -146,23 +147,25 @@ class IndicatorTable:
                 and (vocab.is_level1(name) or name in vocab.ambiguous_levels)
             ):
                 continue  # right of the level 2: a name that happens to spell a level 1
+            if name == l2 and cells[k].text != l2_text:
+                continue  # the level 2 spelled again otherwise (服务对象满意度): the name
             if name in vocab.ambiguous_levels:
                 if any(later[n] > 0 for n in hierarchy[name]):
                     l1 = name
                 elif l1 and name in hierarchy.get(l1, ()):
-                    l2 = name
+                    l2, l2_text = name, cells[k].text
                 elif _next_level(following, vocab) in hierarchy[name]:
                     l1 = name
                 elif (
                     not l1 and self.level1 and name in hierarchy.get(self.level1, ())
                 ) or self._in_level2_column(cells[k].col):
-                    l2 = name
+                    l2, l2_text = name, cells[k].text
                 else:
                     l1 = name
             elif vocab.is_level1(name):
                 l1 = name
             else:
-                l2 = name
+                l2, l2_text = name, cells[k].text
             used.append(cells[k])
         return l1, l2, used
 
