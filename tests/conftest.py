@@ -53,11 +53,12 @@ def planted_seed_records(folder: Path, annual_total: str = "5800000.00") -> Path
 def readable_case(folder: Path) -> bool:
     """A fixture whose layout keeps its cells apart: not a real PDF or its text layer (wrapped
     cells interleave in a text layer; a real PDF's template may be one the rules do not read
-    fully). The checker and the rules' shadow are held to these."""
+    fully), nor text whose labels run into their values (no cell edges at all). The checker and
+    the rules' shadow are held to these."""
     from structurer.quality.evaluate import case_info
 
     info = case_info(folder)
-    pdf = info.get("layout") == "pdf-text" or (
+    pdf = info.get("layout") in ("pdf-text", "run-together") or (
         info.get("kind") == "real" and info.get("layout") == "pdf"
     )
     return (folder / "gold.jsonl").is_file() and not pdf

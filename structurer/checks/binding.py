@@ -242,6 +242,7 @@ class Binding:
 EMPTY_OWN_LABEL = "its own label stands over no value, and no other label holds it"
 MID_SPAN = "a merged level cell printed between rows: the rows either side may be under it"
 INTERLEAVED = "wrapped cells of neighbouring columns interleave line by line"
+RUN_TOGETHER = "labels run into the text around them, with no cell edges"
 
 
 def bind_record(

@@ -27,7 +27,7 @@ from ..read.layouts import read_grid
 from ..read.structure import derived, grid_parts
 from ..read.values import amount_unit, amount_value, parse_date
 from ..vocab import Vocabulary, resolve
-from .binding import INTERLEAVED, bind_record
+from .binding import INTERLEAVED, RUN_TOGETHER, bind_record
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
 _SIGNS = (
@@ -327,11 +327,14 @@ def ground_record(
     flagged = frozenset(p for p, _ in missing)
     repairs = _repaired_amounts(record, src, table, vocab)
     bound = bind_record(record, grid, vocab, skip=flagged)
-    if grid_parts(grid, vocab).interleaved:
-        # Rows and labels are cut and mixed: only an amount found under another field's label
-        # while its own label is printed is still an error; every other value is undecided.
+    parts = grid_parts(grid, vocab)
+    if parts.interleaved or parts.run_together:
+        # Rows and labels are cut and mixed, or run into each other: only an amount found under
+        # another field's label while its own label is printed is still an error; every other
+        # value is undecided.
+        why = INTERLEAVED if parts.interleaved else RUN_TOGETHER
         kept = [f for f in bound.errors if _both_labels_printed(f)]
-        return found + repairs + kept + [_undecidable(_interleaved_paths(record))]
+        return found + repairs + kept + [_undecidable(_all_paths(record, why))]
     misplaced = _misplaced_targets(record, table, flagged)
     warning = [_undecidable(bound.undecided)] if bound.undecided else []
     return found + repairs + misplaced + bound.errors + warning
@@ -368,15 +371,16 @@ def _both_labels_printed(f: Finding) -> bool:
     )
 
 
-def _interleaved_paths(record: FormRecord) -> dict[str, str]:
-    """Every value of a form whose text interleaves wrapped cells: none of them can be checked
-    against the label it stood under, nor for being cut short. All of them, flagged or not, so
-    the warning stays the same finding while a reviewer corrects values one by one."""
+def _all_paths(record: FormRecord, why: str) -> dict[str, str]:
+    """Every value of a form whose text interleaves wrapped cells or runs labels together: none
+    of them can be checked against the label it stood under, nor for being cut short. All of
+    them, flagged or not, so the warning stays the same finding while a reviewer corrects values
+    one by one."""
     paths = [p for p, _ in _texts(record)] + [p for p, _ in _amounts(record)]
     paths += [f"indicators[{i}].{f}" for i, ind in enumerate(record.indicators)
               for f in ("level1", "level2") if getattr(ind, f)]  # fmt: skip
     # wrapped rows can swallow an indicator or split one in two: the list itself is undecided
-    return dict.fromkeys([*paths, "indicators"], INTERLEAVED)
+    return dict.fromkeys([*paths, "indicators"], why)
 
 
 def _undecidable(reasons: dict[str, str]) -> Finding:

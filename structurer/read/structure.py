@@ -38,6 +38,7 @@ class GridParts:
     table: ListTable | None
     start: int  # index of the first indicator row (len(rows) when there is none)
     interleaved: bool = False
+    run_together: bool = False  # labels glued to the text around them: no cell edges to read
     likeness: tuple[Likeness, ...] = ()  # printed labels read by likeness (read.likeness)
     vocab: Vocabulary | None = None  # what the grid is read with: + the likeness spellings
 
@@ -57,7 +58,9 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
             table = table.only(grid.project_line)
         found = tuple(find_likeness(grid.rows[:start], vocab)) if table is None else ()
         reading = reading_vocabulary(vocab, list(found))
-        return GridParts(table, start, interleaved(grid, vocab), found, reading)
+        return GridParts(
+            table, start, interleaved(grid, vocab), run_together(grid, vocab), found, reading
+        )
 
     return derived(grid, "parts", vocab, build)
 
@@ -67,6 +70,42 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
 # of the rows beside it. A clean layout shows none or one (a word like 长期 alone); text layers
 # show five to fifteen per form.
 INTERLEAVED_ROWS = 3
+
+
+# Cells that open with a label and run on into other text (`<label><value>`, `<label><label>`):
+# OCR that lost the cell edges. A clean layout shows none (a title, a long note aside).
+RUN_TOGETHER_CELLS = 2
+_GLUED_LABEL = 4  # characters: shorter label keys (指标, 单位) open many plain texts
+_GLUED_REST = 3  # characters after the label: fewer is a qualifier (`<label>补助`)
+_LONG, _MANY_LABELS = 40, 4  # a long cell holding this many labels is a form run into one
+
+
+def run_together(grid: Grid, vocab: Vocabulary) -> bool:
+    """Whether a form printed as lines of text runs its labels into the text after them: no
+    reader can tell where a value under such a label ends."""
+    if grid.layout == "markdown":
+        return False
+    keys = vocab.glued_label_keys(_GLUED_LABEL)
+    glued = 0
+    for row in grid.rows:
+        for cell in row:
+            if not cell.text:
+                continue
+            if _opens_with_label(cell.text, keys, vocab):
+                glued += 1
+            elif len(cell.text) > _LONG and sum(k in cell.text for k in keys) >= _MANY_LABELS:
+                glued += RUN_TOGETHER_CELLS  # a whole form in one cell: labels all through it
+            if glued >= RUN_TOGETHER_CELLS:
+                return True
+    return False
+
+
+def _opens_with_label(text: str, keys: tuple[str, ...], vocab: Vocabulary) -> bool:
+    info = vocab.info(text)
+    if info.label or vocab.title_pattern.search(text):
+        return False
+    key = info.key
+    return any(key.startswith(k) and len(key) - len(k) >= _GLUED_REST for k in keys)
 
 
 def interleaved(grid: Grid, vocab: Vocabulary) -> bool:

@@ -223,6 +223,19 @@ class Vocabulary:
             and (bool(_SHORT_CJK.fullmatch(key)) or key in self._pieces),
         )
 
+    def glued_label_keys(self, shortest: int) -> tuple[str, ...]:
+        """The keys of field and block labels of `shortest` characters or more: what text run
+        together around a label still shows."""
+        memo = self._glued_keys
+        if shortest not in memo:
+            names = {*self._field_of_label, *self._block_of_label}
+            memo[shortest] = tuple(sorted(n for n in names if len(n) >= shortest))
+        return memo[shortest]
+
+    @cached_property
+    def _glued_keys(self) -> dict[int, tuple[str, ...]]:
+        return {}
+
     @cached_property
     def _pieces(self) -> frozenset[str]:
         """Every proper prefix and suffix (two characters or more) of a label or level name."""
