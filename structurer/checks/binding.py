@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Cell, Finding, FormRecord, Grid
 from ..read.clean import squash
@@ -352,6 +353,7 @@ def _same_goal(value: str, cell: Cell) -> bool:
     return bool(first) and (first[:40] == text[:40] or first == text)
 
 
+@lru_cache(maxsize=8192)  # the same cells (amounts, labels) recur in every form
 def _is_amount(text: str) -> bool:
     try:
         return parse_amount(text)[0] is not None

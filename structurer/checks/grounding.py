@@ -136,7 +136,9 @@ class SourceIndex:
         """Whether the source holds `value`: as is, with repeats collapsed, or in pieces wrapped
         over rows (`whole`: cells of the form's grid, which may split a line into words)."""
         needle = normalize(value)
-        if not needle or needle in self.text or needle in self.collapsed:
+        if not needle or needle in self.whole or needle in whole:
+            return True  # a whole cell: a set look-up (a search of the text is linear in it)
+        if needle in self.text or needle in self.collapsed:
             return True
         return _pieced(needle, self.rows, self.whole | whole)
 
