@@ -416,9 +416,14 @@ def _levels_in_force(grid: Grid, vocab: Vocabulary) -> dict[str, list[frozenset[
     rows = [row for row in grid_parts(grid, vocab).bottom(grid) if not is_header_row(row, vocab)]
     lines = grid.layout != "markdown"
     info = vocab.info
-    levels = [[n for c in row if c.text and (n := info(c.text).level)] for row in rows]
-    content = [[c for c in row if c.text and not info(c.text).level] for row in rows]
-    bare = [not any(not info(c.text).label for c in cells) for cells in content]  # labels only
+    levels: list[list[str]] = []
+    content: list[list[Cell]] = []
+    for row in rows:  # one pass: each cell's level or none
+        named = [(c, info(c.text).level) for c in row if c.text]
+        levels.append([n for _, n in named if n])
+        content.append([c for c, n in named if not n])
+    # rows of labels only (a block label beside level names): asked only of line layouts
+    bare = [not any(not info(c.text).label for c in cells) for cells in content] if lines else []
     out: dict[str, list[frozenset[str | None]]] = {}
     current: str | None = None
     seen_level = False
