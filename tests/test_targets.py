@@ -15,6 +15,7 @@ from structurer.read.values import parse_target
         # a number that is no measure keeps its text (not 12 of unit 月底到位)
         ("12月底到位", "12月底到位", None, None, None),
         ("95%以上", "95%以上", None, None, None),
+        ("2021年全年", "2021年全年", None, None, None),  # a year, not 2021 of 年全年
         ("$\\geq 90.00\\%$", "≥90.00%", "≥", "90.00", "%"),
         ("≥55.00 (亿元)", "≥55.00(亿元)", "≥", "55.00", "亿元"),
         ("≤2.00(小时)", "≤2.00(小时)", "≤", "2.00", "小时"),

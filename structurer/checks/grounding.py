@@ -115,15 +115,6 @@ class SourceIndex:
                     rows.append(i)
         return out
 
-    def rows_holding(self, needle: str) -> list[int]:
-        """Rows holding `needle` as a whole cell (a dict look-up: checking every indicator
-        against every row was quadratic in the rows), else inside a cell."""
-        return self.rows_of_cell.get(needle) or self._scan(needle)
-
-    def _scan(self, needle: str) -> list[int]:
-        hits = [i for i, row in enumerate(self.rows) if needle in row]
-        return hits or [i for i, row in enumerate(self.collapsed_rows) if needle in row]
-
     def row_has(self, i: int, needle: str) -> bool:
         return needle in self.rows[i] or needle in self.collapsed_rows[i]
 
@@ -448,7 +439,9 @@ def _misplaced_targets(record: FormRecord, src: SourceIndex, missing: set[str]) 
         if not (ind.name and ind.target) or path in missing or f"indicators[{i}].name" in missing:
             continue
         name, target = normalize(ind.name), normalize(ind.target)
-        rows = src.rows_holding(name)
+        # the rows printing the name as a cell of its own: a name wrapped over cells, or met
+        # only inside a longer text (a goal opening with it), has no row to hold a target to
+        rows = src.rows_of_cell.get(name, [])
         on_row = any(src.row_has(r, target) or _parts_on_row(ind, src.rows[r]) for r in rows)
         if rows and not on_row:
             out.append(

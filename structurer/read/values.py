@@ -52,6 +52,8 @@ def parse_target(text: str | None) -> Target:
             target = repaired  # a target that only parses with O read as 0 was an OCR slip
     if not m or (m["unit"] and _DEADLINE.search(m["unit"])):  # the unit says when, not how much
         return Target(target, None, None, None)
+    if m["unit"] and m["unit"].startswith("年") and _YEAR.fullmatch(m["value"]):
+        return Target(target, None, None, None)  # `2021年全年`: a year, not 2021 of a unit
     op = _OPS[m["op"]] if m["op"] else None
     return Target(target, op, m["value"], m["punit"] or m["unit"])
 
@@ -59,6 +61,7 @@ def parse_target(text: str | None) -> Target:
 # Words after a number that make it a deadline or a statement, not a quantity: `11月底之前`,
 # `12月前`, `30天内`, `12月底到位`, `95%以上` (a text target: no operator or unit is invented).
 _DEADLINE = re.compile(r"[前后内底]|到位|完成|以上|以下")
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 _AMOUNT = re.compile(r"^[-+]?\d+(?:\.\d+)?$")
