@@ -26,6 +26,7 @@ from typing import Any
 
 from ..checks.funding import check_funding
 from ..checks.grounding import ground_record, normalize
+from ..checks.indicators import check_indicators
 from ..models import (
     AMOUNT_FIELDS,
     GOAL_FIELDS,
@@ -37,6 +38,7 @@ from ..models import (
     Job,
 )
 from ..read.values import amount_value, parse_target
+from ..rules.indicators import looks_like_target
 from ..vocab import Vocabulary
 from .prompt import point_at, row_holding
 
@@ -85,8 +87,23 @@ def read_shadow(job: Job, vocab: Vocabulary) -> Shadow | None:
         return None
     found = ground_record(record, job.chunk.text, vocab, job.grid)
     ungrounded = {p for f in found if f.severity == "error" for p in f.paths}
+    # an indicator the rules read but doubt (no target, no name: a row cut by wrapping) is no
+    # reading to hold a model to
+    doubted = {
+        p.split(".")[0] + "." + "name"
+        for f in check_indicators(record, vocab)
+        if f.severity in ("error", "warning")
+        for p in f.paths
+        if p.startswith("indicators[")
+    }
+    # nor a target that does not look like one (a wrapped name's tail read as its target)
+    doubted |= {
+        f"indicators[{j}].target"
+        for j, ind in enumerate(record.indicators)
+        if ind.target and not looks_like_target(ind.target, vocab)
+    }
     faults = tuple(f for f in check_funding(record, vocab) if f.severity == "error")
-    return Shadow(record, frozenset(ungrounded), job.grid, faults)
+    return Shadow(record, frozenset(ungrounded | doubted), job.grid, faults)
 
 
 def recall_findings(llm: FormRecord, shadow: Shadow) -> list[Finding]:

@@ -26,7 +26,7 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: 
                 started = True
             elif vocab.block_of(cell.text) == "goals":
                 started = True  # a goal under the block's label alone is unlabelled
-            elif started and cell.text and not cell.merged and not vocab.is_label(cell.text):
+            elif started and cell.text and not cell.merged and _goal_text(cell.text, vocab):
                 texts.append((r, cell))
             elif not started and vocab.goal_part_pattern.match(cell.text):
                 texts.append((r, cell))
@@ -41,6 +41,13 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: 
     for fld, chunks in parts.items():
         if chunks:
             setattr(record, fld, "\n".join(chunks))
+
+
+def _goal_text(text: str, vocab: Vocabulary) -> bool:
+    """A cell that may be goal text: no label, and no piece of one (a label printed down the
+    page beside the goal, a character per line: 绩 / 效)."""
+    info = vocab.info(text)
+    return not info.label and not info.fragment
 
 
 def _goal_homes(
