@@ -68,6 +68,7 @@ def merge(
         if taken[path] == "llm":
             put(out, path, theirs)
             _cell_from(out, llm, path)
+    _drop_moved(out, rules, llm, taken)
     if llm.indicators and _indicators_differ(rules, llm):
         taken[INDICATORS] = _pick_list(rules, rule_found, llm, llm_found)
         if taken[INDICATORS] == "llm":
@@ -76,6 +77,25 @@ def merge(
     out.findings = _kept(rules.findings, taken, "rules") + _kept(llm.findings, taken, "llm")
     out.findings += disagreements(rules, llm, taken)
     return Merge(out, taken)
+
+
+def _drop_moved(
+    out: FormRecord, rules: FormRecord, llm: FormRecord, taken: dict[str, str]
+) -> None:
+    """A value the rules read at one path and the LLM, leaving that path empty, at another the
+    merged record took from it: the same value twice, once where the form does not put it. The
+    LLM's placement stands (the rules' code of the department read as the unit's, a single goal
+    read as the overall one)."""
+    from_llm = [get(out, p) for p, side in taken.items() if side == "llm"]
+    for path in SCALARS:
+        mine = get(rules, path)
+        if mine is None or get(llm, path) is not None or taken.get(path) == "llm":
+            continue
+        if any(v is not None and squash(str(v)) == squash(str(mine)) for v in from_llm):
+            put(out, path, None)
+            taken[path] = "llm"
+            if out.source is not None:
+                out.source.cells.pop(path, None)
 
 
 def get(record: FormRecord, path: str) -> Any:
@@ -150,9 +170,18 @@ def pick(mine: Any, theirs: Any, rules: Doubt, llm: Doubt) -> str:
 def _pick_list(
     rules: FormRecord, rule_found: list[Finding], llm: FormRecord, llm_found: list[Finding]
 ) -> str:
-    def key(record: FormRecord, found: list[Finding]) -> tuple[int, ...]:
+    def key(record: FormRecord, found: list[Finding]) -> tuple[float, ...]:
+        """Grounding errors, then errors on the list itself (text of the table left unplaced),
+        then errors and warnings per indicator (a longer list has more rows to doubt: a form
+        printing no level draws the same error on every row of either), then the longer list."""
         d = doubt(found, INDICATORS)
-        return (d.grounding, d.errors, d.warnings, -len(record.indicators), d.recall)
+        on_list = sum(
+            f.severity == "error" and INDICATORS in f.paths and not f.code.startswith("hybrid.")
+            for f in found
+        )
+        n = max(1, len(record.indicators))
+        rates = ((d.errors - on_list) / n, d.warnings / n)
+        return (d.grounding, on_list, *rates, -len(record.indicators), d.recall)
 
     return "llm" if key(llm, llm_found) < key(rules, rule_found) else "rules"
 

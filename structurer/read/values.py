@@ -17,7 +17,7 @@ _QUANT = re.compile(
     r"(?P<value>\d+(?:\.\d+)?)"
     # a unit in brackets `(%)`, or bare, with a bracketed alternative after it: `台(套)`; a bare
     # unit never starts with letter O (`1OO(%)` is 100 with O read for 0, not 1 of `OO(%)`)
-    r"(?:\((?P<punit>[^()\d]{1,8})\)|(?P<unit>[^()\d.,，。;；、\sOo][^()\d.,，。;；、\s]{0,5}(?:\([^()\d]{1,4}\))?))?$"
+    r"(?:\((?P<punit>[^()\d]{1,8})\)|(?P<unit>[^()\d.,，。;；、\sOo][^()\d,，。;；、\s]{0,6}(?:\([^()\d]{1,4}\))?))?$"
 )
 _LETTER_O = re.compile(r"(?<=[\d.])[Oo]+|[Oo]+(?=[\d.])")
 
