@@ -50,6 +50,21 @@ def planted_seed_records(folder: Path, annual_total: str = "5800000.00") -> Path
     return path
 
 
+def gap(folder: Path, what: str) -> str | None:
+    """Why a case does not meet `what` yet (its case.toml `[gaps]`), None when it should."""
+    from structurer.quality.evaluate import case_info
+
+    why = (case_info(folder).get("gaps") or {}).get(what)
+    return str(why) if why else None
+
+
+def expect_gap(request: pytest.FixtureRequest, folder: Path, what: str) -> None:
+    """Mark the running test an expected failure for a case with that gap: strict, so a gap
+    that closes fails the test until the case.toml says so."""
+    if why := gap(folder, what):
+        request.applymarker(pytest.mark.xfail(reason=why, strict=True))
+
+
 def readable_case(folder: Path) -> bool:
     """A fixture whose layout keeps its cells apart: not a real PDF or its text layer (wrapped
     cells interleave in a text layer; a real PDF's template may be one the rules do not read
