@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SEED_CASE, read_jsonl
+from conftest import ROOT, SEED_CASE, read_jsonl
 from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, prompt_text
 from test_llm import CONTENT, codes, content, make, run
 from typer.testing import CliRunner
@@ -246,6 +246,23 @@ def test_the_reask_limit_is_part_of_the_cache_key(tmp_path, gold, jobs) -> None:
         run(make(server.url, max_reasks=0, **cache), jobs[:1])
         run(make(server.url, **cache), jobs[:1])
     assert len(server.requests) == 2
+
+
+def test_forms_of_one_list_table_each_get_their_own_cached_reply(tmp_path) -> None:
+    """A department list table is one text for several projects: its forms share the chunk text
+    and differ by their project, so one form's cached reply must never answer another's."""
+    case = ROOT / "fixtures" / "real-beijing-2026-pdftext-tongji"
+    list_jobs = plan_jobs([load_document(case / "source.txt")])
+    projects = read_jsonl(case / "gold.jsonl")
+    assert len({j.chunk.text for j in list_jobs}) == 1 < len(list_jobs) == len(projects)
+    asked = iter(projects)  # the n-th request is answered with the n-th project's record
+    cache = {"no_cache": False, "cache_dir": tmp_path, "max_reasks": 0, "concurrency": 1}
+    with FakeOpenAI(lambda body: Reply(gold_reply(next(asked)))) as server:
+        first = run(make(server.url, **cache), list_jobs)
+        served = run(make(server.url, **cache), list_jobs)
+    assert len(server.requests) == len(list_jobs)  # each form asked once, then served
+    assert [r.project_name for r in first] == [p["project_name"] for p in projects]
+    assert [r.project_name for r in served] == [r.project_name for r in first]
 
 
 def test_failed_forms_are_never_cached_and_unresolved_ones_resent_on_request(

@@ -154,6 +154,7 @@ class LLMBackend:
             schema=self.schema_hash,
             max_reasks=settings.max_reasks,
             chunk_text=job.chunk.text,
+            project_line=job.chunk.project_line,
         )
 
     async def _result(
