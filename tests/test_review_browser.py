@@ -152,7 +152,14 @@ def test_the_page_beside_the_grid_boxes_the_selected_fields_cell(tmp_path, brows
         td = page.locator("section.source td.hl")
         assert td.inner_text() == "1,350,000.00"  # what the OCR read ...
         left, top, width, height = map(float, td.get_attribute("data-box").split(","))
-        img, drawn = image.bounding_box(), box.bounding_box()
+        # both rectangles in one call: the page may still be scrolling the cell into view
+        img, drawn = page.evaluate(
+            """([img, box]) => [img, box].map(e => {
+                const r = e.getBoundingClientRect();
+                return {x: r.x, y: r.y, width: r.width, height: r.height};
+            })""",
+            [image.element_handle(), box.element_handle()],
+        )
         # ... boxed where that cell is printed on the page image
         assert abs(drawn["x"] - (img["x"] + img["width"] * left / 100)) < 4
         assert abs(drawn["y"] - (img["y"] + img["height"] * top / 100)) < 4
