@@ -41,7 +41,15 @@ def cache_key(
     """The reply's key: everything that shapes the request. Forms of one department list table
     share its text and differ by the project they are (`project_line`), so it is part of the key;
     a form that is not one of several keeps the key it always had."""
-    parts: list[object] = [endpoint.rstrip("/"), model, mode, prompt, schema, max_reasks, chunk_text]
+    parts: list[object] = [
+        endpoint.rstrip("/"),
+        model,
+        mode,
+        prompt,
+        schema,
+        max_reasks,
+        chunk_text,
+    ]
     if project_line is not None:
         parts.append(project_line)
     return "extract:" + hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()

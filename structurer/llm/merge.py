@@ -79,9 +79,7 @@ def merge(
     return Merge(out, taken)
 
 
-def _drop_moved(
-    out: FormRecord, rules: FormRecord, llm: FormRecord, taken: dict[str, str]
-) -> None:
+def _drop_moved(out: FormRecord, rules: FormRecord, llm: FormRecord, taken: dict[str, str]) -> None:
     """A value the rules read at one path and the LLM, leaving that path empty, at another the
     merged record took from it: the same value twice, once where the form does not put it. The
     LLM's placement stands (the rules' code of the department read as the unit's, a single goal
