@@ -76,14 +76,14 @@ def evaluate(
     gate: bool = typer.Option(
         False,
         "--gate",
-        help="Exit 1 when a case falls short of its own case.toml \\[gate] (for CI): forms found, "
+        help="Exit 1 when a case falls short of its own case.toml [gate] (for CI): forms found, "
         "header, funding, goals, indicators, silent forms, unflagged wrong values, errors on "
         "the gold record, expected findings.",
     ),
     ratchet: bool = typer.Option(
         False,
         "--ratchet",
-        help="Raise each case's case.toml \\[gate] to this run's scores where they are better "
+        help="Raise each case's case.toml [gate] to this run's scores where they are better "
         "(a minimum up, a maximum down; never lowered; missing keys added) and print the "
         "changes. Rules backend only: CI gates the rules.",
     ),
