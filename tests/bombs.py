@@ -199,10 +199,9 @@ def pdf_qq(folder: Path, megabytes: int = 30) -> Path:
 
 
 def pdf_many_glyphs(folder: Path, glyphs: int = 70_000) -> Path:
-    """Glyphs past the limit in a content stream within it."""
-    path = folder / f"many-glyphs-{glyphs}.pdf"
-    path.write_bytes(_pdf(b"BT /F1 1 Tf 10 400 Td (" + b"A" * glyphs + b") Tj ET"))
-    return path
+    """Glyphs past the glyph limit in a content stream within the byte limit: pdf_glyphs' text,
+    fewer of them."""
+    return pdf_glyphs(folder, glyphs)
 
 
 def pdf_many_paths(folder: Path, paths: int = 7_000) -> Path:
