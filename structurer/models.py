@@ -334,6 +334,18 @@ class FormRecord(BaseModel):
         """How a form is known across runs: its project name, else its position."""
         return self.project_name or f"#{self.form_index}"
 
+    def value(self, path: str) -> Any:
+        """The value of a single-valued field by its path (`department`, `funding.annual_total`)."""
+        if path.startswith("funding."):
+            return getattr(self.funding, path.removeprefix("funding."))
+        return getattr(self, path)
+
+    def set_value(self, path: str, value: Any) -> None:
+        if path.startswith("funding."):
+            setattr(self.funding, path.removeprefix("funding."), value)
+        else:
+            setattr(self, path, value)
+
 
 def record_schema() -> dict[str, Any]:
     return FormRecord.model_json_schema()

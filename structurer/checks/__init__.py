@@ -95,9 +95,7 @@ _SCALARS = (
 
 
 def _value_at(record: FormRecord, path: str) -> object:
-    if path.startswith("funding."):
-        return getattr(record.funding, path.removeprefix("funding."))
-    value = getattr(record, path)
+    value = record.value(path)
     return value if value not in ("", []) else None
 
 

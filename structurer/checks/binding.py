@@ -22,12 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..models import AMOUNT_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Cell, Finding, FormRecord, Grid
 from ..read.clean import squash
 from ..read.structure import ListTable, derived, grid_parts, is_header_row
-from ..read.values import amount_value, parse_amount, strip_code
+from ..read.values import amount_value, is_amount, parse_amount, strip_code
 from ..vocab import Vocabulary
 from .finding import finding
 
@@ -51,7 +50,7 @@ class LabelMap:
         self.labels.setdefault(path, label)
         amount = path.startswith("funding.")
         cells = self.cells.setdefault(path, [])
-        cells.extend(c for c in governed if c.text and _is_amount(c.text) == amount)
+        cells.extend(c for c in governed if c.text and is_amount(c.text) == amount)
 
 
 def label_map(grid: Grid, vocab: Vocabulary) -> LabelMap:
@@ -351,14 +350,6 @@ def _same_goal(value: str, cell: Cell) -> bool:
     both goals: `<overall>：…<annual>：…`, split into its parts before it gets here)."""
     first, text = squash(value.split("\n")[0]), squash(cell.text)
     return bool(first) and (first[:40] == text[:40] or first == text)
-
-
-@lru_cache(maxsize=8192)  # the same cells (amounts, labels) recur in every form
-def _is_amount(text: str) -> bool:
-    try:
-        return parse_amount(text)[0] is not None
-    except ValueError:
-        return False
 
 
 def _same_amount(value: str, cell: Cell) -> bool:

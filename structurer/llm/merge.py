@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from ..models import AMOUNT_FIELDS, CODE_FIELDS, GOAL_FIELDS, HEADER_FIELDS, Finding, FormRecord
 from ..read.clean import squash
-from ..read.values import amount_value
+from ..read.values import same_amount
 
 SCALARS = (
     "year",
@@ -61,12 +61,12 @@ def merge(
     out = rules.model_copy(deep=True)
     taken: dict[str, str] = {}
     for path in SCALARS:
-        mine, theirs = get(rules, path), get(llm, path)
+        mine, theirs = rules.value(path), llm.value(path)
         if theirs is None or same(path, mine, theirs):
             continue
         taken[path] = pick(mine, theirs, doubt(rule_found, path), doubt(llm_found, path))
         if taken[path] == "llm":
-            put(out, path, theirs)
+            out.set_value(path, theirs)
             _cell_from(out, llm, path)
     _drop_moved(out, rules, llm, taken)
     if llm.indicators and _indicators_differ(rules, llm):
@@ -84,29 +84,16 @@ def _drop_moved(out: FormRecord, rules: FormRecord, llm: FormRecord, taken: dict
     merged record took from it: the same value twice, once where the form does not put it. The
     LLM's placement stands (the rules' code of the department read as the unit's, a single goal
     read as the overall one)."""
-    from_llm = [get(out, p) for p, side in taken.items() if side == "llm"]
+    from_llm = [out.value(p) for p, side in taken.items() if side == "llm"]
     for path in SCALARS:
-        mine = get(rules, path)
-        if mine is None or get(llm, path) is not None or taken.get(path) == "llm":
+        mine = rules.value(path)
+        if mine is None or llm.value(path) is not None or taken.get(path) == "llm":
             continue
         if any(v is not None and squash(str(v)) == squash(str(mine)) for v in from_llm):
-            put(out, path, None)
+            out.set_value(path, None)
             taken[path] = "llm"
             if out.source is not None:
                 out.source.cells.pop(path, None)
-
-
-def get(record: FormRecord, path: str) -> Any:
-    if path.startswith("funding."):
-        return getattr(record.funding, path.removeprefix("funding."))
-    return getattr(record, path)
-
-
-def put(record: FormRecord, path: str, value: Any) -> None:
-    if path.startswith("funding."):
-        setattr(record.funding, path.removeprefix("funding."), value)
-    else:
-        setattr(record, path, value)
 
 
 def same(path: str, a: Any, b: Any) -> bool:
@@ -114,7 +101,7 @@ def same(path: str, a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
     if path.startswith("funding.") and path != "funding.unit":
-        return amount_value(a) == amount_value(b)
+        return same_amount(a, b)
     return squash(str(a)) == squash(str(b))
 
 
@@ -262,7 +249,7 @@ def disagreements(
 
 
 def _pairs(a: FormRecord, b: FormRecord) -> list[tuple[str, Any, Any]]:
-    pairs = [(p, get(a, p), get(b, p)) for p in SCALARS if p != "year"]
+    pairs = [(p, a.value(p), b.value(p)) for p in SCALARS if p != "year"]
     if len(a.indicators) != len(b.indicators):
         return [*pairs, (INDICATORS, len(a.indicators), len(b.indicators))]
     for i, (x, y) in enumerate(zip(a.indicators, b.indicators, strict=True)):

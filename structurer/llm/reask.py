@@ -16,7 +16,7 @@ from ..checks.grounding import ground_record
 from ..models import Chunk, Finding, FormRecord, Grid
 from ..vocab import Vocabulary
 from .prompt import row_holding
-from .shadow import Shadow, recall_findings, value_at
+from .shadow import Shadow, recall_findings
 
 _INDICATOR_PATH = re.compile(r"indicators\[(\d+)\]")
 
@@ -69,7 +69,7 @@ def _pointer(path: str, record: FormRecord, source: FormSource) -> str | None:
     cell = shadow.cell(path) if shadow else None
     if cell:
         return f"the cell its label points at is {cell}: copy what that cell says"
-    read = value_at(shadow.record, path) if shadow and shadow.grounded(path) else None
+    read = shadow.record.value(path) if shadow and shadow.grounded(path) else None
     if read is not None:
         return f"read by its label the form has {read!r}"
     labels = source.vocab.labels(path)

@@ -37,7 +37,7 @@ from ..models import (
     Indicator,
     Job,
 )
-from ..read.values import amount_value, parse_target
+from ..read.values import parse_target, same_amount
 from ..rules.indicators import looks_like_target
 from ..vocab import Vocabulary
 from .prompt import point_at, row_holding
@@ -61,13 +61,13 @@ class Shadow:
 
     def confirms(self, path: str, value: str | None) -> bool:
         """Whether `value` at `path` (funding.<amount>) is what the rules read and ground."""
-        ours = value_at(self.record, path)
-        return ours is not None and self.grounded(path) and _same_amount(ours, value)
+        ours = self.record.value(path)
+        return ours is not None and self.grounded(path) and same_amount(ours, value)
 
     def cell(self, path: str) -> str | None:
         """`R<row> <col>:<text>` of the cell the rules read `path` from (its label's cell)."""
         ref = self.record.source.cells.get(path) if self.record.source else None
-        return point_at(self.grid, ref.line, ref.col, value_at(self.record, path)) if ref else None
+        return point_at(self.grid, ref.line, ref.col, self.record.value(path)) if ref else None
 
 
 def rules_record(job: Job, vocab: Vocabulary) -> FormRecord | None:
@@ -119,8 +119,8 @@ def _amount_findings(llm: FormRecord, shadow: Shadow) -> list[Finding]:
     out = []
     for name in ("unit", *AMOUNT_FIELDS):  # a unit read wrong scales every amount by 10,000
         path = f"funding.{name}"
-        ours, theirs = value_at(shadow.record, path), value_at(llm, path)
-        if _same_amount(ours, theirs):
+        ours, theirs = shadow.record.value(path), llm.value(path)
+        if same_amount(ours, theirs):
             continue
         if ours is not None and shadow.grounded(path):
             where = shadow.cell(path)
@@ -232,20 +232,6 @@ def _same_target(a: Indicator, b: Indicator) -> bool:
         return True
     x, y = parse_target(a.target), parse_target(b.target)
     return x.value is not None and (x.op, x.value, x.unit) == (y.op, y.value, y.unit)
-
-
-def _same_amount(a: str | None, b: str | None) -> bool:
-    if a is None or b is None:
-        return a is b
-    x, y = amount_value(a), amount_value(b)
-    return x == y if x is not None and y is not None else a == b
-
-
-def value_at(record: FormRecord, path: str) -> Any:
-    """The value at a header, goal or funding path of a record."""
-    if path.startswith("funding."):
-        return getattr(record.funding, path.removeprefix("funding."))
-    return getattr(record, path)
 
 
 def _norm(text: str | None) -> str:

@@ -27,7 +27,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ..models import GOAL_FIELDS, Cell
 from ..vocab import FIELD_PATHS, VocabFile, Vocabulary, label_key, merge_spec
-from .values import parse_amount
+from .values import is_amount
 
 _DATE = re.compile(r"\d{4}\s*[-/.年]")
 LIKE = 0.75  # share of characters in common (1 - edit distance / the longer length)
@@ -123,22 +123,15 @@ def looks_like_label(text: str, vocab: Vocabulary) -> bool:
         return False
     if not any("\u4e00" <= ch <= "\u9fff" for ch in i.key) or _DATE.search(text):
         return False
-    return not _is_amount(text)
+    return not is_amount(text)
 
 
 def _kind_agrees(field: str, value: str) -> bool:
     if field.startswith("funding."):
-        return _is_amount(value)
+        return is_amount(value)
     if field in GOAL_FIELDS:
-        return len(value) >= _MIN_GOAL and not _is_amount(value)
-    return not _is_amount(value)
-
-
-def _is_amount(text: str) -> bool:
-    try:
-        return parse_amount(text)[0] is not None
-    except ValueError:
-        return False
+        return len(value) >= _MIN_GOAL and not is_amount(value)
+    return not is_amount(value)
 
 
 def reading_vocabulary(vocab: Vocabulary, found: list[Likeness]) -> Vocabulary:
@@ -147,9 +140,8 @@ def reading_vocabulary(vocab: Vocabulary, found: list[Likeness]) -> Vocabulary:
     grid, and records and caches name the vocabulary, not a form's reading of it."""
     if not found:
         return vocab
-    extra = VocabFile(name="likeness", fields={})
     fields: dict[str, list[str]] = {}
     for item in found:
         fields.setdefault(item.field, []).append(item.text)
-    extra = extra.model_copy(update={"fields": fields})
+    extra = VocabFile(name="likeness", fields=fields)
     return Vocabulary(names=vocab.names, spec=merge_spec(vocab.spec, extra), sha=vocab.sha)

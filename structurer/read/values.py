@@ -99,6 +99,15 @@ def parse_amount(raw: str | None) -> tuple[str | None, list[str]]:
     return text.lstrip("+"), repairs
 
 
+@lru_cache(maxsize=8192)  # the same cells (amounts, labels) recur in every form
+def is_amount(text: str) -> bool:
+    """The text of a cell reads as an amount (OCR damage repaired)."""
+    try:
+        return parse_amount(text)[0] is not None
+    except ValueError:
+        return False
+
+
 def amount_unit(raw: str | None) -> str | None:
     """The money unit a cell writes after its number (`164万元`, `250万`): 万元 or 元."""
     m = _UNIT_AFTER.search(to_halfwidth(clean_text(raw), signs=True))
@@ -146,6 +155,15 @@ def amount_value(text: str | None) -> Decimal | None:
         return Decimal(text)
     except InvalidOperation:
         return None
+
+
+def same_amount(a: str | None, b: str | None) -> bool:
+    """Two record amounts as numbers (`5900000` == `5900000.00`); text that is no amount compares
+    as text, so two different unreadable amounts are never the same."""
+    if a is None or b is None:
+        return a is b
+    x, y = amount_value(a), amount_value(b)
+    return x == y if x is not None and y is not None else a == b
 
 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")

@@ -87,7 +87,7 @@ def _printed_labels(
     """(field, printed label) for each value whose label the vocabulary does not know."""
     out = []
     for path in _LABELLED:
-        value = _value(record, path)
+        value = record.value(path)
         if value is None:
             continue
         at = _holding(rows, path, value, record)
@@ -98,12 +98,6 @@ def _printed_labels(
         if label is not None and not vocab.info(label).label:
             out.append((path, label))
     return out
-
-
-def _value(record: FormRecord, path: str) -> str | None:
-    if path.startswith("funding."):
-        return getattr(record.funding, path.removeprefix("funding."))
-    return getattr(record, path)
 
 
 def _holding(
