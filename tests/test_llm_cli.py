@@ -14,7 +14,7 @@ from structurer import checks
 from structurer.backends import make_backend
 from structurer.cli import app
 from structurer.errors import StructurerError
-from structurer.llm.hybrid import disagreements
+from structurer.llm.merge import disagreements
 from structurer.models import Finding, FormRecord
 from structurer.pipeline import extract_to_file
 from structurer.read import load_document

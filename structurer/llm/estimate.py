@@ -213,6 +213,6 @@ def _rule_record(backend: Any, llm: LLMBackend, job: Job) -> tuple[FormRecord | 
     """The rule record and whether the backend sends the form (hybrid: only when the rule record
     has errors; llm: always, the rule record only sizes the reply)."""
     if isinstance(backend, HybridBackend):
-        record, score = backend.read_with_rules(job)
-        return record, record is None or score.errors > 0
+        read = backend.read_with_rules(job)
+        return read.record, read.record is None or read.score.errors > 0
     return rules_record(job, llm.vocab), True

@@ -18,11 +18,11 @@ from typing import Any, NamedTuple
 from ..models import Finding, FormRecord, Job, OnRecord
 from ..vocab import Vocabulary
 from .backend import LLMBackend, run_coroutine
-from .merge import disagreements, merge
+from .merge import merge
 from .settings import LLMSettings
 from .shadow import rules_record
 
-__all__ = ["HybridBackend", "disagreements", "error_score"]
+__all__ = ["HybridBackend"]
 
 
 class HybridBackend:
@@ -40,31 +40,34 @@ class HybridBackend:
         return self.llm.identity
 
     def run(self, jobs: Sequence[Job], on_record: OnRecord) -> None:
-        pending: dict[str, tuple[FormRecord | None, Score]] = {}
+        pending: dict[str, RulesRead] = {}
         for job in jobs:
-            record, score = self.read_with_rules(job)
-            if record is not None and score.errors == 0:
+            read = self.read_with_rules(job)
+            if read.record is not None and read.score.errors == 0:
                 self.llm.usage.routed_rules += 1
-                on_record(job, self._stamp(record, "rules", score, None))
+                on_record(job, self._stamp(read.record, "rules", read.score, None))
             else:
-                pending[job.key] = (record, score)
+                pending[job.key] = read
         if not pending:
             return
         llm_jobs = [j for j in jobs if j.key in pending]
 
         def choose(job: Job, llm_record: FormRecord) -> None:
-            on_record(job, self._choose(job, *pending[job.key], llm_record))
+            on_record(job, self._choose(job, pending[job.key], llm_record))
 
         run_coroutine(self.llm.run_async(llm_jobs, choose))
 
-    def read_with_rules(self, job: Job) -> tuple[FormRecord | None, Score]:
-        """The rule record and its score; only forms with errors go to the LLM."""
+    def read_with_rules(self, job: Job) -> RulesRead:
+        """The rule record, its findings and its score; only forms with errors go to the LLM.
+        The findings are kept for the merge: the checker runs once on the rule record."""
         record = rules_record(job, self.vocab)
-        return record, error_score(record, job, self.vocab) if record else NO_RECORD
+        if record is None:
+            return RulesRead(None, [], NO_RECORD)
+        found = found_on(record, job, self.vocab)
+        return RulesRead(record, found, score_of(found))
 
-    def _choose(
-        self, job: Job, rules: FormRecord | None, rule_score: Score, llm: FormRecord
-    ) -> FormRecord:
+    def _choose(self, job: Job, read: RulesRead, llm: FormRecord) -> FormRecord:
+        rules, rule_score = read.record, read.score
         failed = any(f.code == "llm.failed" for f in llm.findings)
         if failed and rules is not None:  # the LLM's failure is not the form's
             rules.findings.extend(_demoted(llm.findings))
@@ -74,7 +77,7 @@ class HybridBackend:
         llm_score = score_of(llm_found)
         if rules is None:
             return self._stamp(llm, "llm", rule_score, llm_score)
-        merged = merge(rules, found_on(rules, job, self.vocab), llm, llm_found)
+        merged = merge(rules, read.found, llm, llm_found)
         kept = merged.record
         kept.meta["llm"] = llm.meta["llm"]
         from_llm = [p for p, side in merged.taken.items() if side == "llm"]
@@ -114,6 +117,15 @@ class Score(NamedTuple):
 NO_RECORD = Score(1 << 30, 1 << 30)  # no record (rules crashed) or the LLM failed: always loses
 
 
+class RulesRead(NamedTuple):
+    """A form read by the rules: the record (None when they crashed), its own findings and the
+    checker's, and its score."""
+
+    record: FormRecord | None
+    found: list[Finding]
+    score: Score
+
+
 def found_on(record: FormRecord, job: Job, vocab: Vocabulary) -> list[Finding]:
     """A record's own findings and the checker's."""
     from ..checks import check_record
@@ -131,11 +143,6 @@ def found_on(record: FormRecord, job: Job, vocab: Vocabulary) -> list[Finding]:
 def score_of(found: list[Finding]) -> Score:
     errors = [f for f in found if f.severity == "error"]
     return Score(sum(f.code.startswith("grounding.") for f in errors), len(errors))
-
-
-def error_score(record: FormRecord, job: Job, vocab: Vocabulary) -> Score:
-    """Score of a record: its own error findings (extract./llm./hybrid.) plus the checker's."""
-    return score_of(found_on(record, job, vocab))
 
 
 def _demoted(findings: list[Finding]) -> list[Finding]:
