@@ -28,6 +28,7 @@ from ..read.structure import derived, grid_parts
 from ..read.values import amount_unit, amount_value, parse_date
 from ..vocab import Vocabulary, resolve
 from .binding import INTERLEAVED, RUN_TOGETHER, bind_record
+from .finding import finding
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
 _SIGNS = (
@@ -381,13 +382,13 @@ def _undecidable(reasons: dict[str, str]) -> Finding:
     paths = list(reasons)
     why = "; ".join(dict.fromkeys(reasons.values()))
     shown = ", ".join(paths[:6]) + (f" and {len(paths) - 6} more" if len(paths) > 6 else "")
-    return Finding(
-        severity="warning",
-        code="grounding.undecidable",
-        message=f"which label {len(paths)} value(s) stand under cannot be decided from this "
+    return finding(
+        "warning",
+        "grounding.undecidable",
+        f"which label {len(paths)} value(s) stand under cannot be decided from this "
         f"text ({why}): check {shown} against the page",
-        paths=paths,
-        values={"reasons": reasons},
+        paths,
+        reasons=reasons,
     )
 
 

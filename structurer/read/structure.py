@@ -176,7 +176,7 @@ class ListTable:
     def starts_project(self, row: list[Cell]) -> bool:
         """A row filling the project-name column with a cell of its own (not a copy of a merged
         cell from the row above): the first row of a project."""
-        return any(c.text and not c.merged and self.role(c) == "project_name" for c in row)
+        return self.project_line(row) is not None
 
     def project_line(self, row: list[Cell]) -> int | None:
         """The source line of the row's own project-name cell (where its project starts)."""

@@ -342,17 +342,16 @@ class Vocabulary:
         """The first and last characters of each of a field's labels (as label_key spells
         them): a line holding neither pair has no such label, whatever spaces OCR put inside it.
         None when one is not a CJK character a raw line would hold as is."""
-        return self._label_ends.get(path) if path in self._label_ends else self._ends_of(path)
+        memo = self._label_ends
+        if path not in memo:
+            ends = {(k[0], k[-1]) for lab in self.labels(path) if (k := label_key(lab))}
+            cjk = all(min(pair) >= "\u2e80" for pair in ends)
+            memo[path] = frozenset(ends) if cjk else None
+        return memo[path]
 
     @cached_property
     def _label_ends(self) -> dict[str, frozenset[tuple[str, str]] | None]:
         return {}
-
-    def _ends_of(self, path: str) -> frozenset[tuple[str, str]] | None:
-        ends = {(k[0], k[-1]) for lab in self.labels(path) if (k := label_key(lab))}
-        cjk = all(min(pair) >= "\u2e80" for pair in ends)
-        found = self._label_ends[path] = frozenset(ends) if cjk else None
-        return found
 
     def is_heading(self, line: str) -> bool:
         """A title line that names a summary table (汇总表), not one form."""
