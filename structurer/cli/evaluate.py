@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..quality.report_md import pct
 from . import app
 from .options import VocabFiles, llm_options
 
@@ -178,10 +179,6 @@ def _one_row(backend: str, llm: LLMConfig) -> Any:
     return [MatrixRow(name=backend, backend=backend, **llm.model_dump(exclude_none=True))]
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
 def _print_table(data: dict[str, Any]) -> None:
     table = Table(
         title=f"eval: {data['backend']}" + (f" ({data['model']})" if data["model"] else "")
@@ -204,9 +201,9 @@ def _print_table(data: dict[str, Any]) -> None:
             continue
         out_console.print(
             f"{name}: forms {o['forms_found']}/{o['forms_expected']} · fields "
-            f"{_pct(o['field_accuracy'])} · goals {_pct(o['goal_mean'])} · indicator F1 "
-            f"{_pct(o['indicator_f1'])} · findings {o['findings_raised']}/{o['findings_expected']}"
-            f" · silent errors {o['silent_errors']} ({_pct(o['silent_error_rate'])})"
+            f"{pct(o['field_accuracy'])} · goals {pct(o['goal_mean'])} · indicator F1 "
+            f"{pct(o['indicator_f1'])} · findings {o['findings_raised']}/{o['findings_expected']}"
+            f" · silent errors {o['silent_errors']} ({pct(o['silent_error_rate'])})"
         )
 
 
@@ -215,10 +212,10 @@ def _row(name: str, m: dict[str, Any], llm: bool) -> list[str]:
         name,
         f"{m['forms_found']}/{m['forms_expected']}",
         str(m["forms_extra"]),
-        _pct(m["field_accuracy"]),
-        f"{_pct(m['goal_mean'])} / {_pct(m['goal_worst'])}",
-        "/".join(_pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
-        "/".join(_pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
+        pct(m["field_accuracy"]),
+        f"{pct(m['goal_mean'])} / {pct(m['goal_worst'])}",
+        "/".join(pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
+        "/".join(pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
         f"{m['findings_raised']}/{m['findings_expected']}",
         str(m["unexpected_errors"]),
         f"{m['forms_wrong']}/{m['silent_errors']}",

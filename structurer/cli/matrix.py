@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from ..quality.report_md import pct
+
 console = Console(stderr=True)
 
 
@@ -81,7 +83,7 @@ def print_matrix(data: dict[str, Any]) -> None:
         h, ci = r["headline"], r["intervals"].get("field_accuracy")
         span = f" [{ci[0] * 100:.1f}, {ci[1] * 100:.1f}]" if ci else ""
         table.add_row(
-            r["name"], f"{_pct(h['field_accuracy'])}{span}", _pct(h["indicator_f1"]),
+            r["name"], f"{pct(h['field_accuracy'])}{span}", pct(h["indicator_f1"]),
             str(h["silent_errors"]), str(h["unflagged_wrong_values"]), str(h["errors_on_gold"]),
             str(h["calls"]), "?" if h["cost"] is None else f"{h['cost']:.4f}",
             f"{h['seconds_per_form']:.3f}",
@@ -94,7 +96,3 @@ def print_matrix(data: dict[str, Any]) -> None:
                 f"{p['difference'] * 100:+.1f} points [{p['low'] * 100:+.1f}, "
                 f"{p['high'] * 100:+.1f}] · {p['verdict']}"
             )
-
-
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"

@@ -12,6 +12,7 @@ from typing import Any
 from ..io import atomic_write_text
 from .compare import Change, compare_reports, load_report
 from .plots import PLOT_HINT, pyplot
+from .report_md import pct
 
 METRIC_NAMES = {"field_accuracy": "fields", "indicator_f1": "indicator F1",
                 "goal_mean": "goals", "silent_error_rate": "silent rate"}  # fmt: skip
@@ -50,14 +51,10 @@ def compare_matrix(previous: dict[str, Any], current: dict[str, Any]) -> list[Ch
 # --- markdown ---
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value * 100:.1f}%"
-
-
 def _ci(value: float | None, span: Sequence[float] | None) -> str:
     if value is None:
         return "-"
-    return _pct(value) + (f" [{span[0] * 100:.1f}, {span[1] * 100:.1f}]" if span else "")
+    return pct(value) + (f" [{span[0] * 100:.1f}, {span[1] * 100:.1f}]" if span else "")
 
 
 def _money(value: float | None, digits: int = 4) -> str:
@@ -194,7 +191,7 @@ def _fields_table(rows: list[dict[str, Any]], plotted: bool) -> list[str]:
     out += ["| field | " + " | ".join(r["name"] for r in rows) + " |"]
     out.append("|---" * (len(rows) + 1) + "|")
     for f in fields:
-        out.append(f"| {f} | " + " | ".join(_pct(r["fields"][f]) for r in rows) + " |")
+        out.append(f"| {f} | " + " | ".join(pct(r["fields"][f]) for r in rows) + " |")
     return out
 
 

@@ -6,15 +6,15 @@ from typing import Any
 
 _MD_COLUMNS = (
     ("forms", lambda m: f"{m['forms_found']}/{m['forms_expected']} (+{m['forms_extra']})"),
-    ("fields", lambda m: _pct(m["field_accuracy"])),
-    ("goals mean/worst", lambda m: f"{_pct(m['goal_mean'])} / {_pct(m['goal_worst'])}"),
+    ("fields", lambda m: pct(m["field_accuracy"])),
+    ("goals mean/worst", lambda m: f"{pct(m['goal_mean'])} / {pct(m['goal_worst'])}"),
     (
         "ind P/R/F1",
-        lambda m: "/".join(_pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
+        lambda m: "/".join(pct(m[f"indicator_{k}"]) for k in ("precision", "recall", "f1")),
     ),
     (
         "L1/L2/target",
-        lambda m: "/".join(_pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
+        lambda m: "/".join(pct(m[f"{k}_accuracy"]) for k in ("level1", "level2", "target")),
     ),
     ("findings", lambda m: f"{m['findings_raised']}/{m['findings_expected']}"),
     ("unexpected errors", lambda m: str(m["unexpected_errors"])),
@@ -29,7 +29,8 @@ MAX_MD_FIELD_ERRORS = 25
 MAX_MD_MISMATCHES = 60  # per case: report.json keeps them all
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
+    """A share as shown in every report and table: `95.5%`, `-` when there is none."""
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
@@ -89,8 +90,8 @@ def _md_layouts(layouts: dict[str, dict[str, Any]]) -> list[str]:
             cells += (
                 [
                     f"{m['forms_found']}/{m['forms_expected']}",
-                    _pct(m["field_accuracy"]),
-                    _pct(m["indicator_f1"]),
+                    pct(m["field_accuracy"]),
+                    pct(m["indicator_f1"]),
                     str(m.get("silent_errors", 0)),
                 ]
                 if m
