@@ -150,9 +150,14 @@ def test_eval_gates_every_fixture_on_its_own(
     assert "shanghai-2024" in names and sum(n.startswith("real-") for n in names) >= 6
     gated = [p for p in (ROOT / "fixtures").iterdir() if (p / "case.toml").exists()]
     assert len(gated) == len(names)  # every case says what it is and what it is held to
-    # A silent form (wrong, no error finding) only where the case's [gaps] says why.
-    silent = {c["name"] for c in data["cases"] if c["metrics"]["silent_errors"]}
-    assert silent == {n for n in silent if gap(ROOT / "fixtures" / n, "silent")}, silent
+    # A silent form (wrong, no error finding), a wrong value no finding names, an error on a
+    # correct record: each exactly where the case's [gaps] says why (a gap that closes fails
+    # here until its line is removed).
+    for metric, why in (("silent_errors", "silent"), ("unflagged_wrong_values", "unflagged"),
+                        ("errors_on_gold", "gold_errors")):  # fmt: skip
+        short = {c["name"] for c in data["cases"] if c["metrics"][metric]}
+        written = {n for n in names if gap(ROOT / "fixtures" / n, why)}
+        assert short == written, (metric, short ^ written)
     assert data["groups"]["synthetic"]["silent_errors"] == 0
     assert (report / "report.md").exists()
 
