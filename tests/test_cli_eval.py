@@ -99,6 +99,52 @@ def test_eval_writes_reports_and_history(case: Path, tmp_path: Path) -> None:
     assert len(history.read_text(encoding="utf-8").splitlines()) == 1
 
 
+def test_the_report_puts_first_contact_beside_now(tmp_path: Path) -> None:
+    """A case's first-contact.jsonl (what the rules read when it was first seen) is scored like
+    the run and shown beside it; an empty file is a first contact that found no form."""
+    seen, lost = (
+        make_case(tmp_path / "seen", gold_record()),
+        make_case(tmp_path / "lost", gold_record()),
+    )
+    first = gold_record() | {"project_name": None, "findings": []}
+    first["indicators"] = first["indicators"][:1]
+    (seen / "first-contact.jsonl").write_text(json.dumps(first, ensure_ascii=False) + "\n")
+    (lost / "first-contact.jsonl").write_text("")
+    report = tmp_path / "rep"
+    result = run(
+        "eval",
+        seen,
+        lost,
+        make_case(tmp_path / "new", gold_record()),
+        "--report",
+        report,
+        "--no-history",
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    by_name = {c["name"]: c for c in data["cases"]}
+    then = by_name["seen"]["first_contact"]
+    assert (
+        then["forms_found"] == 1 and then["field_accuracy"] < 1.0 and then["indicator_recall"] < 1
+    )
+    assert then["unflagged_wrong_values"] == then["values_wrong"] > 0  # no finding named them
+    assert by_name["lost"]["first_contact"]["forms_found"] == 0
+    assert "first_contact" not in by_name["new"]
+    total = data["first_contact"]
+    assert (
+        total["cases"] == 2
+        and total["then"]["forms_found"] == 1
+        and total["now"]["forms_found"] == 2
+    )
+    md = (report / "report.md").read_text(encoding="utf-8")
+    assert "## First contact beside now" in md
+    assert (
+        "| seen | 1/1 → 1/1 |" in md
+        and "| lost | 0/1 → 1/1 |" in md
+        and "| new |" not in md.split("## First contact")[1].split("##")[0]
+    )
+
+
 def test_eval_fails_below_threshold_and_names_the_wrong_field(tmp_path: Path) -> None:
     record = gold_record()
     record["funding"]["annual_total"] = "6900000.00"  # the gold disagrees with the source

@@ -23,7 +23,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..errors import InputError, NoFormsError, RecordsError, StructurerError
-from ..io import atomic_write_text, describe, load_json, read_text, unknown_keys
+from ..io import (
+    atomic_write_text,
+    describe,
+    load_json,
+    read_bytes,
+    read_records,
+    read_text,
+    unknown_keys,
+)
 from ..models import Finding, FormRecord
 from .compare import Change
 from .report_md import render_markdown
@@ -65,6 +73,9 @@ GROUP_HEADLINE = (
 )
 
 
+FIRST_CONTACT = "first-contact.jsonl"
+
+
 @dataclass
 class Case:
     name: str
@@ -75,6 +86,9 @@ class Case:
     layout: str = "?"  # how the document prints its tables: pipe, cell-per-line, pdf-text...
     gate: dict[str, Any] = field(default_factory=dict)  # what CI holds the case to
     origin: str = ""  # its document: case.toml generated_from or same_document_as, else its name
+    # What the rules read when the case was first seen (first-contact.jsonl: the records, with
+    # their findings, of the rules as they were before any rule was changed for it), or None.
+    first_contact: list[FormRecord] | None = None
 
 
 def load_case(directory: str | Path) -> Case:
@@ -91,7 +105,15 @@ def load_case(directory: str | Path) -> Case:
     kind = str(info.get("kind") or ("synthetic" if folder.name.startswith("synthetic") else "real"))
     layout, gate = str(info.get("layout", "?")), dict(info.get("gate") or {})
     origin = str(info.get("generated_from") or info.get("same_document_as") or folder.name)
-    return Case(folder.name, sources[0], gold, expected, kind, layout, gate, origin)
+    first_contact = _first_contact(folder / FIRST_CONTACT)
+    return Case(folder.name, sources[0], gold, expected, kind, layout, gate, origin, first_contact)
+
+
+def _first_contact(path: Path) -> list[FormRecord] | None:
+    """The first-contact records; an empty file is a first contact that found no form."""
+    if not path.is_file():
+        return None
+    return read_records(path) if read_bytes(path).strip() else []
 
 
 def case_info(folder: Path) -> dict[str, Any]:
@@ -199,6 +221,12 @@ def run_case(case: Case, backend: Any, document: Any = None) -> CaseScore:
     )
     score.seconds = time.perf_counter() - started
     score.kind, score.layout, score.origin = case.kind, case.layout, case.origin
+    if case.first_contact is not None:
+        # The checker of that day is gone, so errors on gold are not re-scored: the
+        # first-contact score counts forms, values and what the records' own findings named.
+        score.first_contact = score_case(
+            case.name, case.gold, case.first_contact, expected=case.expected_findings
+        )
     return score
 
 
@@ -291,8 +319,18 @@ class EvalReport:
                 for layout, kinds in self.by_layout().items()
             },
             "field_errors": self.overall().field_errors(),
+            "first_contact": self.first_contact(),
             "cases": [c.to_dict() for c in self.cases],
         }
+
+    def first_contact(self) -> dict[str, Any] | None:
+        """The cases with a first-contact record: their totals then and now, side by side."""
+        seen = [c for c in self.cases if c.first_contact is not None]
+        if not seen:
+            return None
+        then = self._total("first contact", [c.first_contact for c in seen if c.first_contact])
+        now = self._total("now", seen)
+        return {"cases": len(seen), "then": then.metrics(), "now": now.metrics()}
 
 
 def git_commit(cwd: str | Path | None = None) -> str | None:

@@ -57,6 +57,7 @@ def render_markdown(data: dict[str, Any]) -> str:
         "against its own source, each a correct value accused.",
     ]
     lines += _md_layouts(data.get("layouts") or {})
+    lines += _md_first_contact(data)
     lines += _md_field_errors(data.get("field_errors") or {})
     if "calls" in data["overall"]:
         o = data["overall"]
@@ -98,6 +99,45 @@ def _md_layouts(layouts: dict[str, dict[str, Any]]) -> list[str]:
                 else ["-"] * 4
             )
         out.append(f"| {layout} | " + " | ".join(cells) + " |")
+    return out
+
+
+_THEN_NOW = (
+    ("forms", lambda m: f"{m['forms_found']}/{m['forms_expected']}"),
+    ("fields", lambda m: pct(m["field_accuracy"])),
+    ("indicator F1", lambda m: pct(m["indicator_f1"])),
+    ("silent forms", lambda m: str(m.get("silent_errors", 0))),
+    (
+        "unflagged",
+        lambda m: f"{m.get('unflagged_wrong_values', 0)} of {m.get('values_wrong', 0)}",
+    ),
+)
+
+
+def _md_first_contact(data: dict[str, Any]) -> list[str]:
+    """Each case with a first-contact record: what the rules read when it was first seen
+    (labelled before any rule changed for it) beside what they read now."""
+    cases = [c for c in data["cases"] if c.get("first_contact")]
+    if not cases:
+        return []
+    head = " | ".join(f"{name} then → now" for name, _ in _THEN_NOW)
+    out = [
+        "",
+        "## First contact beside now",
+        "",
+        "*Then*: the records the rules wrote when the case was first seen, before any rule was "
+        "changed for it (`first-contact.jsonl`), scored against today's gold. *Now*: this run.",
+        "",
+        f"| case | {head} |",
+        "|---" * (1 + len(_THEN_NOW)) + "|",
+    ]
+    rows = [(c["name"], c["first_contact"], c["metrics"]) for c in cases]
+    total = data.get("first_contact") or {}
+    if total:
+        rows.append((f"**{total['cases']} cases**", total["then"], total["now"]))
+    for name, then, now in rows:
+        cells = [f"{f(then)} → {f(now)}" for _, f in _THEN_NOW]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
     return out
 
 

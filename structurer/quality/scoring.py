@@ -132,6 +132,7 @@ class CaseScore:
     llm: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     mismatches: list[Mismatch] = field(default_factory=list)
+    first_contact: CaseScore | None = None  # the case's first-contact records, scored alike
 
     def add(self, other: CaseScore) -> None:
         """Fold another case's counts into this one (for the overall line)."""
@@ -197,6 +198,7 @@ class CaseScore:
             "metrics": self.metrics(),
             "field_errors": self.field_errors(),
             "mismatches": [asdict(m) for m in self.mismatches],
+            **({"first_contact": self.first_contact.metrics()} if self.first_contact else {}),
         }
 
 
