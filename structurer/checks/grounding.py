@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
+from itertools import pairwise
 
 from ..models import (
     AMOUNT_FIELDS,
@@ -105,6 +106,13 @@ class SourceIndex:
         return "|".join(self.collapsed_rows)
 
     @cached_property
+    def wrapped(self) -> str:
+        """Each row run into the next: a value wrapped at the end of a line, in a word or not
+        (a title over two lines: `…_机场公安综` / `合修缮改造项目绩效目标表`), too short in its
+        pieces to be found by them."""
+        return "\n".join(a + b for a, b in pairwise(self.rows))
+
+    @cached_property
     def rows_of_cell(self) -> dict[str, list[int]]:
         """Each normalized cell -> the rows holding it whole: an indicator's name is nearly
         always a cell of its own, so its rows are found without scanning every row."""
@@ -130,7 +138,7 @@ class SourceIndex:
         needle = normalize(value)
         if not needle or needle in self.whole or needle in whole:
             return True  # a whole cell: a set look-up (a search of the text is linear in it)
-        if needle in self.text or needle in self.collapsed:
+        if needle in self.text or needle in self.collapsed or needle in self.wrapped:
             return True
         return _pieced(needle, self.rows, self.whole | whole)
 

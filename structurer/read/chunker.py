@@ -51,6 +51,11 @@ def title_text(line: str) -> str:
     return to_halfwidth(squash(text), signs=True)
 
 
+def bare_title(line: str) -> str:
+    """A title as compared and taken apart: its text without the bracketed qualifiers at its end."""
+    return _QUALIFIERS.sub("", title_text(line))
+
+
 def is_title(line: str, vocab: Vocabulary) -> bool:
     """A line that ends with a form title (after any bracketed qualifiers), not a summary
     table's: a title the vocabulary lists or one of its pattern (…绩效目标…表)."""
@@ -61,6 +66,32 @@ def is_title(line: str, vocab: Vocabulary) -> bool:
         return False
     m = vocab.title_end_pattern.search(_QUALIFIERS.sub("", text))
     return m is not None and m.start() <= _MAX_TITLE_PREFIX
+
+
+_WRAP_MIN = 10  # characters of a title's first line when the title wraps: a line-wide name
+_SENTENCE = re.compile(
+    r"[。；;：:，,%]"
+)  # a title holds no clause: text above it that does is not its part
+
+
+def wrapped_title(lines: list[str], i: int, vocab: Vocabulary) -> bool:
+    """Line i ends a title whose first part is the line above: a long title (a unit and a
+    project in front: `301007_<unit>_<project>` / `项目绩效目标表`) wrapped over two lines, inside
+    a word or not. The line above is bare text (no table, no label, not a title of its own), as
+    long as a wrapped line is, so a heading or a page number above a title is not taken in."""
+    if i == 0 or not any(ch in lines[i] for ch in vocab.title_ends):
+        return False
+    above, here = lines[i - 1], lines[i]
+    if is_table_line(above) or is_table_line(here) or "<" in above:
+        return False
+    head = title_text(above)
+    if len(head) < _WRAP_MIN or " " in above.strip() or _SENTENCE.search(head):
+        return False  # short, words apart or a sentence: a heading or the form before's text
+    if is_title(above, vocab):
+        return False
+    if is_content(above, vocab):
+        return False
+    return is_title(above.strip() + here.strip(), vocab)
 
 
 def glued_title(line: str, vocab: Vocabulary) -> bool:
@@ -122,9 +153,12 @@ def _title_starts(lines: list[str], vocab: Vocabulary) -> list[int]:
         low = line.lower()
         if "<table" in low:
             html_open = i
-        if is_title(line, vocab) or glued_title(line, vocab):
+        wrapped = wrapped_title(lines, i, vocab)
+        if wrapped or is_title(line, vocab) or glued_title(line, vocab):
             start = html_open if html_open is not None and html_open > _last(starts) else i
-            title = _QUALIFIERS.sub("", title_text(line))
+            if wrapped and start == i:  # the title's first line is the form's first line
+                start, line = i - 1, lines[i - 1].strip() + line.strip()
+            title = bare_title(line)
             if content_since:
                 starts.append(start)
             elif title != last_title:  # a page heading above the form's own title: start here

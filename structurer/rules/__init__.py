@@ -19,6 +19,7 @@ from .header import project_name_of, read_header
 from .indicators import IndicatorTable
 from .labels import Trace
 from .listtable import read_list
+from .title import read_title_name
 
 __all__ = ["RulesBackend", "extract_form", "project_name_of"]
 
@@ -34,6 +35,7 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     trace = Trace()
     top, bottom = parts.top(grid), parts.bottom(grid)
     read_header(top, record, trace, vocab)
+    read_title_name(chunk.text, grid, record, vocab)
     read_funding(top, record, trace, vocab)
     read_goals(top, record, trace, vocab)
     record.indicators, unplaced = IndicatorTable(vocab).read(bottom, trace.cells, trace.repairs)

@@ -66,6 +66,7 @@ class _Titles(_Spec):
     ends: list[str] = []
     between: int = 0
     headings: list[str] = []
+    generic: list[str] = []
 
 
 class _Targets(_Spec):
@@ -353,6 +354,14 @@ class Vocabulary:
     def _label_ends(self) -> dict[str, frozenset[tuple[str, str]] | None]:
         return {}
 
+    @cached_property
+    def title_generic(self) -> re.Pattern[str]:
+        """Words of a title that name the table, not a project (部门, 预算, 项目, 支出 …), at its
+        end or alone: what is left of a title's text before the title word when they are
+        taken off is the project's name, if anything is."""
+        words = "|".join(map(re.escape, self._longest_first(self.spec.titles.generic)))
+        return re.compile(rf"(?:{words})+$" if words else r"(?!)")
+
     def is_heading(self, line: str) -> bool:
         """A title line that names a summary table (汇总表), not one form."""
         return any(word in line for word in self.spec.titles.headings)
@@ -526,6 +535,7 @@ def merge_spec(base: VocabFile, extra: VocabFile) -> VocabFile:
             ends=lists(base.titles.ends, extra.titles.ends),
             between=max(base.titles.between, extra.titles.between),
             headings=lists(base.titles.headings, extra.titles.headings),
+            generic=lists(base.titles.generic, extra.titles.generic),
         ),
         fields=tables(base.fields, extra.fields),
         blocks=tables(base.blocks, extra.blocks),
