@@ -178,3 +178,19 @@ def test_a_list_table_merging_cells_across_projects_is_one_form_per_project() ->
     ]
     assert [r.funding.unit for r in records] == ["万元", "万元"]
     assert len({r.source.project_line for r in records}) == 2
+
+
+def test_a_page_repeating_the_title_over_indicator_rows_only_continues_its_form() -> None:
+    """烟台's template prints its title on every page: a page with nothing but indicator rows under
+    it is the form before's; a page with a project-name row under it is a new form."""
+    title = "政策和项目预算绩效目标表\n(2026年度)\n"
+    form = (
+        "| 项目名称 | {name} |\n|---|---|\n| 项目资金（万元） | 年度预算资金总额： | 9.00 |\n"
+        "| 一级指标 | 二级指标 | 三级指标 | 指标值 |\n| 产出指标 | 数量指标 | 检查次数 | ≥20次 |\n"
+    )
+    rest = "| 效益指标 | 社会效益指标 | 保障能力 | 显著提升 |\n|---|---|---|---|\n"
+    text = title + form.format(name="交通战备专项") + "\n— 38 —\n" + title + rest + "\n— 39 —\n"
+    text += title + form.format(name="物业费")
+    _, chunks = split_forms(text)
+    assert len(chunks) == 2
+    assert "保障能力" in chunks[0].text and "物业费" in chunks[1].text

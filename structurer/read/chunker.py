@@ -228,6 +228,7 @@ def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None,
         e = starts[n + 1] if n + 1 < len(starts) else len(lines)
         bounds.extend(_split_lost_titles(lines, s, e, vocab))
     bounds = _join_repeated_pages(lines, bounds, vocab)
+    bounds = _join_continuations(lines, bounds, vocab)
     chunks: list[Chunk] = []
     previous_end = 0
     for a, b in bounds:
@@ -261,6 +262,42 @@ def _join_repeated_pages(
         else:
             out.append((a, b))
     return out
+
+
+def _join_continuations(
+    lines: list[str], bounds: list[tuple[int, int]], vocab: Vocabulary
+) -> list[tuple[int, int]]:
+    """A page that prints the form's title again over nothing but indicator rows (烟台's
+    template repeats its title on every page) continues the form before it: a new form would
+    print its header (项目名称, its funding) under its title."""
+    out: list[tuple[int, int]] = []
+    for a, b in bounds:
+        if (
+            out
+            and _only_indicators(lines, a, b, vocab)
+            and _title(lines, a, b) == _title(lines, *out[-1])
+        ):
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def _only_indicators(lines: list[str], a: int, b: int, vocab: Vocabulary) -> bool:
+    """Lines holding indicator rows (a level name in a cell) and no field's label."""
+    cells = [
+        c
+        for ln in lines[a:b]
+        if not ln.lstrip().lower().startswith("<table")
+        for c in line_cells(ln)
+    ]
+    return any(vocab.canonical_level(c) for c in cells) and not any(
+        vocab.fields_of(c) for c in cells
+    )
+
+
+def _title(lines: list[str], a: int, b: int) -> str | None:
+    return next((bare_title(ln) for ln in lines[a:b] if ln.strip()), None)
 
 
 _PAGE_HEAD = 4  # lines compared: title, unit line, header rows
