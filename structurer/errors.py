@@ -29,8 +29,11 @@ class InputError(StructurerError):
 
 
 class NoFormsError(StructurerError):
-    def __init__(self, path: str) -> None:
-        super().__init__(f"{path}: no project performance-target form found in this document")
+    def __init__(self, path: str, set_aside: list[str] | None = None) -> None:
+        aside = f" (set aside as not project forms: {'; '.join(set_aside)})" if set_aside else ""
+        super().__init__(
+            f"{path}: no project performance-target form found in this document{aside}"
+        )
         self.path = path
 
 

@@ -184,6 +184,10 @@ class Document(BaseModel):
     sha256: str = Field("", description="of the decoded text: identifies the source across runs")
     title: str | None = Field(None, description="document heading above the first form, if any")
     chunks: list[Chunk]
+    set_aside: list[str] = Field(
+        default_factory=list,
+        description="titles (with their line) of tables that are not project forms, not read",
+    )
     # Pages of a paged input, kept compact (documents travel to worker processes): line -> place
     # of the block it came from, and line -> col -> place of a table cell. Empty for text.
     line_places: dict[int, Place] = Field(default_factory=dict)

@@ -27,6 +27,16 @@ def check_document(records: list[FormRecord], document: Document | None = None) 
                     forms=[str(f) for f in forms],
                 )
             )
+    if document is not None and document.set_aside:
+        out.append(
+            finding(
+                "info",
+                "document.set_aside",
+                f"not read, not a project's form: {'; '.join(document.set_aside)}",
+                [],
+                tables=list(document.set_aside),
+            )
+        )
     if document is not None and len(records) < len(document.chunks):
         out.append(
             finding(

@@ -108,7 +108,7 @@ class SourceIndex:
     @cached_property
     def wrapped(self) -> str:
         """Each row run into the next: a value wrapped at the end of a line, in a word or not
-        (a title over two lines: `…_机场公安综` / `合修缮改造项目绩效目标表`), too short in its
+        (a title over two lines, cut inside a word: `…_机场公安综` / `合修缮改造…`), too short in its
         pieces to be found by them."""
         return "\n".join(a + b for a, b in pairwise(self.rows))
 

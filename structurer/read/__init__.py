@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import NoFormsError, StructurerError
 from ..models import Chunk, Document, Place, SourceText
 from ..vocab import Vocabulary, resolve
-from .chunker import split_forms
+from .chunker import set_aside, split_forms
 from .formats import read_source
 from .layouts import chunk_grid, read_grid
 from .structure import interleaved, list_table, may_hold_list_table
@@ -26,8 +26,9 @@ def load_document(
     source = read_source(path)
     heading, chunks = split_forms(source.text, vocab)
     chunks = split_list_projects(chunks, vocab)
+    aside = set_aside(source.text, vocab)
     if not chunks:
-        raise NoFormsError(str(path))
+        raise NoFormsError(str(path), aside)
     sha = hashlib.sha256(source.text.encode()).hexdigest()
     return Document(
         path=str(path),
@@ -37,6 +38,7 @@ def load_document(
         title=heading,
         sha256=sha,
         chunks=chunks,
+        set_aside=aside,
         **places(source),
     )
 

@@ -76,7 +76,7 @@ _SENTENCE = re.compile(
 
 def wrapped_title(lines: list[str], i: int, vocab: Vocabulary) -> bool:
     """Line i ends a title whose first part is the line above: a long title (a unit and a
-    project in front: `301007_<unit>_<project>` / `项目绩效目标表`) wrapped over two lines, inside
+    project in front: `301007_<unit>_<proj` / `ect><title>`) wrapped over two lines, inside
     a word or not. The line above is bare text (no table, no label, not a title of its own), as
     long as a wrapped line is, so a heading or a page number above a title is not taken in."""
     if i == 0 or not any(ch in lines[i] for ch in vocab.title_ends):
@@ -235,6 +235,8 @@ def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None,
         b = _trim_end(lines, a, b)
         if not any(is_content(ln, vocab) or glued_title(ln, vocab) for ln in lines[a:b]):
             continue  # a title with no form after it (a sentence naming the table)
+        if _not_form(lines, a, b, vocab):
+            continue  # a department-wide table: see set_aside
         year = _form_year(lines, a, b, previous_end, vocab)
         chunks.append(
             Chunk(
@@ -264,12 +266,32 @@ def _join_repeated_pages(
     return out
 
 
+def set_aside(text: str, vocab: Vocabulary | None = None) -> list[str]:
+    """Titles of the tables a document prints that are not project forms (`not_forms`),
+    each with its first line: the chunker ends the form before at them and reads none."""
+    vocab = resolve(vocab)
+    lines = text.split("\n")
+    return [
+        f"{bare_title(lines[i])} (line {i + 1})"
+        for i in _title_starts(lines, vocab)
+        if _not_form(lines, i, min(len(lines), i + _HEAD_LINES), vocab)
+    ]
+
+
+def _not_form(lines: list[str], a: int, b: int, vocab: Vocabulary) -> bool:
+    """Whether the chunk's title (in its first lines) names a table that is not a project form."""
+    return any(
+        is_title(ln, vocab) and vocab.is_not_form(bare_title(ln))
+        for ln in lines[a : a + _HEAD_LINES]
+    )
+
+
 def _join_continuations(
     lines: list[str], bounds: list[tuple[int, int]], vocab: Vocabulary
 ) -> list[tuple[int, int]]:
     """A page that prints the form's title again over nothing but indicator rows (烟台's
     template repeats its title on every page) continues the form before it: a new form would
-    print its header (项目名称, its funding) under its title."""
+    print its header (its project's name, its funding) under its title."""
     out: list[tuple[int, int]] = []
     for a, b in bounds:
         if (

@@ -1,6 +1,6 @@
-"""A project named only in its form's title: `<项目>项目绩效目标表`, `<code>_<unit>_<项目>绩效目标表`.
+"""A project named only in its form's title: `<project><title>`, `<code>_<unit>_<project><title>`.
 
-Some templates (泉州's) print no 项目名称 row: the title above the table is the only place the
+Some templates (泉州's) print no project-name row: the title above the table is the only place the
 project is named, and a unit's budget code and name may stand in front of it. The title is read
 from the chunk's lines above its table (a title wrapped over two lines is one title, as the
 chunker found it), and only on a form that prints no project-name label: where the label is

@@ -67,6 +67,7 @@ class _Titles(_Spec):
     between: int = 0
     headings: list[str] = []
     generic: list[str] = []
+    not_forms: list[str] = []
 
 
 class _Targets(_Spec):
@@ -362,6 +363,10 @@ class Vocabulary:
         words = "|".join(map(re.escape, self._longest_first(self.spec.titles.generic)))
         return re.compile(rf"(?:{words})+$" if words else r"(?!)")
 
+    def is_not_form(self, title: str) -> bool:
+        """A title of a table that is not a project's form (the department's own table: `not_forms` words)."""
+        return any(word in title for word in self.spec.titles.not_forms)
+
     def is_heading(self, line: str) -> bool:
         """A title line that names a summary table (汇总表), not one form."""
         return any(word in line for word in self.spec.titles.headings)
@@ -536,6 +541,7 @@ def merge_spec(base: VocabFile, extra: VocabFile) -> VocabFile:
             between=max(base.titles.between, extra.titles.between),
             headings=lists(base.titles.headings, extra.titles.headings),
             generic=lists(base.titles.generic, extra.titles.generic),
+            not_forms=lists(base.titles.not_forms, extra.titles.not_forms),
         ),
         fields=tables(base.fields, extra.fields),
         blocks=tables(base.blocks, extra.blocks),
