@@ -87,7 +87,7 @@ class IndicatorTable:
             cells = self._contents(usable, level_cells)
             if cells:
                 own = bool(row_l1 or row_l2)
-                spans = self._target_spans(row)
+                spans = len(cells) == 1 and self._target_spans(row)  # only a lone cell continues
                 self._place(cells, self.level1, self.level2, own_levels=own, target_spans=spans)
         return _finish(self.out, refs, repairs), self.unplaced
 
