@@ -67,8 +67,8 @@ def _goal_homes(
     2. two different texts on one row under both labels: (overall, annual) in that order,
        whatever columns OCR shifted them to;
     3. a text on a row holding a goal label left of it: that label's goal; but when that label
-       is a merged cell spanning down from above (a block label: 总体目标) and a goal label heads
-       the text's own column on a row above (年度目标), the column's label;
+       is a merged cell spanning down from above (a block label) and another goal label heads
+       the text's own column on a row above (a column header), the column's label;
     4. else the label whose column is nearest.
     """
     rows: dict[int, list[Cell]] = {}
