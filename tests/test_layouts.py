@@ -137,6 +137,21 @@ def test_one_cell_per_line_is_rebuilt_into_rows(tmp_path: Path) -> None:
     ]
 
 
+def test_cells_closed_by_a_pipe_join_a_cell_wrapped_over_two_lines(tmp_path: Path) -> None:
+    # every cell ends with ` |`; a line without one runs on into the next line (the Anhui web page)
+    closed = "\n".join(f"{cell} |" for cell in CELL_PER_LINE.split("\n") if cell)
+    wrapped = closed.replace("服务群众能力 |", "服务群众\n能力 |").replace(
+        "年度目标 |", "年度\n目标 |"
+    )
+    assert choose_layout(wrapped.split("\n")).name == "cell-per-line"
+    (record,) = read("项目支出绩效目标表\n" + wrapped, tmp_path)
+    assert record.annual_goal == "维修村级阵地10处"
+    assert triples(record) == [
+        ("数量指标", "维修阵地数量", "10处"),
+        ("社会效益指标", "服务群众能力", "有效提升"),
+    ]
+
+
 def test_a_department_list_table_is_one_form_per_project(tmp_path: Path) -> None:
     first, second = read(LIST_TABLE, tmp_path)
     assert [first.form_index, second.form_index] == [1, 2]

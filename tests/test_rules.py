@@ -309,3 +309,36 @@ def test_header_labels_over_a_row_of_values() -> None:
         "某区建设中心",
         "2025-03-01",
     )
+
+
+HTML_SPANS = """\
+财政项目支出绩效目标申报表
+(2025年度)
+<table>
+<tr><td>项目名称</td><td colspan="4">气象服务</td></tr>
+<tr><td rowspan="3">总体目标</td><td colspan="4">年度目标</td></tr>
+<tr><td colspan="4">目标1：完成监测。</td></tr>
+<tr><td colspan="4">目标2：发布预警。</td></tr>
+<tr><td>一级指标</td><td>二级指标</td><td>三级指标</td><td>指标值</td></tr>
+<tr><td rowspan="4">产出指标</td><td rowspan="3">数量指标</td><td>指标1：做好抗旱减灾工</td>\
+<td rowspan="2">减少支出</td></tr>
+<tr><td>作</td></tr>
+<tr><td>指标2：监测站点</td><td>≥10个</td></tr>
+<tr><td>质量指标</td><td>预报准确</td><td>预报准确</td></tr>
+</table>
+"""
+
+
+def test_goals_under_a_column_header_beside_a_spanning_block_label() -> None:
+    # 总体目标 spans the goal rows as a block label; 年度目标 heads the column the goals are in
+    (r,) = extract_all(HTML_SPANS)
+    assert (r.overall_goal, r.annual_goal) == (None, "目标1：完成监测。\n目标2：发布预警。")
+
+
+def test_a_name_wrapped_under_its_spanning_target_and_a_target_spelling_its_name() -> None:
+    (r,) = extract_all(HTML_SPANS)
+    assert [(i.level2, i.name, i.target) for i in r.indicators] == [
+        ("数量指标", "指标1：做好抗旱减灾工作", "减少支出"),  # the target cell spans both rows
+        ("数量指标", "指标2：监测站点", "≥10个"),
+        ("质量指标", "预报准确", "预报准确"),  # in the header's name and target columns: both
+    ]

@@ -16,6 +16,7 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: 
     indicator table, under (or right of) their label."""
     label_cols: dict[str, int] = {}
     row_labels: dict[int, list[tuple[int, str]]] = {}  # grid row -> (column, goal) labels on it
+    spanning: set[int] = set()  # grid rows whose goal label is a copy spanning from above
     texts: list[tuple[int, Cell]] = []  # (grid row, cell)
     started = False
     for r, row in enumerate(rows):
@@ -23,6 +24,8 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: 
             if fld := goal_field(cell.text, vocab):
                 label_cols.setdefault(fld, cell.col)
                 row_labels.setdefault(r, []).append((cell.col, fld))
+                if cell.merged:
+                    spanning.add(r)
                 started = True
             elif vocab.block_of(cell.text) == "goals":
                 started = True  # a goal under the block's label alone is unlabelled
@@ -32,7 +35,7 @@ def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: 
                 texts.append((r, cell))
                 started = True
     parts: dict[str, dict[str, None]] = {"overall_goal": {}, "annual_goal": {}}  # ordered sets
-    for cell, home in _goal_homes(texts, label_cols, row_labels):
+    for cell, home in _goal_homes(texts, label_cols, row_labels, spanning):
         trace.use(cell)
         for fld, text in _split_goal(cell.text, home, vocab):
             if text not in parts[fld]:  # a goal the OCR printed in several cells is kept once
@@ -54,6 +57,7 @@ def _goal_homes(
     texts: list[tuple[int, Cell]],
     label_cols: dict[str, int],
     row_labels: dict[int, list[tuple[int, str]]],
+    spanning: set[int],
 ) -> list[tuple[Cell, str]]:
     """Which goal each text cell belongs to, first rule that applies:
 
@@ -62,7 +66,9 @@ def _goal_homes(
        each label's own column, each goal's;
     2. two different texts on one row under both labels: (overall, annual) in that order,
        whatever columns OCR shifted them to;
-    3. a text on a row holding a goal label left of it: that label's goal;
+    3. a text on a row holding a goal label left of it: that label's goal; but when that label
+       is a merged cell spanning down from above (a block label) and another goal label heads
+       the text's own column on a row above (a column header), the column's label;
     4. else the label whose column is nearest.
     """
     rows: dict[int, list[Cell]] = {}
@@ -80,11 +86,25 @@ def _goal_homes(
             left = [fld for col, fld in row_labels.get(r, []) if col < cell.col]
             if distinct and len(label_cols) == 2 and k in (0, len(cells) - 1):
                 homes.append((cell, "overall_goal" if k == 0 else "annual_goal"))
+            elif left and r in spanning and (over := _column_label(cell, r, row_labels)):
+                homes.append((cell, over))
             elif left:
                 homes.append((cell, left[-1]))
             else:
                 homes.append((cell, _nearest_goal(cell.col, label_cols)))
     return homes
+
+
+def _column_label(cell: Cell, r: int, row_labels: dict[int, list[tuple[int, str]]]) -> str | None:
+    """The goal label printed in the cell's own column on the nearest row above it, if any."""
+    above = [
+        fld
+        for row in sorted(row_labels, reverse=True)
+        if row < r
+        for col, fld in row_labels[row]
+        if col == cell.col
+    ]
+    return above[0] if above else None
 
 
 def _under_each_label(texts: list[tuple[int, Cell]], label_cols: dict[str, int]) -> bool:

@@ -87,7 +87,8 @@ class IndicatorTable:
             cells = self._contents(usable, level_cells)
             if cells:
                 own = bool(row_l1 or row_l2)
-                self._place(cells, self.level1, self.level2, own_levels=own)
+                spans = len(cells) == 1 and self._target_spans(row)  # only a lone cell continues
+                self._place(cells, self.level1, self.level2, own_levels=own, target_spans=spans)
         return _finish(self.out, refs, repairs), self.unplaced
 
     def _read_header(self, row: list[Cell]) -> None:
@@ -187,7 +188,8 @@ class IndicatorTable:
 
     def _contents(self, row: list[Cell], level_cells: list[Cell]) -> list[Cell]:
         """Cells that are neither the row's level names nor row labels; adjacent copies (merged
-        cells the OCR expanded into several columns) kept once."""
+        cells the OCR expanded into several columns) kept once, unless the two stand in the
+        header's name and target columns (a target printed in the very words of its name)."""
         vocab = self.vocab
         levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
         out: list[Cell] = []
@@ -196,19 +198,38 @@ class IndicatorTable:
                 continue
             if id(c) in levels or vocab.column_of(c.text):
                 continue
-            if out and out[-1].text == c.text:
+            if out and out[-1].text == c.text and not self._name_then_target(out[-1], c):
                 continue
             out.append(c)
         return out
 
+    def _target_spans(self, row: list[Cell]) -> bool:
+        """The previous indicator's target cell spans this row too (its merged copy stands in
+        the row): the row is the rest of that indicator's printed row, not an indicator."""
+        target = self.out[-1].target_cell if self.out else None
+        return target is not None and any(
+            c.merged and c.col == target.col and c.text == target.text for c in row
+        )
+
+    def _name_then_target(self, first: Cell, second: Cell) -> bool:
+        """The two cells stand in the header's name column and then its target column."""
+        kinds = [self.roles.get(c.col, "").split(":")[0] for c in (first, second)]
+        return kinds == ["name", "target"]
+
     def _place(
-        self, cells: list[Cell], l1: str | None, l2: str | None, *, own_levels: bool = True
+        self,
+        cells: list[Cell],
+        l1: str | None,
+        l2: str | None,
+        *,
+        own_levels: bool = True,
+        target_spans: bool = False,
     ) -> None:
         out = self.out
         prev = out[-1] if out else None
         if len(cells) == 1:
             cell = cells[0]
-            if prev and _continues(prev, cell):
+            if prev and _continues(prev, cell, target_spans=target_spans):
                 self._index(prev)
                 return
             if prev and prev.target_cell is not None and self._is_weight(cell):
@@ -309,11 +330,13 @@ def _same_row(
     )
 
 
-def _continues(prev: _Row, cell: Cell) -> bool:
-    """A lone cell that finishes the previous row's name or target, cut by a line break."""
+def _continues(prev: _Row, cell: Cell, *, target_spans: bool = False) -> bool:
+    """A lone cell that finishes the previous row's name or target, cut by a line break: the
+    part ends mid-phrase, or (the name) the previous target's cell spans the lone cell's row."""
     for attr in ("name_cell", "target_cell"):
         part: Cell | None = getattr(prev, attr)
-        if part and _OPEN_END.search(part.text) and abs(part.col - cell.col) <= 1:
+        cut = target_spans and attr == "name_cell"
+        if part and (cut or _OPEN_END.search(part.text)) and abs(part.col - cell.col) <= 1:
             setattr(
                 prev,
                 attr,

@@ -11,7 +11,8 @@ rebuilt from what the cells say, which is what a reader of such a page does:
 - approval rows after the table (审核意见, 盖章) end it.
 
 An empty cell is a line holding only spaces or a single pipe; a line of two or more pipes closes a
-row and holds nothing.
+row and holds nothing. Where (nearly) every cell is closed by a pipe, a line of text without one
+is a cell wrapped onto the next line: the two are one cell.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _stream(
     line of pipes). Labels glued to values are split, cells run together split at the level
     names (guesses added to `guessed`), wrapped labels joined."""
     cells: list[tuple[str | None, int]] = []
-    for line, number in zip(lines, numbers, strict=True):
+    for line, number in _unwrapped(lines, numbers):
         if not line:
             continue
         if _ROW_END.match(line):
@@ -89,6 +90,42 @@ def _stream(
         )
         cells += [(t, number) for t in texts]
     return _join(cells, vocab)
+
+
+def _unwrapped(lines: Sequence[str], numbers: Sequence[int]) -> list[tuple[str, int]]:
+    """(line, number) with each wrapped cell joined into its first line, on a page that closes
+    its cells with a pipe; lines before its first closed cell (headings) stay as they are."""
+    pairs = list(zip(lines, numbers, strict=True))
+    if not _cells_closed_by_pipe(lines):
+        return pairs
+    out: list[tuple[str, int]] = []
+    opened: tuple[str, int] | None = None  # a cell's first line(s), waiting for its closing pipe
+    closed_seen = False
+    for line, number in pairs:
+        text = _holds_text(line)
+        if opened and text:
+            line, number = opened[0].rstrip() + line.lstrip(), opened[1]
+        elif opened:
+            out.append(opened)  # nothing follows to finish it: the cell is whole
+        opened = None
+        closed = line.rstrip().endswith("|")
+        closed_seen = closed_seen or closed
+        if text and closed_seen and not closed:
+            opened = (line, number)
+        else:
+            out.append((line, number))
+    return [*out, opened] if opened else out
+
+
+def _cells_closed_by_pipe(lines: Sequence[str]) -> bool:
+    """Whether the page closes its cells with a pipe (`text |`): four lines of text in five."""
+    texts = [ln for ln in lines if _holds_text(ln)]
+    closed = sum(ln.rstrip().endswith("|") for ln in texts)
+    return bool(texts) and closed >= 0.8 * len(texts)
+
+
+def _holds_text(line: str) -> bool:
+    return bool(line.strip()) and not _EMPTY_CELL.match(line) and not _ROW_END.match(line)
 
 
 def _join(cells: list[tuple[str | None, int]], vocab: Vocabulary) -> list[tuple[str | None, int]]:
