@@ -263,7 +263,7 @@ def bind_record(
         if path not in skip:
             _check(path, value, same, labels, out)
     for path in [p for p in out.wrong_without_label if _label_glued(grid, vocab, p)]:
-        # its label is printed, glued to a value (`4,563,800.00年度资金申请总额`): no cell of
+        # its label is printed, glued to a value (`4,563,800.00<annual label>`): no cell of
         # its own to govern anything, so "under another label" says nothing about the value
         out.errors = [f for f in out.errors if f.paths != [path]]
         out.undecided[path] = GLUED_LABEL
@@ -365,7 +365,7 @@ def _check(
 
 def _label_glued(grid: Grid, vocab: Vocabulary, path: str) -> bool:
     """Whether a cell of the form is one of `path`'s labels glued to an amount (a PDF text layer
-    runs a cell into its neighbour: `7595500.00年度资金申请总额`): the label is printed, with no
+    runs a cell into its neighbour: `7595500.00<annual label>`): the label is printed, with no
     cell of its own to govern a value."""
     return any(
         c.text and _GLUED_AMOUNT.search(c.text) and path in vocab.fields_of(rest)
@@ -522,8 +522,8 @@ def _split_child(
     k: int, levels: list[list[str]], content: list[list[Cell]], vocab: Vocabulary
 ) -> set[str | None]:
     """A child of the both-levels name on line k printed in two pieces on the lines either side
-    of it, its wrapped level-2 cell split around the row (`服务对象满意` / `满意度指标 …` /
-    `度指标`): the pieces are no level name, so the line names the child only when joined."""
+    of it, its wrapped level-2 cell split around the row (`<child head>` / `<both-levels name> …` /
+    `<child tail>`): the pieces are no level name, so the line names the child only when joined."""
     if k < 1 or k + 1 >= len(levels) or not content[k - 1] or not content[k + 1]:
         return set()
     own = _row_level2(levels[k], vocab)
