@@ -160,3 +160,135 @@ def test_in_a_table_with_cells_a_level_fills_down_only():
     assert ("grounding.wrong_label", "indicators[2].level2") in {
         (f.code, f.paths[0]) for f in found if f.severity == "error"
     }
+
+
+# Every row between the level line above and a merged level line may be under either: the cell
+# is printed at the middle of the rows it spans, however many come before that middle.
+TWO_ABOVE = MID_SPAN.replace(
+    "保障统计业务顺利开展 明显保障\n", "数据采集及时上报 及时\n保障统计业务顺利开展 明显保障\n"
+)
+
+
+def test_rows_further_above_a_merged_level_line_may_be_under_it():
+    record = _levels("社会效益指标")
+    record.indicators.insert(
+        2,
+        Indicator(level1="效益指标", level2="社会效益指标", name="数据采集及时上报", target="及时"),
+    )
+    found = _ground(record, TWO_ABOVE)
+    assert not [f for f in found if f.severity == "error"]
+    (warning,) = [f for f in found if f.code == "grounding.undecidable"]
+    assert "indicators[2].level2" in warning.paths and "indicators[3].level2" in warning.paths
+
+
+# A wrapped level-2 cell split around its row, the level 1 on the row between the pieces.
+SPLIT_LEVEL = """项目名称 社区环境整治
+一级指标 二级指标 三级指标 指标值
+效益指标 社会效益指标 社区居民满意度、幸福感 不低于50%
+服务对象满意
+满意度指标 市容环境满意度 不低于50%
+度指标"""
+
+
+def _satisfaction(level2: str) -> FormRecord:
+    return FormRecord(
+        form_index=1,
+        project_name="社区环境整治",
+        indicators=[
+            Indicator(
+                level1="效益指标",
+                level2="社会效益指标",
+                name="社区居民满意度、幸福感",
+                target="不低于50%",
+            ),
+            Indicator(
+                level1=VOCAB.parent_of(level2),
+                level2=level2,
+                name="市容环境满意度",
+                target="不低于50%",
+            ),
+        ],
+    )
+
+
+def test_a_level_2_printed_in_pieces_around_its_row_is_a_reading_not_an_error():
+    found = _ground(_satisfaction("服务对象满意度指标"), SPLIT_LEVEL)
+    assert not [f for f in found if f.severity == "error"]
+    found = _ground(_satisfaction("社会效益指标"), SPLIT_LEVEL)  # the level above is not
+    assert "grounding.wrong_label" in {f.code for f in found if "indicators[1].level2" in f.paths}
+
+
+# A text layer runs an amount into the label after it: the annual label has no cell of its own.
+GLUED = """项目名称 各类工作经费
+项目资金总额 7595500.00年度资金申请总额 7595500.00
+其中：当年财政拨款 7595500.00
+其他资金 0.00"""
+
+
+def test_an_amount_whose_label_is_glued_to_another_amount_is_undecided_not_wrong():
+    record = FormRecord(
+        form_index=1,
+        project_name="各类工作经费",
+        funding=Funding(
+            project_total="7595500.00",
+            annual_total="7595500.00",
+            current_appropriation="7595500.00",
+        ),
+    )
+    found = _ground(record, GLUED)
+    assert not [f for f in found if f.severity == "error"]
+    (warning,) = [f for f in found if f.code == "grounding.undecidable"]
+    assert "funding.annual_total" in warning.paths
+
+
+# Two wrapped lines of a narrow cell whose heights overlap: the text layer prints them as one
+# line, their characters ordered by x.
+MERGED_GLYPHS = """6223-政府热点调查 81.525000 效益指标 社会效益指标 民 相 生 关 实 部 事 门 调 共 查 享 数据与 ＝ 1 次
+垃圾分类调查数据与
+政府及相关部门决 效益指标 社会效益指标 ＝ 1 次"""
+
+
+def test_two_wrapped_lines_merged_glyph_by_glyph_are_in_the_source():
+    src = index_source(MERGED_GLYPHS)
+    assert src.has_text("民生实事调查数据与相关部门共享")
+    assert not src.has_text("民生实事调查数据与有关部门共享")  # a changed character
+    assert not src.has_text("民生事实调查数据与相关部门共享")  # characters swapped
+    assert not src.has_text("垃圾分类调查数据与相关部门共享")  # lines of two cells
+    # a limit: the first line cut where the second ends (`民生实事调查` + `相关部门共享`, its
+    # tail `数据与` dropped) is a merge too; the text layer cannot say where the first line ends
+
+
+# The goal columns side by side, their wrapped lines interleaved; a goal label printed amid its
+# text (the merged cell's label at its middle).
+SIDE_BY_SIDE = """项目名称 新建社区服务中心
+其他资金 0.00
+项目总目标 年度总体目标
+建成后作为万里街道社区事务受理、社区管
+建成后作为万里街道社区事务受理、社区管理、社区文化艺术活动场所。更
+理、社区文化艺术活动场所。更有效的整合
+一级指标 二级指标 三级指标 指标值
+产出指标 数量指标 规划建筑面积 ≥13459.00(平方米)"""
+LABEL_AMID = """项目名称 人口抽样调查
+其他资金 0.00
+高质量完成1%人口抽样调查工作。掌握2020年以来烟台市人口在数量、素质、结构的变
+总体目标 化情况，客观反映我市人口发展状况。
+一级指标 二级指标 三级指标 指标值
+绩效指标 产出指标 数量指标 抽样调查对象数量 ≥4.2万"""
+
+
+def test_a_goal_whose_extent_the_text_leaves_undecided_is_named():
+    goal = "建成后作为万里街道社区事务受理、社区管理、社区文化艺术活动场所。更有效的整合"
+    record = FormRecord(form_index=1, overall_goal=goal, annual_goal=goal)
+    (warning,) = [f for f in _ground(record, SIDE_BY_SIDE) if f.code == "grounding.undecidable"]
+    assert {"overall_goal", "annual_goal"} <= set(warning.paths)
+    cut = FormRecord(form_index=1, overall_goal="化情况，客观反映我市人口发展状况。")
+    (warning,) = [f for f in _ground(cut, LABEL_AMID) if f.code == "grounding.undecidable"]
+    assert "overall_goal" in warning.paths
+
+
+def test_a_goal_label_beside_its_whole_text_leaves_nothing_undecided():
+    text = LABEL_AMID.replace("的变\n总体目标 化", "的变化").replace(
+        "其他资金 0.00\n", "其他资金 0.00\n总体目标 "
+    )
+    record = FormRecord(form_index=1, overall_goal="高质量完成1%人口抽样调查工作。")
+    assert not [f for f in _ground(record, text) if f.code == "grounding.undecidable"]

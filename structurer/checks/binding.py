@@ -20,6 +20,7 @@ down), so an indicator moved under a sibling level 2 is caught.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -34,6 +35,8 @@ from .finding import finding
 _TEXT_FIELDS = tuple(f for f in HEADER_FIELDS if not f.endswith("_date"))
 _BOUND_PATHS = (*_TEXT_FIELDS, *GOAL_FIELDS, *(f"funding.{f}" for f in AMOUNT_FIELDS))
 _MIN_LABELS_OVER_COLUMNS = 3  # a row holding this many labels over a row of none: a list table
+_GLUED_AMOUNT = re.compile(r"^\s*[\d,]+\.\d+(?=\D)|(?<=\D)[\d,]+\.\d+\s*$")
+_PROSE = 10  # characters of a cell that make a line of running text
 
 
 @dataclass
@@ -236,6 +239,7 @@ class Binding:
 
     errors: list[Finding] = field(default_factory=list)
     undecided: dict[str, str] = field(default_factory=dict)
+    wrong_without_label: list[str] = field(default_factory=list)  # under another label, none own
 
 
 # Why a value's label could not be decided, as the warning says it.
@@ -243,6 +247,9 @@ EMPTY_OWN_LABEL = "its own label stands over no value, and no other label holds 
 MID_SPAN = "a merged level cell printed between rows: the rows either side may be under it"
 INTERLEAVED = "wrapped cells of neighbouring columns interleave line by line"
 RUN_TOGETHER = "labels run into the text around them, with no cell edges"
+GLUED_LABEL = "its own label is glued to a value, with no cell of its own"
+GOALS_SIDE_BY_SIDE = "two goal columns side by side wrap line by line: where each goal ends"
+GOAL_LABEL_AMID = "a goal label printed amid its text: where the goal starts"
 
 
 def bind_record(
@@ -255,8 +262,44 @@ def bind_record(
     for path, value, same in _bound_values(record):
         if path not in skip:
             _check(path, value, same, labels, out)
+    for path in [p for p in out.wrong_without_label if _label_glued(grid, vocab, p)]:
+        # its label is printed, glued to a value (`4,563,800.00<annual label>`): no cell of
+        # its own to govern anything, so "under another label" says nothing about the value
+        out.errors = [f for f in out.errors if f.paths != [path]]
+        out.undecided[path] = GLUED_LABEL
+    for path, why in goal_extents(grid, vocab).items():
+        if getattr(record, path):
+            out.undecided[path] = why
     _level_moves(record, grid, vocab, out, skip)
     return out
+
+
+def goal_extents(grid: Grid, vocab: Vocabulary) -> dict[str, str]:
+    """Goals whose extent a text printed line by line leaves undecided (path -> why): two goal
+    columns side by side whose texts wrap (their lines interleave: where each ends no reader of
+    the text can tell), or a goal label printed below lines of text that no label holds (a
+    merged label cell is printed at the middle of its text, whose start is then undecided)."""
+    if grid.layout == "markdown":
+        return {}
+    rows = grid_parts(grid, vocab).top(grid)
+    out: dict[str, str] = {}
+    for r, row in enumerate(rows):
+        goals = list(dict.fromkeys(f for c in row if c.text and (f := _goal_of(c, vocab))))
+        if len(goals) >= 2 and sum(_is_prose(x, vocab) for x in rows[r + 1 :]) >= 2:
+            out |= dict.fromkeys(goals, GOALS_SIDE_BY_SIDE)
+        elif goals and r > 0 and _is_prose(rows[r - 1], vocab):
+            out |= dict.fromkeys(goals, GOAL_LABEL_AMID)
+    return out
+
+
+def _is_prose(row: list[Cell], vocab: Vocabulary) -> bool:
+    """A line of running text: no label, no amount, one cell long enough to be a sentence."""
+    texts = [c.text for c in row if c.text]
+    return (
+        bool(texts)
+        and not any(vocab.is_label(t) or is_amount(t) for t in texts)
+        and any(len(t) >= _PROSE for t in texts)
+    )
 
 
 def _bound_values(record: FormRecord) -> list[tuple[str, str, Callable[[str, Cell], bool]]]:
@@ -288,6 +331,8 @@ def _check(
     if elsewhere:
         other, other_label = elsewhere[0]
         where = f"its own label {own_label!r}" if own_label else "no label of its own"
+        if own_label is None:
+            out.wrong_without_label.append(path)
         out.errors.append(
             _wrong(
                 path,
@@ -316,6 +361,18 @@ def _check(
                 source=own[0].text,
             )
         )
+
+
+def _label_glued(grid: Grid, vocab: Vocabulary, path: str) -> bool:
+    """Whether a cell of the form is one of `path`'s labels glued to an amount (a PDF text layer
+    runs a cell into its neighbour: `7595500.00<annual label>`): the label is printed, with no
+    cell of its own to govern a value."""
+    return any(
+        c.text and _GLUED_AMOUNT.search(c.text) and path in vocab.fields_of(rest)
+        for row in grid.rows
+        for c in row
+        if (rest := _GLUED_AMOUNT.sub("", c.text).strip())
+    )
 
 
 def _the_only_goal(path: str, labels: LabelMap) -> bool:
@@ -417,11 +474,12 @@ def _levels_in_force(grid: Grid, vocab: Vocabulary) -> dict[str, list[frozenset[
     bare = [not any(not info(c.text).label for c in cells) for cells in content] if lines else []
     out: dict[str, list[frozenset[str | None]]] = {}
     current: str | None = None
+    current_line = -1
     seen_level = False
     pending: list[str] = []  # rows before any level name take the first level 2 that follows
     for r in range(len(rows)):
         if levels[r]:
-            current, seen_level = _row_level2(levels[r], vocab), True
+            current, current_line, seen_level = _row_level2(levels[r], vocab), r, True
             for key in pending:
                 out.setdefault(key, []).append(frozenset({current}))
             pending = []
@@ -429,7 +487,8 @@ def _levels_in_force(grid: Grid, vocab: Vocabulary) -> dict[str, list[frozenset[
             continue
         candidates = {current}
         if lines:
-            candidates |= _beside(r, levels, bare, vocab)
+            candidates |= _split_child(current_line, levels, content, vocab)
+            candidates |= _beside(r, levels, content, bare, vocab)
         for c in content[r]:
             if seen_level:
                 out.setdefault(squash(c.text), []).append(frozenset(candidates))
@@ -439,22 +498,39 @@ def _levels_in_force(grid: Grid, vocab: Vocabulary) -> dict[str, list[frozenset[
 
 
 def _beside(
-    r: int, levels: list[list[str]], bare: list[bool], vocab: Vocabulary
+    r: int, levels: list[list[str]], content: list[list[Cell]], bare: list[bool], vocab: Vocabulary
 ) -> set[str | None]:
     """Level 2 names a line-by-line text may mean for row r besides the one in force: for a row
-    naming no level, the one on the next level-only line (a merged cell printed below the first
-    rows it spans); for a row naming a both-levels name, a child of it named on a level-only line
-    beside it."""
+    naming no level, the one on the next line naming a level, when that line names nothing else
+    (a merged cell is printed at the middle of the rows it spans, so every row between the level
+    line above and it may be under it); for a row naming a both-levels name, a child of it named
+    on a level-only line beside it."""
     out: set[str | None] = set()
-    nxt = next((k for k in range(r + 1, len(levels)) if levels[k] or not bare[k]), None)
-    if not levels[r] and nxt is not None and levels[nxt] and bare[nxt]:
+    nxt = next((k for k in range(r + 1, len(levels)) if levels[k]), None)
+    if not levels[r] and nxt is not None and bare[nxt]:
         out.add(_row_level2(levels[nxt], vocab))  # a row naming no level of its own
+        out |= _split_child(nxt, levels, content, vocab)
     own = _row_level2(levels[r], vocab) if levels[r] else None
     if own in vocab.ambiguous_levels:
         for k in (r - 1, r + 1):
             if 0 <= k < len(levels) and levels[k] and bare[k]:
                 out |= {n for n in levels[k] if n in vocab.hierarchy.get(own, ())}
     return out
+
+
+def _split_child(
+    k: int, levels: list[list[str]], content: list[list[Cell]], vocab: Vocabulary
+) -> set[str | None]:
+    """A child of the both-levels name on line k printed in two pieces on the lines either side
+    of it, its wrapped level-2 cell split around the row (`<child head>` / `<both-levels name> …` /
+    `<child tail>`): the pieces are no level name, so the line names the child only when joined."""
+    if k < 1 or k + 1 >= len(levels) or not content[k - 1] or not content[k + 1]:
+        return set()
+    own = _row_level2(levels[k], vocab)
+    if own not in vocab.ambiguous_levels:
+        return set()
+    joined = squash(content[k - 1][0].text + content[k + 1][0].text)
+    return {c for c in vocab.hierarchy.get(own, ()) if squash(c) == joined}
 
 
 def _row_level2(names: list[str], vocab: Vocabulary) -> str | None:

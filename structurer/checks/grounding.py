@@ -8,6 +8,7 @@ up as text (strings, targets, level names), as a number (amounts) or as a date.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property, lru_cache
@@ -62,6 +63,8 @@ _MAX_PIECES = 8  # or as many as a long value (a goal in a narrow column) has pi
 _MIN_PIECE = 6
 _WINDOW = 4
 _FIRST_ROWS = 4  # rows holding a first piece that are tried as the start
+_MIN_LINE = 4  # a wrapped line merged glyph by glyph with the next: at least this long ...
+_MAX_LINE = 30  # ... and at most as wide as a narrow column
 
 
 @lru_cache(maxsize=8192)  # labels, level names and targets recur in every form
@@ -266,15 +269,25 @@ def _is_iso(text: str) -> bool:
 def _pieced(needle: str, rows: tuple[str, ...], whole: frozenset[str]) -> bool:
     """Whether `needle` is pieces of `rows` in order: each piece long or a whole cell, each
     within _WINDOW rows after the one before. Every row holding a good first piece is tried,
-    longest piece first (a longer match elsewhere may lead nowhere)."""
+    longest piece first (a longer match elsewhere may lead nowhere). Only when that fails, a
+    piece may also be two wrapped lines of a cell merged glyph by glyph (_shuffled_prefix)."""
     limit = max(_MAX_PIECES, len(needle) // _MIN_PIECE)
-    return _pieces_from(needle, rows, range(len(rows)), whole, limit)
+    everywhere = range(len(rows))
+    return _pieces_from(needle, rows, everywhere, whole, limit, _longest_prefix) or (
+        _pieces_from(needle, rows, everywhere, whole, limit, _prefix_or_shuffled)
+    )
 
 
 def _pieces_from(
-    rest: str, rows: tuple[str, ...], candidates: range, whole: frozenset[str], left: int
+    rest: str,
+    rows: tuple[str, ...],
+    candidates: range,
+    whole: frozenset[str],
+    left: int,
+    prefix: Callable[[str, str], int],
 ) -> bool:
-    """`rest` in pieces from `candidates` on, at most `left` more."""
+    """`rest` in pieces from `candidates` on, at most `left` more; `prefix` measures how much
+    of `rest` a row holds."""
     if not rest:
         return True
     if left == 0:
@@ -282,13 +295,57 @@ def _pieces_from(
     found = [
         (k, r)
         for r in candidates
-        if _piece_ok(rest[: (k := _longest_prefix(rest, rows[r]))], whole, last=k == len(rest))
+        if _piece_ok(rest[: (k := prefix(rest, rows[r]))], whole, last=k == len(rest))
     ]
     for k, r in sorted(found, key=lambda kr: -kr[0])[:_FIRST_ROWS]:
         after = range(r + 1, min(len(rows), r + 1 + _WINDOW))
-        if _pieces_from(rest[k:], rows, after, whole, left - 1):
+        if _pieces_from(rest[k:], rows, after, whole, left - 1, prefix):
             return True
     return False
+
+
+def _prefix_or_shuffled(needle: str, hay: str) -> int:
+    return max(_longest_prefix(needle, hay), _shuffled_prefix(needle, hay))
+
+
+def _shuffled_prefix(needle: str, hay: str) -> int:
+    """Length of the longest prefix of needle that hay holds as two wrapped lines of one cell
+    merged glyph by glyph: a PDF text layer puts lines whose heights overlap on one line and
+    orders their characters by x (`民相生关实部事门调共查享数据与` is `民生实事调查数据与` and
+    `相关部门共享`). Both lines are _MIN_LINE characters at least and fill a stretch of hay with
+    nothing else, in order each, and both start at the column's left edge (their first glyphs
+    side by side), so a value is not "found" in scattered characters."""
+    best = 0
+    if len(needle) < 2 * _MIN_LINE:
+        return 0
+    start = hay.find(needle[0])
+    while 0 <= start < len(hay) - 1:
+        second = hay[start + 1]  # the second line's first glyph
+        for cut in range(_MIN_LINE, min(len(needle) - _MIN_LINE, _MAX_LINE) + 1):
+            if needle[cut] == second:
+                best = max(best, _merged_length(needle, cut, hay, start))
+        start = hay.find(needle[0], start + 1)
+    return best
+
+
+def _merged_length(needle: str, cut: int, hay: str, start: int) -> int:
+    """How much of needle hay[start:] holds as needle[:cut] merged with what follows it."""
+    states = {(0, 0)}  # characters of the first line and of the second taken so far
+    best = 0
+    for ch in hay[start : start + 2 * _MAX_LINE]:
+        states = {
+            nxt
+            for i, j in states
+            for nxt in (
+                (i + 1, j) if i < cut and needle[i] == ch else None,
+                (i, j + 1) if cut + j < len(needle) and needle[cut + j] == ch else None,
+            )
+            if nxt is not None
+        }
+        if not states:
+            break
+        best = max([best] + [cut + j for i, j in states if i == cut and j >= _MIN_LINE])
+    return best
 
 
 def _piece_ok(piece: str, whole: frozenset[str], *, last: bool) -> bool:

@@ -4,13 +4,19 @@ An emptier record is not a better one. Each value is taken from the record whose
 the checks doubt least:
 
 - where the two agree, the value stands;
-- a field the rules left empty takes the LLM's value, unless the checks find an error in it;
+- a field the rules left empty takes the LLM's value, unless the checks find an error in it
+  that the rules' empty reading is not doubted by as much (an amount they could not read);
+- where the layout doubts the rules' reading (the grounding.undecidable warning names the path:
+  a merged cell printed between rows, interleaved columns) the LLM's reading is taken when it is
+  grounded and no more doubted otherwise: the warning falls on both readings alike, and the
+  rules' shadow (recall) is the doubted reading itself, so neither is a reason to keep the rules;
 - where both read a value and they disagree, the reading with fewer grounding errors on its path
   wins (a value not in the source, or under another field's label), then fewer other errors,
   then fewer warnings, then fewer recall errors (the LLM lacks or changed what the rules read),
   then fewer errors naming no path (text the reader could not place anywhere); on a tie, a text
   that holds the other (the other cut short), else the rules' reading (cell by cell);
-- the indicator list is taken whole from the record with fewer doubts on it, then the longer.
+- the indicator list is taken whole from the record with fewer doubts on it, then the longer
+  (the layout's doubt on any of the rules' indicators counts as above).
 
 The other reading of each value that differs is named in a hybrid.disagreement warning on its
 path, so a reviewer sees both.
@@ -35,6 +41,7 @@ SCALARS = (
 INDICATORS = "indicators"
 INDICATOR_FIELDS = ("level1", "level2", "name", "target")
 _GROUNDING = "grounding."  # findings that say a value is not what the source holds there
+UNDECIDABLE = "grounding.undecidable"  # the layout leaves the value's label or extent undecided
 
 
 class Doubt(NamedTuple):
@@ -64,7 +71,10 @@ def merge(
         mine, theirs = rules.value(path), llm.value(path)
         if theirs is None or same(path, mine, theirs):
             continue
-        taken[path] = pick(mine, theirs, doubt(rule_found, path), doubt(llm_found, path))
+        if mine is not None and _layout_doubts(rule_found, path, llm_found):
+            taken[path] = "llm"
+        else:
+            taken[path] = pick(mine, theirs, doubt(rule_found, path), doubt(llm_found, path))
         if taken[path] == "llm":
             out.set_value(path, theirs)
             _cell_from(out, llm, path)
@@ -105,12 +115,16 @@ def same(path: str, a: Any, b: Any) -> bool:
     return squash(str(a)) == squash(str(b))
 
 
-def doubt(findings: list[Finding], path: str) -> Doubt:
+def doubt(findings: list[Finding], path: str, *, layout: bool = True) -> Doubt:
     """The findings on `path` (or on a path containing it), and the errors naming no path. The
     LLM record's recall findings (hybrid.*) are the rules' reading of the same place: they count
-    only after the checker's own doubts, so they decide nothing the rules' doubts already do."""
+    only after the checker's own doubts, so they decide nothing the rules' doubts already do.
+    `layout=False` leaves out the layout's doubt (grounding.undecidable), which falls on any
+    reading of the path alike."""
     grounding = errors = warnings = recall = unplaced = 0
     for f in findings:
+        if not layout and f.code == UNDECIDABLE:
+            continue
         if f.code.startswith("hybrid."):
             recall += f.severity == "error" and any(_covers(p, path) for p in f.paths)
             continue
@@ -128,6 +142,20 @@ def doubt(findings: list[Finding], path: str) -> Doubt:
     return Doubt(grounding, errors, warnings, recall, unplaced)
 
 
+def _layout_doubts(rule_found: list[Finding], path: str, llm_found: list[Finding]) -> bool:
+    """Whether the layout doubts the rules' reading of `path` (the undecidable warning names it:
+    a merged cell printed between rows, wrapped columns interleaved) while the LLM's reading is
+    grounded and no more doubted otherwise. The warning falls on both readings alike, so it is
+    no reason to keep the rules; nor is the rules' shadow (recall), which is the doubted reading
+    itself: the LLM's grounded value is taken."""
+    if not any(
+        f.code == UNDECIDABLE and any(_covers(p, path) for p in f.paths) for f in rule_found
+    ):
+        return False
+    rules, llm = doubt(rule_found, path, layout=False), doubt(llm_found, path, layout=False)
+    return llm.grounding == 0 and llm[:3] <= rules[:3]
+
+
 def _covers(finding_path: str, path: str) -> bool:
     """A finding's path names `path`: the same, one containing it, or a part of it."""
     if finding_path == path:
@@ -140,8 +168,14 @@ def _covers(finding_path: str, path: str) -> bool:
 
 def pick(mine: Any, theirs: Any, rules: Doubt, llm: Doubt) -> str:
     """Whose reading of one value to keep."""
-    if mine is None:  # the rules read nothing: the LLM's value, unless an error doubts it
-        return "llm" if llm.grounding == llm.errors == 0 else "rules"
+    if mine is None:  # the rules read nothing: the LLM's value, unless an error doubts it more
+        # than the rules' empty reading is doubted (an amount the rules found but could not
+        # read: the LLM's reading may then draw the form's own identity slip, as the gold does)
+        return (
+            "llm"
+            if llm.grounding == 0 and llm.errors <= rules.grounding + rules.errors
+            else "rules"
+        )
     if llm < rules:
         return "llm"
     if rules < llm:
@@ -168,6 +202,8 @@ def _pick_list(
         rates = ((d.errors - on_list) / n, d.warnings / n)
         return (d.grounding, on_list, *rates, -len(record.indicators), d.recall)
 
+    if _layout_doubts(rule_found, INDICATORS, llm_found):
+        return "llm"
     return "llm" if key(llm, llm_found) < key(rules, rule_found) else "rules"
 
 
