@@ -153,6 +153,7 @@ def test_rules_and_checker_read_a_central_investment_form_by_its_hierarchy():
         assert not [f for f in found if f.code.startswith("indicator.") and f.severity != "info"]
         [note] = [f for f in found if f.code == "indicator.family"]
         assert note.severity == "info" and "中央预算内投资计划绩效目标表" in note.message
+        assert not note.paths  # it doubts no value, and must not pass for a finding on the list
     # a level of the default hierarchy on such a form is not one of its levels
     record.indicators[0].level2 = "数量指标"
     codes = {f.code for f in check_record(record, source_text=chunk.text)}
@@ -199,3 +200,13 @@ def default_vocabulary_dir():
     from structurer.vocab import VOCAB_DIR
 
     return VOCAB_DIR
+
+
+def test_another_templates_level_is_no_indicator_name_and_is_named_on_the_list():
+    # the form's own level-1 names lost: read by the default hierarchy, where 资金管理指标 is no level
+    lost = CENTRAL.replace("实施效果指标", " ").replace("过程管理指标", " ")
+    _, [chunk] = split_forms(lost)
+    record = extract_form(chunk, read_grid(chunk.text))
+    assert "资金管理指标" not in [i.name for i in record.indicators]
+    [unread] = [f for f in record.findings if f.code == "extract.unread"]
+    assert "indicators" in unread.paths and "资金管理指标" in unread.values["texts"]

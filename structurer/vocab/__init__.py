@@ -453,6 +453,18 @@ class Vocabulary:
             raise ValueError("a family's vocabulary is made by for_family")
         return {None: self}
 
+    def is_foreign_level(self, text: str | None) -> bool:
+        """A level name of another family's hierarchy that this one does not know: on a form
+        read by this hierarchy it is no indicator's name, and says the form may be misread."""
+        return (
+            bool(text) and not self.info(text).level and "".join(text.split()) in self._all_levels
+        )
+
+    @cached_property
+    def _all_levels(self) -> frozenset[str]:
+        level1, level2 = self.every_level()
+        return frozenset((*level1, *level2))
+
     def every_level(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The level-1 and the level-2 names of every hierarchy: what a form of any family may
         print (the LLM schema allows them all; the form's family is checked afterwards)."""
