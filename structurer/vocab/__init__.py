@@ -46,6 +46,7 @@ RECORD_COLUMNS = ("level1", "level2", "name", "target")
 BLOCKS = ("funding", "goals", "indicators")
 
 _MEMO_SIZE = 20_000  # cell texts remembered per look-up table
+_FORMS_REMEMBERED = 64  # form texts whose template family is remembered
 _FULLWIDTH_SIGNS = {ord(c): ord(c) - 0xFEE0 for c in "（）：／"}
 _QUALIFIER = re.compile(r"\(([^()]*)\)$")
 _SHORT_CJK = re.compile(r"[\u4e00-\u9fff]{1,2}")
@@ -409,10 +410,23 @@ class Vocabulary:
         asked: it names the funding, and a form of that title may print the default levels."""
         if not text:
             return None
-        for key, sign in self._family_signs.items():
-            if m := sign.search(text):
+        memo = self._families_seen  # grid, rules and checks ask of the same form's text
+        if text not in memo:
+            if len(memo) >= _FORMS_REMEMBERED:
+                memo.clear()
+            memo[text] = self._find_family(text)
+        return memo[text]
+
+    def _find_family(self, text: str) -> tuple[str, str] | None:
+        for key, names in self.family_signs.items():
+            # a substring test first: the pattern is slow to scan a form that holds none
+            if any(name in text for name in names) and (m := self._family_signs[key].search(text)):
                 return key, m.group(0)
         return None
+
+    @cached_property
+    def _families_seen(self) -> dict[str, tuple[str, str] | None]:
+        return {}
 
     @cached_property
     def family_signs(self) -> dict[str, tuple[str, ...]]:
