@@ -470,9 +470,10 @@ class Vocabulary:
     def is_foreign_level(self, text: str | None) -> bool:
         """A level name of another family's hierarchy that this one does not know: on a form
         read by this hierarchy it is no indicator's name, and says the form may be misread."""
-        return (
-            bool(text) and not self.info(text).level and "".join(text.split()) in self._all_levels
-        )
+        if not text:
+            return False
+        info = self.info(text)
+        return info.level is None and info.key in self._all_levels
 
     @cached_property
     def _all_levels(self) -> frozenset[str]:
@@ -495,12 +496,12 @@ class Vocabulary:
 
     # --- indicator levels ---
 
-    @property
+    @cached_property  # asked of every level name the rules and checks meet
     def levels(self) -> dict[str, list[str]]:
         """The hierarchy the levels are read by: the family's, else the default [levels]."""
         return self.spec.families[self.family].levels if self.family else self.spec.levels
 
-    @property
+    @cached_property
     def hierarchy(self) -> dict[str, tuple[str, ...]]:
         return {l1: tuple(kids) for l1, kids in self.levels.items()}
 
