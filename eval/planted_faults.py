@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from structurer.checks import check_document, check_record, chunk_for
+from structurer.checks import check_document, check_record, chunk_for, form_vocabulary
 from structurer.models import Document, Finding, FormRecord
 from structurer.read import load_document
-from structurer.vocab import default_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 GROUND = "grounding.ungrounded"
@@ -142,21 +141,27 @@ def unit_missing(r: FormRecord) -> str | None:
 
 
 def swap_level2(r: FormRecord) -> str | None:
-    """A level 2 from another branch of the hierarchy (社会效益指标 under 产出指标, ...)."""
+    """A level 2 from another branch of the form's hierarchy (数量指标 under 效益指标,
+    社会效益指标 under 产出指标; 资金管理指标 under 实施效果指标 on a central-investment form)."""
     i = _first(r, lambda i: bool(r.indicators[i].level2))
     if i is None:
         return None
-    vocab = default_vocabulary()
+    vocab = form_vocabulary(r)
     own = vocab.parent_of(vocab.canonical_level(r.indicators[i].level2))
-    r.indicators[i].level2 = "数量指标" if own != "产出指标" else "社会效益指标"
+    first, *others = [l1 for l1 in vocab.hierarchy if l1 not in vocab.ambiguous_levels]
+    branch = first if own != first else others[0]
+    r.indicators[i].level2 = vocab.hierarchy[branch][0 if own != first else 1]
     return f"indicators[{i}].level2"
 
 
 def wrong_level1(r: FormRecord) -> str | None:
+    """Another level 1 of the form's hierarchy: its last (满意度指标), or its first when that is
+    the indicator's."""
     i = _first(r, lambda i: bool(r.indicators[i].level1))
     if i is None:
         return None
-    r.indicators[i].level1 = "满意度指标" if r.indicators[i].level1 != "满意度指标" else "产出指标"
+    *_, last = names = list(form_vocabulary(r).hierarchy)
+    r.indicators[i].level1 = last if r.indicators[i].level1 != last else names[0]
     return f"indicators[{i}].level1"
 
 

@@ -105,3 +105,108 @@ def test_labels_match_through_spaces_brackets_and_qualifiers():
     assert v.ambiguous_levels == {"成本指标", "满意度指标"}
     assert v.title_pattern.search("财 政 项目支出绩效目标申报 表")
     assert v.fields_of("主管部门测试局") == ()
+
+
+# --- template families: a hierarchy per template, chosen by what the form prints ---
+
+# A central-investment form (its own level 1 names over the 财政 level 1 names) and a 财政 form.
+CENTRAL = """中央预算内投资计划绩效目标表
+| 一级指标 | 二级指标 | 三级指标 | 指标值 |
+|---|---|---|---|
+| 实施效果指标 | 产出指标 | 劳务报酬占中央投资比例 | ≥30% |
+| 过程管理指标 | 资金管理指标 | 中央预算内投资支付率 | ≥95% |
+"""
+FISCAL = """项目支出绩效目标表
+| 一级指标 | 二级指标 | 三级指标 | 指标值 |
+|---|---|---|---|
+| 产出指标 | 数量指标 | 完成率 | =100(%) |
+| 效益指标 | 社会效益指标 | 过程管理指标完成情况 | 有效 |
+"""
+
+
+def test_a_form_printing_a_familys_own_level_1_names_is_read_by_its_hierarchy():
+    vocab = default_vocabulary()
+    assert vocab.family_of(CENTRAL) == ("central-investment", "实施效果指标")
+    # a family's level-1 name inside a longer name or a sentence shows nothing
+    assert vocab.family_of(FISCAL) is None and vocab.for_form(FISCAL) is vocab
+    central = vocab.for_form(CENTRAL)
+    assert central is vocab.for_form(CENTRAL) and central.sha != vocab.sha
+    assert central.for_form(FISCAL) is vocab  # back to the default, the same object
+    # 产出指标 is a level 2 there, a level 1 in the default hierarchy: neither changes the other
+    assert central.is_level2("产出指标") and not central.is_level1("产出指标")
+    assert vocab.is_level1("产出指标") and not vocab.is_level1("实施效果指标")
+    assert central.belongs("过程管理指标", "资金管理指标") and not central.is_level2("数量指标")
+
+
+def test_rules_and_checker_read_a_central_investment_form_by_its_hierarchy():
+    from structurer.checks import check_record
+
+    _, [chunk] = split_forms(CENTRAL)
+    record = extract_form(chunk, read_grid(chunk.text))
+    levels = [(i.level1, i.level2, i.name) for i in record.indicators]
+    assert levels == [
+        ("实施效果指标", "产出指标", "劳务报酬占中央投资比例"),
+        ("过程管理指标", "资金管理指标", "中央预算内投资支付率"),
+    ]
+    for source in (chunk.text, None):  # without the source, by the level names it holds
+        found = check_record(record, source_text=source)
+        assert not [f for f in found if f.code.startswith("indicator.") and f.severity != "info"]
+        [note] = [f for f in found if f.code == "indicator.family"]
+        assert note.severity == "info" and "中央预算内投资计划绩效目标表" in note.message
+        assert not note.paths  # it doubts no value, and must not pass for a finding on the list
+    # a level of the default hierarchy on such a form is not one of its levels
+    record.indicators[0].level2 = "数量指标"
+    codes = {f.code for f in check_record(record, source_text=chunk.text)}
+    assert "indicator.unknown_level" in codes
+    _, [fiscal] = split_forms(FISCAL)
+    found = check_record(extract_form(fiscal, read_grid(fiscal.text)), source_text=fiscal.text)
+    assert not [f for f in found if f.code.startswith("indicator.")]
+
+
+def test_the_llm_may_write_every_familys_levels_and_is_told_when():
+    from structurer.llm.schema import reply_model
+
+    vocab = default_vocabulary()
+    schema = reply_model(vocab).model_json_schema()
+    indicator = schema["$defs"]["DraftIndicator"]["properties"]
+    level1 = next(b["enum"] for b in indicator["level1"]["anyOf"] if b.get("type") == "string")
+    level2 = next(b["enum"] for b in indicator["level2"]["anyOf"] if b.get("type") == "string")
+    assert {"产出指标", "实施效果指标", "过程管理指标"} <= set(level1)
+    assert {"数量指标", "计划管理指标", "监督检查指标"} <= set(level2)
+    system = load_prompt().system_text(vocab)
+    assert (
+        "A form that prints 实施效果指标 or 过程管理指标 (中央预算内投资计划绩效目标表)" in system
+    )
+    assert "  过程管理指标: 计划管理指标, 资金管理指标, 项目管理指标, 监督检查指标" in system
+    assert system == load_prompt().system_text(vocab.for_form(CENTRAL))  # one prefix for all
+
+
+def test_a_family_file_adds_to_a_familys_hierarchy(tmp_path):
+    (tmp_path / "base.toml").write_text(
+        (default_vocabulary_dir() / "base.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (tmp_path / "more.toml").write_text(
+        'name = "more"\nextends = "base"\n[families.central-investment.levels]\n'
+        '"过程管理指标" = ["绩效管理指标"]\n',
+        encoding="utf-8",
+    )
+    central = load_vocabulary(directory=tmp_path).for_family("central-investment")
+    assert central.family_name == "中央预算内投资计划绩效目标表"
+    assert central.belongs("过程管理指标", "绩效管理指标")
+    assert central.belongs("过程管理指标", "计划管理指标")
+
+
+def default_vocabulary_dir():
+    from structurer.vocab import VOCAB_DIR
+
+    return VOCAB_DIR
+
+
+def test_another_templates_level_is_no_indicator_name_and_is_named_on_the_list():
+    # the form's own level-1 names lost: read by the default hierarchy, where 资金管理指标 is no level
+    lost = CENTRAL.replace("实施效果指标", " ").replace("过程管理指标", " ")
+    _, [chunk] = split_forms(lost)
+    record = extract_form(chunk, read_grid(chunk.text))
+    assert "资金管理指标" not in [i.name for i in record.indicators]
+    [unread] = [f for f in record.findings if f.code == "extract.unread"]
+    assert "indicators" in unread.paths and "资金管理指标" in unread.values["texts"]

@@ -145,3 +145,18 @@ def test_a_learned_vocabulary_changes_no_fixture_record(template, tmp_path) -> N
             )
             rows.append([json.loads(r.model_dump_json(exclude={"meta"})) for r in got.records])
         assert rows[0] == rows[1], case
+
+
+def test_a_template_familys_levels_are_not_learned_into_the_default_hierarchy() -> None:
+    from structurer.models import FormRecord
+    from structurer.review.learn import learn
+    from structurer.vocab import default_vocabulary
+
+    case = Path(__file__).resolve().parents[1] / "fixtures" / "real-anhui-2023-cellperline-shucheng"
+    document = load_document(case / "source.txt")
+    gold = json.loads((case / "gold.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    record = FormRecord.model_validate(gold)
+    record.source = document.chunks[0].source_ref()
+    record.source.document = document.key
+    found = learn([record], {document.key: document}, default_vocabulary())
+    assert not found.levels and not [x for x in found.left_out if "level" in x]

@@ -34,6 +34,7 @@ __all__ = [
     "check_document",
     "check_record",
     "chunk_for",
+    "form_vocabulary",
     "recheck",
     "refresh_findings",
 ]
@@ -56,7 +57,7 @@ def check_record(
 ) -> list[Finding]:
     """All checker findings for one record; grounding only when the source text is given
     (`grid`: the source's cell grid, when the caller has already read it)."""
-    vocab = resolve(vocab)
+    vocab = form_vocabulary(record, source_text, vocab)
     findings = check_header(record, title=title)
     findings += check_funding(record, vocab)
     findings += empty_fields(record, findings)
@@ -64,6 +65,16 @@ def check_record(
     if source_text is not None:
         findings += ground_record(record, source_text, vocab, grid)
     return apply_review(record, findings)
+
+
+def form_vocabulary(
+    record: FormRecord, source_text: str | None = None, vocab: Vocabulary | None = None
+) -> Vocabulary:
+    """`vocab` with the hierarchy of `record`'s template family, chosen as the rules choose it
+    (Vocabulary.for_form): by the source text, else by the level names the record holds."""
+    if source_text is None:
+        source_text = "\n".join(n for i in record.indicators for n in (i.level1, i.level2) if n)
+    return resolve(vocab).for_form(source_text)
 
 
 def empty_fields(record: FormRecord, found: list[Finding]) -> list[Finding]:

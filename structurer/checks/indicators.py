@@ -14,7 +14,7 @@ _OPS = "=≥≤><≧≦⩾⩽＝＞＜"
 def check_indicators(record: FormRecord, vocab: Vocabulary) -> list[Finding]:
     if not record.indicators:
         return [finding("error", "indicator.none", "the form has no indicators", ["indicators"])]
-    out: list[Finding] = []
+    out = _family(vocab)
     seen: dict[tuple[str, str], int] = {}
     for i, ind in enumerate(record.indicators):
         out += _levels(i, ind, vocab)
@@ -35,6 +35,25 @@ def check_indicators(record: FormRecord, vocab: Vocabulary) -> list[Finding]:
                 )
             seen.setdefault(key, i)
     return out
+
+
+def _family(vocab: Vocabulary) -> list[Finding]:
+    """A note when the levels are read by a template family's own hierarchy: the reviewer sees
+    why they are not the usual ones, and can doubt the choice. It names no path: it doubts no
+    value (a finding on `indicators` would pass for one on an indicator the list misses)."""
+    if vocab.family is None:
+        return []
+    levels = "; ".join(f"{l1} -> {', '.join(kids)}" for l1, kids in vocab.hierarchy.items())
+    return [
+        finding(
+            "info",
+            "indicator.family",
+            f"the levels are read and checked by the hierarchy of the {vocab.family_name} "
+            f"({levels}): the form prints level names only that template has",
+            [],
+            family=vocab.family_name or "",
+        )
+    ]
 
 
 def _levels(i: int, ind: Indicator, vocab: Vocabulary) -> list[Finding]:

@@ -195,9 +195,10 @@ class LLMBackend:
         shadow: Shadow | None,
     ) -> Result:
         label = f"form {job.chunk.index}"
-        messages = self.prompt.messages(job.chunk, job.grid, self.vocab)
-        source = FormSource(job.chunk, job.grid, job.document.title, self.vocab, shadow)
-        context = {"vocab": self.vocab, "source": source}
+        vocab = self.vocab.for_form(job.chunk.text)  # the hierarchy of the form's family
+        messages = self.prompt.messages(job.chunk, job.grid, vocab)
+        source = FormSource(job.chunk, job.grid, job.document.title, vocab, shadow)
+        context = {"vocab": vocab, "source": source}
         stats = CallStats()
         client = instructor_client(transport.sender(stats, first, live=self.live), settings.mode)
         batch = first is not None
@@ -250,7 +251,10 @@ class LLMBackend:
             )
         else:
             record = to_record(
-                kept.draft, form_index=job.chunk.index, year=job.chunk.year, vocab=self.vocab
+                kept.draft,
+                form_index=job.chunk.index,
+                year=job.chunk.year,
+                vocab=self.vocab.for_form(job.chunk.text),
             )
             record.findings.extend(_unresolved(kept.problems))
             if shadow is not None:

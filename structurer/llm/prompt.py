@@ -75,8 +75,23 @@ def _system_text(template: Template, vocab: Vocabulary) -> str:
         columns="; ".join(
             f"{col}: {' | '.join(labs)}" for col, labs in spec.indicator_columns.items()
         ),
-        hierarchy="\n".join(f"  {l1}: {', '.join(kids)}" for l1, kids in spec.levels.items()),
+        hierarchy=_hierarchies(vocab),
     )
+
+
+def _hierarchies(vocab: Vocabulary) -> str:
+    """The default hierarchy, then each template family's, said to replace it on a form that
+    prints the family's own level-1 names: the same text for every form, whatever its family."""
+
+    def tree(levels: dict[str, list[str]]) -> list[str]:
+        return [f"  {l1}: {', '.join(kids)}" for l1, kids in levels.items()]
+
+    out = tree(vocab.spec.levels)
+    for key, signs in vocab.family_signs.items():
+        name = vocab.spec.families[key].name or key
+        out += [f"A form that prints {' or '.join(signs)} ({name}) uses its own hierarchy instead:"]
+        out += tree(vocab.spec.families[key].levels)
+    return "\n".join(out)
 
 
 @cache

@@ -244,9 +244,9 @@ def strict_schema(schema: dict[str, Any], vocab: Vocabulary) -> dict[str, Any]:
             prop.pop("title", None)
     for name, text in _DESCRIPTIONS.items():
         defs[name]["description"] = text
-    levels2 = dict.fromkeys(kid for kids in vocab.hierarchy.values() for kid in kids)
+    levels1, levels2 = vocab.every_level()  # a form of any template family
     _enum(defs["DraftFunding"]["properties"]["unit"], vocab.units)
-    _enum(defs["DraftIndicator"]["properties"]["level1"], vocab.hierarchy)
+    _enum(defs["DraftIndicator"]["properties"]["level1"], levels1)
     _enum(defs["DraftIndicator"]["properties"]["level2"], levels2)
     return {"title": TOOL_NAME, "description": TOOL_DESCRIPTION, **schema}
 

@@ -85,6 +85,7 @@ def read_shadow(job: Job, vocab: Vocabulary) -> Shadow | None:
     record = rules_record(job, vocab)
     if record is None:
         return None
+    vocab = vocab.for_form(job.chunk.text)  # as the rules read it: the form's family
     found = ground_record(record, job.chunk.text, vocab, job.grid)
     ungrounded = {p for f in found if f.severity == "error" for p in f.paths}
     # an indicator the rules read but doubt (no target, no name: a row cut by wrapping) is no

@@ -144,4 +144,5 @@ def reading_vocabulary(vocab: Vocabulary, found: list[Likeness]) -> Vocabulary:
     for item in found:
         fields.setdefault(item.field, []).append(item.text)
     extra = VocabFile(name="likeness", fields=fields)
-    return Vocabulary(names=vocab.names, spec=merge_spec(vocab.spec, extra), sha=vocab.sha)
+    spec = merge_spec(vocab.spec, extra)
+    return Vocabulary(names=vocab.names, spec=spec, sha=vocab.sha, family=vocab.family)

@@ -76,7 +76,8 @@ def learn(
         grid = chunk_grid(chunk, vocab)
         for path, label in _printed_labels(record, grid.rows, vocab):
             found.add_field(path, label, where)
-        _levels(record, chunk.text, vocab, found, where)
+        # by the form's own hierarchy: a template family's levels are no spelling to learn
+        _levels(record, chunk.text, vocab.for_form(chunk.text), found, where)
     _settle(found, vocab)
     return found
 

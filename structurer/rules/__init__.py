@@ -26,7 +26,7 @@ __all__ = ["RulesBackend", "extract_form", "project_name_of"]
 
 def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> FormRecord:
     """One clean record from one form's grid. Never raises on odd input: what is missing is None."""
-    vocab = resolve(vocab)
+    vocab = resolve(vocab).for_form(chunk.text)  # the hierarchy of the form's template family
     parts = grid_parts(grid, vocab)
     if parts.table is not None:
         return read_list(chunk, grid, parts.table, vocab)

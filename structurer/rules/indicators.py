@@ -198,6 +198,9 @@ class IndicatorTable:
                 continue
             if id(c) in levels or vocab.column_of(c.text):
                 continue
+            if vocab.is_foreign_level(c.text):  # another template's level: named, not read
+                self.unplaced.append(c.text)
+                continue
             if out and out[-1].text == c.text and not self._name_then_target(out[-1], c):
                 continue
             out.append(c)

@@ -46,6 +46,7 @@ RECORD_COLUMNS = ("level1", "level2", "name", "target")
 BLOCKS = ("funding", "goals", "indicators")
 
 _MEMO_SIZE = 20_000  # cell texts remembered per look-up table
+_FORMS_REMEMBERED = 64  # form texts whose template family is remembered
 _FULLWIDTH_SIGNS = {ord(c): ord(c) - 0xFEE0 for c in "（）：／"}
 _QUALIFIER = re.compile(r"\(([^()]*)\)$")
 _SHORT_CJK = re.compile(r"[\u4e00-\u9fff]{1,2}")
@@ -95,6 +96,13 @@ class _Units(_Spec):
     amount: list[str] = []
 
 
+class _Family(_Spec):
+    """A template family with an indicator hierarchy of its own ([families.<key>])."""
+
+    name: str = ""  # the template, as the findings and the prompt name it
+    levels: dict[str, list[str]] = {}
+
+
 class VocabFile(_Spec):
     """One TOML file as written."""
 
@@ -110,6 +118,7 @@ class VocabFile(_Spec):
     indicator_columns: dict[str, list[str]] = {}
     indicator_periods: _IndicatorPeriods = _IndicatorPeriods()
     levels: dict[str, list[str]] = {}
+    families: dict[str, _Family] = {}
     targets: _Targets = _Targets()
     display: dict[str, str] = {}
 
@@ -151,6 +160,8 @@ class Vocabulary:
     names: tuple[str, ...]  # the files merged, base first
     spec: VocabFile = field(compare=False)  # equal vocabularies have equal content hashes
     sha: str
+    # the template family whose hierarchy the levels are read by (for_form); None: [levels]
+    family: str | None = None
 
     # --- labels ---
 
@@ -398,22 +409,126 @@ class Vocabulary:
     def _longest_first(words: Iterable[str]) -> list[str]:
         return sorted(set(words), key=len, reverse=True)
 
-    # --- indicator levels ---
+    # --- template families: which hierarchy a form's levels are read by ---
+
+    def for_form(self, text: str | None) -> Vocabulary:
+        """This vocabulary reading the levels of the form whose text (or level names) is `text`
+        by the hierarchy of the family it shows (family_of), else by the default [levels]. The
+        one choice every stage makes: grid, rules, checker and LLM read one form alike."""
+        chosen = self.family_of(text)
+        return self.for_family(chosen[0] if chosen else None)
+
+    def family_of(self, text: str | None) -> tuple[str, str] | None:
+        """(family key, the level name that shows it) when `text` prints, as a cell of its own,
+        a level-1 name only that family has; None for the default hierarchy. A title is not
+        asked: it names the funding, and a form of that title may print the default levels."""
+        if not text:
+            return None
+        memo = self._families_seen  # grid, rules and checks ask of the same form's text
+        if text not in memo:
+            if len(memo) >= _FORMS_REMEMBERED:
+                memo.clear()
+            memo[text] = self._find_family(text)
+        return memo[text]
+
+    def _find_family(self, text: str) -> tuple[str, str] | None:
+        for key, names in self.family_signs.items():
+            # a substring test first: the pattern is slow to scan a form that holds none
+            if any(name in text for name in names) and (m := self._family_signs[key].search(text)):
+                return key, m.group(0)
+        return None
+
+    @cached_property
+    def _families_seen(self) -> dict[str, tuple[str, str] | None]:
+        return {}
+
+    @cached_property
+    def family_signs(self) -> dict[str, tuple[str, ...]]:
+        """Per family, its level-1 names the default hierarchy does not know: what shows it."""
+        default = {*self.spec.levels, *(k for ks in self.spec.levels.values() for k in ks)}
+        signs = {
+            k: tuple(n for n in f.levels if n not in default) for k, f in self.spec.families.items()
+        }
+        return {key: names for key, names in signs.items() if names}
+
+    @cached_property
+    def _family_signs(self) -> dict[str, re.Pattern[str]]:
+        """The family signs standing alone (no CJK character touching them: not words of a
+        sentence or of a longer name)."""
+        out = {}
+        for key, names in self.family_signs.items():
+            alts = "|".join(map(re.escape, self._longest_first(names)))
+            out[key] = re.compile(rf"(?<![\u4e00-\u9fff])(?:{alts})(?![\u4e00-\u9fff])")
+        return out
+
+    def for_family(self, key: str | None) -> Vocabulary:
+        """This vocabulary with `key`'s hierarchy (None: the default one); its sha says which,
+        so grid memos never mix two readings. Made once per family."""
+        if key == self.family:
+            return self
+        if key is not None and key not in self.spec.families:
+            raise KeyError(key)
+        made = self._by_family  # shared by the vocabulary and its families
+        if key not in made:
+            sha = hashlib.sha256(f"{made[None].sha}:{key}".encode()).hexdigest()[:12]
+            made[key] = Vocabulary(names=self.names, spec=self.spec, sha=sha, family=key)
+            made[key].__dict__["_by_family"] = made
+        return made[key]
+
+    @cached_property
+    def _by_family(self) -> dict[str | None, Vocabulary]:
+        if self.family is not None:
+            raise ValueError("a family's vocabulary is made by for_family")
+        return {None: self}
+
+    def is_foreign_level(self, text: str | None) -> bool:
+        """A level name of another family's hierarchy that this one does not know: on a form
+        read by this hierarchy it is no indicator's name, and says the form may be misread."""
+        if not text:
+            return False
+        info = self.info(text)
+        return info.level is None and info.key in self._all_levels
+
+    @cached_property
+    def _all_levels(self) -> frozenset[str]:
+        level1, level2 = self.every_level()
+        return frozenset((*level1, *level2))
+
+    def every_level(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The level-1 and the level-2 names of every hierarchy: what a form of any family may
+        print (the LLM schema allows them all; the form's family is checked afterwards)."""
+        trees = [self.spec.levels, *(f.levels for f in self.spec.families.values())]
+        level2 = (kid for tree in trees for kids in tree.values() for kid in kids)
+        return _unique(l1 for tree in trees for l1 in tree), _unique(level2)
 
     @property
+    def family_name(self) -> str | None:
+        """The template whose hierarchy is read, None for the default."""
+        if self.family is None:
+            return None
+        return self.spec.families[self.family].name or self.family
+
+    # --- indicator levels ---
+
+    @cached_property  # asked of every level name the rules and checks meet
+    def levels(self) -> dict[str, list[str]]:
+        """The hierarchy the levels are read by: the family's, else the default [levels]."""
+        return self.spec.families[self.family].levels if self.family else self.spec.levels
+
+    @cached_property
     def hierarchy(self) -> dict[str, tuple[str, ...]]:
-        return {l1: tuple(kids) for l1, kids in self.spec.levels.items()}
+        return {l1: tuple(kids) for l1, kids in self.levels.items()}
 
     @cached_property
     def ambiguous_levels(self) -> frozenset[str]:
         """Names that are a level 1 and also a level 2 somewhere (the cost and satisfaction levels)."""
-        kids = {k for ks in self.spec.levels.values() for k in ks}
-        return frozenset(n for n in self.spec.levels if n in kids)
+        kids = {k for ks in self.levels.values() for k in ks}
+        return frozenset(n for n in self.levels if n in kids)
 
     @cached_property
     def _parent(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        for parent, kids in self.spec.levels.items():
+        for parent, kids in self.levels.items():
             for kid in kids:
                 out.setdefault(kid, parent)
         return out
@@ -422,7 +537,7 @@ class Vocabulary:
     def _level_names(self) -> dict[str, str]:
         suffix = self.spec.level_suffix or ""
         out: dict[str, str] = {}
-        for name in (*self.spec.levels, *self._parent):
+        for name in (*self.levels, *self._parent):
             out[name] = name
             if suffix:
                 out.setdefault(name.removesuffix(suffix), name)  # a level named without its suffix
@@ -441,7 +556,7 @@ class Vocabulary:
 
     @cached_property
     def _level_prefix_pattern(self) -> re.Pattern[str]:
-        names = self._longest_first((*self.spec.levels, *self._parent))
+        names = self._longest_first((*self.levels, *self._parent))
         return re.compile("|".join(map(re.escape, names)))
 
     def level_prefix(self, text: str) -> str | None:
@@ -451,7 +566,7 @@ class Vocabulary:
         return m.group(0) if m and m.end() < len(text) else None
 
     def is_level1(self, name: str | None) -> bool:
-        return name in self.spec.levels
+        return name in self.levels
 
     def is_level2(self, name: str | None) -> bool:
         return name in self._parent
@@ -461,7 +576,7 @@ class Vocabulary:
         return self._parent.get(level2) if level2 else None
 
     def belongs(self, level1: str | None, level2: str | None) -> bool:
-        return bool(level1 and level2 and level2 in self.spec.levels.get(level1, ()))
+        return bool(level1 and level2 and level2 in self.levels.get(level1, ()))
 
     # --- targets ---
 
@@ -557,6 +672,10 @@ def merge_spec(base: VocabFile, extra: VocabFile) -> VocabFile:
         units=_Units(amount=lists(base.units.amount, extra.units.amount)),
         indicator_columns=tables(base.indicator_columns, extra.indicator_columns),
         levels=tables(base.levels, extra.levels),
+        families={
+            k: _merge_family(base.families.get(k, _Family()), extra.families.get(k, _Family()))
+            for k in _unique([*base.families, *extra.families])
+        },
         display={**base.display, **extra.display},
         targets=_Targets(
             qualitative=lists(t.qualitative, et.qualitative),
@@ -565,6 +684,14 @@ def merge_spec(base: VocabFile, extra: VocabFile) -> VocabFile:
             word_operators={**t.word_operators, **et.word_operators},
         ),
     )
+
+
+def _merge_family(base: _Family, extra: _Family) -> _Family:
+    """A family's hierarchy extended by a file that names it again (its name kept unless given)."""
+    levels = {k: list(v) for k, v in base.levels.items()}
+    for l1, kids in extra.levels.items():
+        levels[l1] = list(_unique([*levels.get(l1, []), *kids]))
+    return _Family(name=extra.name or base.name, levels=levels)
 
 
 def load_vocabulary(extra: Sequence[str | Path] = (), *, directory: Path = VOCAB_DIR) -> Vocabulary:
