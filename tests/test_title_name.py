@@ -45,7 +45,7 @@ def test_a_title_wrapped_inside_its_word_starts_its_form_on_its_first_line() -> 
 
 def test_text_above_a_title_is_not_its_first_line() -> None:
     """A sentence ending the form before, a page number or a short heading stays where it is."""
-    for above in ("偏离10%得8分；无偏离得满分", "2 3", "表14-1"):
+    for above in ("偏离10%得8分；无偏离得满分", "2 3", "表14-1", "某县2023年部门预算公开"):
         _, chunks = forms(f"{above}\n园林绿化养护项目绩效目标表\n{TABLE}")
         assert chunks[0].text.split("\n")[0] == "园林绿化养护项目绩效目标表", above
 

@@ -69,6 +69,9 @@ def is_title(line: str, vocab: Vocabulary) -> bool:
 
 
 _WRAP_MIN = 10  # characters of a title's first line when the title wraps: a line-wide name
+# ... and of a first line above a line that is a whole title by itself: a wrap then leaves the
+# first line as wide as the page, where a page heading above a title (某县2023年部门预算公开) is short.
+_WRAP_WIDE = 20
 _SENTENCE = re.compile(
     r"[。；;：:，,%]"
 )  # a title holds no clause: text above it that does is not its part
@@ -91,6 +94,8 @@ def wrapped_title(lines: list[str], i: int, vocab: Vocabulary) -> bool:
         return False
     if is_content(above, vocab):
         return False
+    if is_title(here, vocab) and len(head) < _WRAP_WIDE:
+        return False  # a whole title under a short line: a heading above it, not its first part
     return is_title(above.strip() + here.strip(), vocab)
 
 
