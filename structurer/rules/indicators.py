@@ -196,10 +196,16 @@ class IndicatorTable:
                 continue
             if id(c) in levels or vocab.column_of(c.text):
                 continue
-            if out and out[-1].text == c.text:
+            if out and out[-1].text == c.text and not self._name_and_target(out[-1], c):
                 continue
             out.append(c)
         return out
+
+    def _name_and_target(self, name: Cell, target: Cell) -> bool:
+        """Two cells under the header's name and target columns: an indicator whose target reads
+        as its name (`无 | 无`), not one cell copied into two columns."""
+        name_role, target_role = self.roles.get(name.col, ""), self.roles.get(target.col, "")
+        return name_role.startswith("name") and target_role.startswith("target")
 
     def _place(
         self, cells: list[Cell], l1: str | None, l2: str | None, *, own_levels: bool = True
@@ -261,10 +267,14 @@ class IndicatorTable:
                 continue
             before = rest[k - 1] if k > 0 else None
             after = rest[k + 1] if k + 1 < len(rest) else None
-            op = self._op_of(before)
             unit = squash(after.text) if after and self._is_unit(after.text) else ""
+            op_cell = before
+            if not self._op_of(before):  # or after the value and unit (值 | 度量单位 | 指标值类型)
+                k_op = k + 2 if unit else k + 1
+                op_cell = rest[k_op] if k_op < len(rest) else None
+            op = self._op_of(op_cell)
             if op or unit:
-                used = [c for c in (before if op else None, cell, after if unit else None) if c]
+                used = [c for c in (op_cell if op else None, cell, after if unit else None) if c]
                 raw = " ".join(c.raw for c in used)
                 return Cell(op + t.value + unit, raw, cell.line, cell.col), used
         return None, []
