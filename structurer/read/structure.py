@@ -312,7 +312,7 @@ def _placed(
     row: list[Cell], cells: list[Cell], table: ListTable, width: int, vocab: Vocabulary
 ) -> list[Cell]:
     """A row's cells at the header's columns, from where _start_column puts its first cell: a
-    full row standing at its own place keeps the gaps between its cells (an empty 度量单位 before
+    full row standing at its own place keeps the gaps between its cells (an empty unit cell before
     定性), any other row is packed from its start."""
     start = _start_column(row, cells, table.roles, table.first, width, vocab)
     own = len(row) >= width and start == row[0].col

@@ -269,7 +269,7 @@ class IndicatorTable:
             after = rest[k + 1] if k + 1 < len(rest) else None
             unit = squash(after.text) if after and self._is_unit(after.text) else ""
             op_cell = before
-            if not self._op_of(before):  # or after the value and unit (值 | 度量单位 | 指标值类型)
+            if not self._op_of(before):  # or after: value | unit | operator
                 k_op = k + 2 if unit else k + 1
                 op_cell = rest[k_op] if k_op < len(rest) else None
             op = self._op_of(op_cell)

@@ -70,7 +70,7 @@ def _unit_above(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -
 
 
 def _lines_above(chunk: Chunk, table: ListTable) -> list[list[Cell]]:
-    """The lines printed above the table's header outside it (`部门名称：<dept>  单位：万元`), one
+    """The lines printed above the table's header outside it (`<department label>：<name>  单位：万元`), one
     row each, a cell per space-separated piece: read as a form's labelled header."""
     rows: list[list[Cell]] = []
     for line, number in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False):
