@@ -1,6 +1,7 @@
 """Chunking: one chunk per 申报表, continuation tables stay with their form."""
 
 import itertools
+from pathlib import Path
 
 from variants import HTML_FORM, TITLE_IN_TABLE, WANYUAN_SPLIT
 
@@ -206,3 +207,50 @@ def test_a_department_wide_table_ends_the_form_before_it_and_is_set_aside() -> N
     _, chunks = split_forms(project + "\n" + whole)
     assert len(chunks) == 1 and "办件量" not in chunks[0].text
     assert set_aside(project + "\n" + whole) == ["2026年部门整体绩效目标表 (line 6)"]
+
+
+def test_a_paged_list_table_repeats_its_header_and_project_rows_on_each_page(
+    tmp_path: Path,
+) -> None:
+    """The 长沙 template (real-hunan-*-pdf-changsha-*): a two-row header, a total and a unit row
+    above the projects, each page printing title, header and the running project's row again
+    (its goal clipped at the foot of the page where it starts), the operator after the unit."""
+    from structurer.backends import make_backend
+    from structurer.pipeline import extract_documents
+    from structurer.read import load_document
+
+    header = [
+        "<table>",
+        '<tr><td rowspan="2">单位编码</td><td rowspan="2">单位（项目）名称</td>'
+        '<td rowspan="2">资金总额</td><td rowspan="2">绩效目标</td><td colspan="6">绩效指标</td></tr>',
+        "<tr><td>一级指标</td><td>二级指标</td><td>三级指标</td><td>指标值</td><td>度量单位</td>"
+        "<td>指标值类型</td></tr>",
+    ]
+    title = ["2026年项目支出绩效目标表", "部门名称：某局 单位：万元"]
+
+    def row(cells: str) -> str:
+        return "<tr>" + "".join(f"<td>{t}</td>" for t in cells.split("|")) + "</tr>"
+
+    page1 = [
+        row("合计||46.56|||||||"),
+        row("126001|某局|46.56|||||||"),
+        row("126001|甲项目|30.00|甲目标|产出指标|数量指标|甲件数|2|件|="),
+        row("|乙项目|16.56|乙目标前半|产出指标|时效指标|乙时效|按时||定性"),
+    ]
+    page2 = [
+        row("126001|乙项目|16.56|乙目标前半后半|满意度指标|服务对象满意度指标|乙满意度|95|%|≥")
+    ]
+    pages = [*title, *header, *page1, "</table>", *title, *header, *page2, "</table>"]
+    path = tmp_path / "list.md"
+    path.write_text("\n".join(pages), encoding="utf-8")
+    backend = make_backend("rules")
+    records = extract_documents([load_document(path, backend.vocab)], backend).records
+    got = [
+        (r.project_name, r.funding.annual_total, r.annual_goal, r.department, r.implementing_unit,
+         [(i.name, i.target) for i in r.indicators])
+        for r in records
+    ]  # fmt: skip
+    assert got == [
+        ("甲项目", "30.00", "甲目标", "某局", "某局", [("甲件数", "=2件")]),
+        ("乙项目", "16.56", "乙目标前半后半", "某局", "某局", [("乙时效", "按时"), ("乙满意度", "≥95%")]),
+    ]  # fmt: skip

@@ -259,9 +259,15 @@ def bind_record(
     a value not in the source at all)."""
     labels = label_map(grid, vocab)
     out = Binding()
-    for path, value, same in _bound_values(record):
+    bound = _bound_values(record)
+    for path, value, same in bound:
         if path not in skip:
-            _check(path, value, same, labels, out)
+            # a department that is its own implementing unit prints its name once, under one
+            # of the two labels: that is no value moved from the other field (amounts are: an
+            # empty column filled with the other column's amount is an error)
+            shared = {p for p, v, _ in bound if v == value and {p, path} <= _UNIT_FIELDS}
+            shared.add(path)
+            _check(path, value, same, labels, out, shared)
     for path in [p for p in out.wrong_without_label if _label_glued(grid, vocab, p)]:
         # its label is printed, glued to a value (`4,563,800.00<annual label>`): no cell of
         # its own to govern anything, so "under another label" says nothing about the value
@@ -272,6 +278,9 @@ def bind_record(
             out.undecided[path] = why
     _level_moves(record, grid, vocab, out, skip)
     return out
+
+
+_UNIT_FIELDS = {"department", "implementing_unit"}
 
 
 def goal_extents(grid: Grid, vocab: Vocabulary) -> dict[str, str]:
@@ -314,7 +323,12 @@ def _bound_values(record: FormRecord) -> list[tuple[str, str, Callable[[str, Cel
 
 
 def _check(
-    path: str, value: str, same: Callable[[str, Cell], bool], labels: LabelMap, out: Binding
+    path: str,
+    value: str,
+    same: Callable[[str, Cell], bool],
+    labels: LabelMap,
+    out: Binding,
+    shared: set[str],
 ) -> None:
     own = labels.cells.get(path, [])
     if any(same(value, c) for c in own) or _the_only_goal(path, labels):
@@ -325,7 +339,7 @@ def _check(
     elsewhere = [
         (other, labels.labels[other])
         for other, cells in labels.cells.items()
-        if other != path and any(strict(value, c) for c in cells)
+        if other not in shared and any(strict(value, c) for c in cells)
     ]
     own_label = labels.labels.get(path)
     if elsewhere:

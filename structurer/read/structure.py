@@ -162,13 +162,16 @@ class ListTable:
     row one indicator. `rows` are re-aligned to the header's columns: a row that omits the merged
     project cells starts at the indicator column its first cell belongs to, and a cell wrapped
     onto a line of its own is put back into the row it belongs to. A department's subtotal row
-    (`820-<department> | 8,827,620.53`) names the department of the projects after it."""
+    (`820-<department> | 8,827,620.53`) names the department of the projects after it; in a paged
+    table, the unit's own row (`126001 | <unit> | 417.41`) names their unit, and a project's row
+    printed again at the top of the next page continues that project."""
 
     header: list[Cell]
     roles: dict[int, str]  # header column -> field path (project columns) or column role
     rows: list[list[Cell]]  # data rows, cells at the header's columns
     first: int  # the column where the indicator columns begin
     departments: dict[int, Cell] = field(default_factory=dict)  # project row -> its department
+    units: dict[int, Cell] = field(default_factory=dict)  # project row -> the unit row above it
 
     def role(self, cell: Cell) -> str:
         return self.roles.get(cell.col, "")
@@ -194,7 +197,10 @@ class ListTable:
             return self
         end = next((n for n in starts if n > first), len(self.rows))
         departments = {0: self.departments[first]} if first in self.departments else {}
-        return ListTable(self.header, self.roles, self.rows[first:end], self.first, departments)
+        units = {0: self.units[first]} if first in self.units else {}
+        return ListTable(
+            self.header, self.roles, self.rows[first:end], self.first, departments, units
+        )
 
     def projects(self) -> list[tuple[Cell | None, list[list[Cell]]]]:
         """(department cell, data rows) per project."""
@@ -209,17 +215,21 @@ class ListTable:
 
 def may_hold_list_table(text: str, vocab: Vocabulary) -> bool:
     """Whether a chunk's text can hold a list table's header: a line naming the project column
-    and two indicator columns. Checked on the text so that a form that is no list (nearly all)
-    is not read into a grid twice."""
+    and two indicator columns, or two lines (a two-row header: the project columns merged down
+    beside `绩效指标`, the indicator columns under it). Checked on the text so that a form that
+    is no list (nearly all) is not read into a grid twice."""
     names = [label_key(lab) for lab in vocab.labels("project_name")]
     columns = [
         [label_key(lab) for lab in vocab.spec.indicator_columns.get(role, ())]
         for role in _INDICATOR_ROLES
     ]
+    above = ""
     for line in text.split("\n"):
         key = label_key(line)
-        if any(n in key for n in names) and sum(any(c in key for c in cs) for cs in columns) >= 2:
+        named = any(n in key or n in above for n in names)
+        if named and sum(any(c in key for c in cs) for cs in columns) >= 2:
             return True
+        above = key
     return False
 
 
@@ -263,6 +273,8 @@ def _align(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:
     roles, out = table.roles, table.rows
     width = max(roles) + 1
     department: Cell | None = None
+    unit: Cell | None = None  # the unit row above the projects (a paged table's own row)
+    project: int | None = None  # the first row of the project being read
     for row in rows:
         cells = [c for c in row if c.text]
         if not cells:
@@ -272,18 +284,81 @@ def _align(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:
         if _subtotal(cells):
             department = cells[0]
             continue
+        if all(vocab.is_label(c.text) for c in cells):
+            continue  # the header printed again on the next page
+        if len(row) >= width and all(c.col < table.first and not c.merged for c in cells):
+            # A paged table's row with project columns only: the total (合计, no name) or the
+            # row of the unit whose projects follow (its name in the project-name column).
+            unit = next((c for c in cells if table.role(c) == "project_name"), unit)
+            continue
         if len(cells) == 1 and out and not vocab.canonical_level(cells[0].text):
             out[-1] = _continued(out[-1], cells[0], roles, width)
             continue
-        start = _start_column(row, cells, roles, table.first, width, vocab)
-        out.append(
-            [
-                Cell(c.text, c.raw, c.line, start + k, c.repairs, c.merged)
-                for k, c in enumerate(cells)
-            ]
-        )
-        if department is not None and table.starts_project(out[-1]):
+        out.append(_placed(row, cells, table, width, vocab))
+        if not table.starts_project(out[-1]):
+            continue
+        if project is not None and _repeated(out[-1], out[project], table, vocab):
+            out[project] = _completed(out[project], out[-1], table)
+            out[-1] = [c if c.col >= table.first else _merged(c) for c in out[-1]]
+            continue
+        project = len(out) - 1
+        if department is not None:
             table.departments[len(out) - 1] = department
+        if unit is not None:
+            table.units[len(out) - 1] = unit
+
+
+def _placed(
+    row: list[Cell], cells: list[Cell], table: ListTable, width: int, vocab: Vocabulary
+) -> list[Cell]:
+    """A row's cells at the header's columns, from where _start_column puts its first cell: a
+    full row standing at its own place keeps the gaps between its cells (an empty unit cell before
+    定性), any other row is packed from its start."""
+    start = _start_column(row, cells, table.roles, table.first, width, vocab)
+    own = len(row) >= width and start == row[0].col
+    return [
+        Cell(c.text, c.raw, c.line, c.col if own else start + k, c.repairs, c.merged)
+        for k, c in enumerate(cells)
+    ]
+
+
+def _repeated(row: list[Cell], project: list[Cell], table: ListTable, vocab: Vocabulary) -> bool:
+    """A project's first row printed again at the top of the next page: the same project
+    columns as the project being read, its name and at least one more (the amount, the goal),
+    the name no label (a header row printed among the rows is not read as a project here)."""
+    own = _identity(row, table)
+    name = next((c.text for c in row if table.role(c) == "project_name"), "")
+    return len(own) >= 2 and own == _identity(project, table) and not vocab.is_label(name)
+
+
+def _identity(row: list[Cell], table: ListTable) -> list[tuple[int, str]]:
+    """(column, text) of a row's project name and amounts: what a repeated row repeats (its
+    goal may be clipped on the page where the project starts)."""
+    return [
+        (c.col, c.text)
+        for c in row
+        if c.text
+        and c.col < table.first
+        and (table.role(c) == "project_name" or table.role(c).startswith("funding."))
+    ]
+
+
+def _completed(first: list[Cell], repeat: list[Cell], table: ListTable) -> list[Cell]:
+    """The project's first row, a project cell clipped there (the goal cut at the page's foot)
+    taken whole from the repeat on the next page."""
+    longer = {c.col: c for c in repeat if c.col < table.first and c.text and not c.merged}
+    return [
+        longer[c.col]
+        if c.col in longer
+        and len(longer[c.col].text) > len(c.text)
+        and longer[c.col].text.startswith(c.text)
+        else c
+        for c in first
+    ]
+
+
+def _merged(cell: Cell) -> Cell:
+    return Cell(cell.text, cell.raw, cell.line, cell.col, cell.repairs, merged=True)
 
 
 def _subtotal(cells: list[Cell]) -> bool:

@@ -285,10 +285,14 @@ class IndicatorTable:
                 continue
             before = rest[k - 1] if k > 0 else None
             after = rest[k + 1] if k + 1 < len(rest) else None
-            op = self._op_of(before)
             unit = squash(after.text) if after and self._is_unit(after.text) else ""
+            op_cell = before
+            if not self._op_of(before):  # or after: value | unit | operator
+                k_op = k + 2 if unit else k + 1
+                op_cell = rest[k_op] if k_op < len(rest) else None
+            op = self._op_of(op_cell)
             if op or unit:
-                used = [c for c in (before if op else None, cell, after if unit else None) if c]
+                used = [c for c in (op_cell if op else None, cell, after if unit else None) if c]
                 raw = " ".join(c.raw for c in used)
                 return Cell(op + t.value + unit, raw, cell.line, cell.col), used
         return None, []

@@ -14,7 +14,7 @@ from ..read.structure import ListTable
 from ..vocab import Vocabulary
 from .coverage import close_record
 from .funding import _set_amount, _unit_of
-from .header import _value, set_unit
+from .header import _value, read_header, set_unit
 from .indicators import IndicatorTable
 from .labels import Trace
 
@@ -27,6 +27,10 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
         _set_field(record, table.role(cell), cell, trace)
     if department is not None and record.department is None:
         set_unit(record, "department", department, trace)
+    unit = table.units.get(0)
+    if unit is not None and record.implementing_unit is None:
+        set_unit(record, "implementing_unit", unit, trace)
+    read_header(_lines_above(chunk, table), record, trace, vocab)
     record.funding.unit = record.funding.unit or _unit_above(chunk, grid, table, vocab)
     header = [c for c in table.header if c.col >= table.first]
     indicator_rows = [[c for c in row if c.col >= table.first] for row in rows]
@@ -63,3 +67,15 @@ def _unit_above(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -
         if unit := _unit_of(line, vocab):
             return unit
     return None
+
+
+def _lines_above(chunk: Chunk, table: ListTable) -> list[list[Cell]]:
+    """The lines printed above the table's header outside it (`<department label>：<name>  单位：万元`), one
+    row each, a cell per space-separated piece: read as a form's labelled header."""
+    rows: list[list[Cell]] = []
+    for line, number in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False):
+        if number >= table.header[0].line:
+            break
+        pieces = line.split()
+        rows.append([Cell(p, p, number, k) for k, p in enumerate(pieces)])
+    return rows
