@@ -116,8 +116,8 @@ def _goal_of(cell: Cell, vocab: Vocabulary) -> str | None:
 
 
 def _list_map(table: ListTable) -> LabelMap:
-    """A list table: each project column governs its cells; a department's subtotal row governs
-    the department of the projects under it."""
+    """A list table: each project column governs its cells; a subtotal row governs the
+    department (or, where the header says so, the unit) of the projects under it."""
     out = LabelMap()
     for department, rows in table.projects():
         for cell in rows[0]:
@@ -126,7 +126,7 @@ def _list_map(table: ListTable) -> LabelMap:
                 label = next((c.text for c in table.header if c.col == cell.col), role)
                 out.add(role, label, [cell])
         if department is not None:
-            out.add("department", "subtotal row", [department])
+            out.add(table.unit_role, "subtotal row", [department])
     return out
 
 
@@ -252,9 +252,12 @@ def bind_record(
     a value not in the source at all)."""
     labels = label_map(grid, vocab)
     out = Binding()
-    for path, value, same in _bound_values(record):
+    bound = _bound_values(record)
+    # a name the record gives two fields (amounts repeat by chance: theirs are not skipped)
+    held = {path: value for path, value, same in bound if same is _same_text}
+    for path, value, same in bound:
         if path not in skip:
-            _check(path, value, same, labels, out)
+            _check(path, value, same, labels, out, held)
     _level_moves(record, grid, vocab, out, skip)
     return out
 
@@ -271,20 +274,28 @@ def _bound_values(record: FormRecord) -> list[tuple[str, str, Callable[[str, Cel
 
 
 def _check(
-    path: str, value: str, same: Callable[[str, Cell], bool], labels: LabelMap, out: Binding
+    path: str,
+    value: str,
+    same: Callable[[str, Cell], bool],
+    labels: LabelMap,
+    out: Binding,
+    held: dict[str, str],
 ) -> None:
     own = labels.cells.get(path, [])
     if any(same(value, c) for c in own) or _the_only_goal(path, labels):
         return
     # under another label: the whole cell (a name inside another field's long text is no
-    # evidence: a goal may open with the project's name)
+    # evidence: a goal may open with the project's name); nor, for a field with no label in the
+    # grid, is a name the record gives that other field too (one name as department and unit,
+    # the department printed above the table: the name stands under the unit's label)
     strict = _whole_text if same is _same_text else same
+    own_label = labels.labels.get(path)
+    shared = {o for o, v in held.items() if v == value} if own_label is None else set()
     elsewhere = [
         (other, labels.labels[other])
         for other, cells in labels.cells.items()
-        if other != path and any(strict(value, c) for c in cells)
+        if other != path and other not in shared and any(strict(value, c) for c in cells)
     ]
-    own_label = labels.labels.get(path)
     if elsewhere:
         other, other_label = elsewhere[0]
         where = f"its own label {own_label!r}" if own_label else "no label of its own"

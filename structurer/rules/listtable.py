@@ -9,14 +9,15 @@ value | unit), weights and remarks are handled alike.
 
 from __future__ import annotations
 
-from ..models import Cell, Chunk, FormRecord, Grid
+from ..models import Cell, CellRef, Chunk, FormRecord, Grid
 from ..read.structure import ListTable
 from ..vocab import Vocabulary
 from .coverage import close_record
 from .funding import _set_amount, _unit_of
 from .header import _value, set_unit
 from .indicators import IndicatorTable
-from .labels import Trace
+from .labels import Trace, inline_value
+from .packed import read_packed
 
 
 def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> FormRecord:
@@ -25,15 +26,54 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     department, rows = table.projects()[0]
     for cell in rows[0]:
         _set_field(record, table.role(cell), cell, trace)
-    if department is not None and record.department is None:
-        set_unit(record, "department", department, trace)
+    if department is not None and getattr(record, table.unit_role) is None:
+        set_unit(record, table.unit_role, department, trace)
     record.funding.unit = record.funding.unit or _unit_above(chunk, grid, table, vocab)
+    if table.packed is not None:
+        return _read_packed(record, chunk, grid, table, rows[0], trace, vocab)
     header = [c for c in table.header if c.col >= table.first]
     indicator_rows = [[c for c in row if c.col >= table.first] for row in rows]
     record.indicators, unplaced = IndicatorTable(vocab).read(
         [header, *indicator_rows], trace.cells, trace.repairs
     )
     return close_record(record, chunk, grid, trace, [], unplaced)
+
+
+def _read_packed(
+    record: FormRecord,
+    chunk: Chunk,
+    grid: Grid,
+    table: ListTable,
+    row: list[Cell],
+    trace: Trace,
+    vocab: Vocabulary,
+) -> FormRecord:
+    """A project whose indicators are packed into one cell (rules/packed.py); the department is
+    printed above the table (`部门名称：…`) when no subtotal row names it."""
+    if record.department is None and (found := _labelled_above(chunk, table, "department", vocab)):
+        set_unit(record, "department", found, trace)
+    cell = next((c for c in row if c.col == table.packed and c.text), None)
+    unplaced: list[str] = []
+    if cell is not None:
+        record.indicators, unplaced = read_packed(cell.text, vocab)
+        trace.use(cell)
+        for n, indicator in enumerate(record.indicators):
+            for part in ("name", "target"):
+                if getattr(indicator, part) is not None:
+                    trace.cells[f"indicators[{n}].{part}"] = CellRef(line=cell.line, col=cell.col)
+    return close_record(record, chunk, grid, trace, [], unplaced)
+
+
+def _labelled_above(chunk: Chunk, table: ListTable, path: str, vocab: Vocabulary) -> Cell | None:
+    """`<label>：<value>` printed on a line above the table's header, among other such parts
+    (`部门名称：<department> 单位：万元`): the value as a cell of that line."""
+    for line, number in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False):
+        if number >= table.header[0].line:
+            break
+        for part in line.split():
+            if (found := inline_value(part)) and path in vocab.fields_of(found[0]):
+                return Cell(found[1], found[1], number, 0)
+    return None
 
 
 def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
