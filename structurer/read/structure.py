@@ -55,6 +55,8 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
 
     def build() -> GridParts:
         table, start = list_table(grid.rows, vocab), indicator_start(grid.rows, vocab)
+        if table is not None and table.packed is not None and grid.layout != "markdown":
+            table = None  # a packed list without cells: its lines interleave (read.packed)
         if table is not None and grid.project_line is not None:
             table = table.only(grid.project_line)
         found = tuple(find_likeness(grid.rows[:start], vocab)) if table is None else ()
@@ -277,13 +279,13 @@ def _list_roles(row: list[Cell], vocab: Vocabulary) -> dict[int, str] | None:
 
 
 def _names_project(cell: Cell, vocab: Vocabulary) -> bool:
-    """`项目名称（资金使用单位）`: the project label qualified by what else the column holds."""
+    """The project label qualified in brackets by what else the column holds (the unit)."""
     return vocab.fields_of(cell.text) == ("project_name",)
 
 
 def _unit_role(header: list[Cell], roles: dict[int, str], vocab: Vocabulary) -> str:
     """What a subtotal row of a packed list names: the field the project column's header names
-    in its brackets (`项目名称（资金使用单位）`: the unit that spends the money), else the department."""
+    in its brackets (the unit that spends the money, in Guangzhou's list), else the department."""
     for c in header:
         if roles.get(c.col) == "project_name" and (m := _BRACKETED.search(label_key(c.text))):
             unit = vocab.fields_of(m.group(1))

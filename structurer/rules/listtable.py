@@ -16,8 +16,8 @@ from .coverage import close_record
 from .funding import _set_amount, _unit_of
 from .header import _value, set_unit
 from .indicators import IndicatorTable
-from .labels import Trace, inline_value
-from .packed import read_packed
+from .labels import Trace
+from .packed import labelled_above, read_packed
 
 
 def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> FormRecord:
@@ -49,31 +49,21 @@ def _read_packed(
     vocab: Vocabulary,
 ) -> FormRecord:
     """A project whose indicators are packed into one cell (rules/packed.py); the department is
-    printed above the table (`部门名称：…`) when no subtotal row names it."""
-    if record.department is None and (found := _labelled_above(chunk, table, "department", vocab)):
+    printed above the table (`<department label>：…`) when no subtotal row names it."""
+    above = table.header[0].line
+    if record.department is None and (found := labelled_above(chunk, above, "department", vocab)):
         set_unit(record, "department", found, trace)
     cell = next((c for c in row if c.col == table.packed and c.text), None)
     unplaced: list[str] = []
     if cell is not None:
-        record.indicators, unplaced = read_packed(cell.text, vocab)
+        items, unplaced = read_packed(cell.text, vocab)
+        record.indicators = [indicator for _, indicator in items]
         trace.use(cell)
         for n, indicator in enumerate(record.indicators):
             for part in ("name", "target"):
                 if getattr(indicator, part) is not None:
                     trace.cells[f"indicators[{n}].{part}"] = CellRef(line=cell.line, col=cell.col)
     return close_record(record, chunk, grid, trace, [], unplaced)
-
-
-def _labelled_above(chunk: Chunk, table: ListTable, path: str, vocab: Vocabulary) -> Cell | None:
-    """`<label>：<value>` printed on a line above the table's header, among other such parts
-    (`部门名称：<department> 单位：万元`): the value as a cell of that line."""
-    for line, number in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False):
-        if number >= table.header[0].line:
-            break
-        for part in line.split():
-            if (found := inline_value(part)) and path in vocab.fields_of(found[0]):
-                return Cell(found[1], found[1], number, 0)
-    return None
 
 
 def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:

@@ -1,109 +1,112 @@
-"""A project's indicator table packed into one text cell (a Guangzhou department list):
-
-    1、1-产出指标；11-数量指标；<name>；实施周期指标值:<v>；年度指标值:<v>。2、1-产出指标；…
-    1.1－产出指标，11－数量指标，<name>；实施周期指标值：<v>，年度指标值：<v>；2、…
-
-An item is a number (`N、`, `N.`), the coded level 1 and level 2 (`1-产出指标`, `22-社会效益`), the
-name, the implementation-period value and the year's value, each after its label. Which marks
-stand between the parts, which labels name the two values, and which level names exist are
-vocabulary data; the numbering may restart inside a cell. The year's value is the target; the
-period's is not kept. The cell's wrapped lines are joined first: wraps break inside labels and
-values (`年度指\\n标值:≥4.5分`).
+"""Indicators packed into one text cell per project (a Guangzhou department list; the item
+grammar is read.packed's): each item becomes an indicator, its year's value the target (the
+implementation-period value is not kept), its levels canonical. A project printed as a PDF text
+layer is read from its packed cell's pieces; its interleaved name, amounts and goal are left
+empty and named by an error finding.
 """
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
+from bisect import bisect_right
+from itertools import accumulate
 
-from ..models import Indicator
+from ..models import Cell, Chunk, Finding, FormRecord, Grid, Indicator
+from ..read.packed import PackedItem, TextCell, packed_items
 from ..read.values import parse_target
 from ..vocab import Vocabulary
+from .coverage import close_record
+from .funding import _unit_of
+from .header import set_unit
+from .labels import Trace, inline_value
 
-# A level code: one digit for level 1, two for level 2 (`1-产出指标`, `11-数量指标`).
-_DASHES = "-－—–"
 
-
-def read_packed(text: str, vocab: Vocabulary) -> tuple[list[Indicator], list[str]]:
-    """The indicators of one packed cell, in order, and the pieces of text no item explains
-    (kept for the reviewer: an item the grammar could not read is never dropped in silence)."""
-    joined = "".join(text.split())
-    grammar = _grammar(vocab)
-    starts = list(grammar.item.finditer(joined))
-    out: list[Indicator] = []
-    unplaced: list[str] = []
-    if not starts:
-        return out, [joined] if joined else []
-    if lead := joined[: starts[0].start()].strip(vocab.spec.packed.separators):
-        unplaced.append(lead)
-    for k, m in enumerate(starts):
-        end = starts[k + 1].start() if k + 1 < len(starts) else len(joined)
-        indicator = _item(m, joined[m.end() : end], grammar, vocab)
-        if indicator is None:
-            unplaced.append(joined[m.start() : end])
+def read_packed(text: str, vocab: Vocabulary) -> tuple[list[tuple[int, Indicator]], list[str]]:
+    """The indicators of one packed cell, in order, each with where its item starts in the
+    cell's text (whitespace removed), and the pieces of text no item explains (kept for the
+    reviewer: an item the grammar could not read is never dropped in silence)."""
+    items, unplaced = packed_items(text, vocab)
+    out = []
+    for item in items:
+        if (indicator := _indicator(item, vocab)) is None:
+            unplaced.append(item.text)
         else:
-            out.append(indicator)
+            out.append((item.offset, indicator))
     return out, unplaced
 
 
-def _item(m: re.Match[str], rest: str, grammar: _Grammar, vocab: Vocabulary) -> Indicator | None:
-    """One item from its coded levels and the text after them (name, labelled values)."""
-    level1, level2 = vocab.canonical_level(m["l1"]), vocab.canonical_level(m["l2"])
-    values = grammar.values.search(rest)
-    if level1 is None or level2 is None or values is None:
+# What a text layer's packed list leaves unread: the other columns' wrapped lines interleave
+# (the project's name, its amounts and its goal), so no piece can be told to be one of them.
+INTERLEAVED_FIELDS = (
+    "project_name",
+    "implementing_unit",
+    "funding.annual_total",
+    "funding.current_appropriation",
+    "annual_goal",
+)
+
+
+def read_packed_text(chunk: Chunk, grid: Grid, cell: TextCell, vocab: Vocabulary) -> FormRecord:
+    """A project of a packed list printed as a PDF text layer: its indicators from the packed
+    cell's pieces (read.packed), the department from the line above the table; the name,
+    amounts and goal, interleaved line by line with each other, are left empty and named by an
+    error finding, so the form is looked at (a reviewer or the LLM fills them)."""
+    record = FormRecord(form_index=chunk.index, year=chunk.year, backend="rules")
+    trace = Trace()
+    first = cell.pieces[0][0].line if cell.pieces else chunk.end_line
+    if found := labelled_above(chunk, first, "department", vocab):
+        set_unit(record, "department", found, trace)
+    above = [
+        t for t, n in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False) if n < first
+    ]
+    record.funding.unit = next((u for t in above if (u := _unit_of(t, vocab))), None)
+    items, unplaced = read_packed(cell.text, vocab)
+    record.indicators = [indicator for _, indicator in items]
+    ends = list(accumulate(len(text) for _, text in cell.pieces))
+    for n, (offset, indicator) in enumerate(items):
+        src = cell.pieces[min(bisect_right(ends, offset), len(ends) - 1)][0]
+        for part in ("name", "target"):
+            if getattr(indicator, part) is not None:
+                trace.ref(f"indicators[{n}].{part}", src)
+    record = close_record(record, chunk, grid, trace, [], unplaced)
+    record.findings.append(
+        Finding(
+            severity="error",
+            code="extract.interleaved",
+            message="the text layer prints the project's name, amounts and goal line by line "
+            "between each other's lines: the rules leave them empty",
+            paths=list(INTERLEAVED_FIELDS),
+        )
+    )
+    return record
+
+
+def labelled_above(chunk: Chunk, before: int, path: str, vocab: Vocabulary) -> Cell | None:
+    """`<label>：<value>` printed on a line above source line `before`, among other such parts
+    (`<department label>：<department> <unit label>：<unit>`): the value as a cell of that line."""
+    for line, number in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False):
+        if number >= before:
+            break
+        for part in line.split():
+            if (found := inline_value(part)) and path in vocab.fields_of(found[0]):
+                return Cell(found[1], found[1], number, 0)
+    return None
+
+
+def _indicator(item: PackedItem, vocab: Vocabulary) -> Indicator | None:
+    """An item's indicator: canonical levels (level 1 always agrees with level 2 by the
+    hierarchy), the name, and the year's value as the target."""
+    level1, level2 = vocab.canonical_level(item.level1), vocab.canonical_level(item.level2)
+    if level1 is None or level2 is None or item.annual is None:
         return None
     if not vocab.belongs(level1, level2):
-        level1 = vocab.parent_of(level2) or level1  # level 1 always agrees with level 2
-    name = rest[: values.start()].strip(grammar.separators)
-    annual = values["annual"].strip(grammar.separators).lstrip(":：")
-    target = parse_target(annual) if annual else parse_target(None)
+        level1 = vocab.parent_of(level2) or level1
+    target = parse_target(item.annual or None)
     return Indicator(
         level1=level1,
         level2=level2,
-        name=name or None,
+        name=item.name or None,
         target=target.target,
         op=target.op,
         value=target.value,
         unit=target.unit,
     )
-
-
-class _Grammar:
-    """The item grammar built from the vocabulary: where items start, and the two labelled
-    values after the name."""
-
-    def __init__(self, vocab: Vocabulary) -> None:
-        spec = vocab.spec.packed
-        self.separators = spec.separators + " "
-        sep = f"[{re.escape(spec.separators)}]"
-        dash = f"[{_DASHES}]"
-        level = "|".join(
-            re.escape(n)
-            for n in sorted(
-                {*vocab.spec.levels, *(k for ks in vocab.spec.levels.values() for k in ks)}
-                | {n.removesuffix(vocab.spec.level_suffix or "") for n in vocab.spec.levels}
-                | {
-                    k.removesuffix(vocab.spec.level_suffix or "")
-                    for ks in vocab.spec.levels.values()
-                    for k in ks
-                },
-                key=len,
-                reverse=True,
-            )
-        )
-        # N、 or N. , then <digit>-<level 1><sep><digits>-<level 2><sep>
-        self.item = re.compile(
-            rf"(?:(?<={sep})|^)\d{{1,3}}[、.]\d{dash}(?P<l1>{level}){sep}\d{{2}}{dash}(?P<l2>{level}){sep}"
-        )
-        long = "|".join(map(re.escape, _longest_first(spec.long)))
-        annual = "|".join(map(re.escape, _longest_first(spec.annual)))
-        self.values = re.compile(rf"{sep}?(?:{long})(?P<long>.*?){sep}?(?:{annual})(?P<annual>.*)$")
-
-
-def _longest_first(names: list[str]) -> list[str]:
-    return sorted(names, key=len, reverse=True)
-
-
-@lru_cache(maxsize=16)
-def _grammar(vocab: Vocabulary) -> _Grammar:
-    return _Grammar(vocab)
