@@ -89,6 +89,9 @@ class Grid:
     # error finding, since no later check can tell a wrong split from a right one
     guessed: list[str] = field(default_factory=list)
     project_line: int | None = None  # Chunk.project_line: the list-table project this form is
+    # (source line, text) of each line the grid was read from: what a reader of the text itself
+    # needs where the cells lost it (a packed list's pieces in a text layer: read.packed)
+    lines: tuple[tuple[int, str], ...] = ()
     # what the stages derive from the grid (its parts, the label map, the grounding index),
     # built once by the first stage that asks and read by the others: read.structure.derived
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)

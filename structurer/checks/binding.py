@@ -119,8 +119,8 @@ def _goal_of(cell: Cell, vocab: Vocabulary) -> str | None:
 
 
 def _list_map(table: ListTable) -> LabelMap:
-    """A list table: each project column governs its cells; a department's subtotal row governs
-    the department of the projects under it."""
+    """A list table: each project column governs its cells; a subtotal row governs the
+    department (or, where the header says so, the unit) of the projects under it."""
     out = LabelMap()
     for department, rows in table.projects():
         for cell in rows[0]:
@@ -129,7 +129,7 @@ def _list_map(table: ListTable) -> LabelMap:
                 label = next((c.text for c in table.header if c.col == cell.col), role)
                 out.add(role, label, [cell])
         if department is not None:
-            out.add("department", "subtotal row", [department])
+            out.add(table.unit_role, "subtotal row", [department])
     return out
 
 

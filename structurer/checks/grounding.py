@@ -26,11 +26,13 @@ from ..models import (
 )
 from ..read.clean import collapse_repeats, latex_to_text, strip_html, to_halfwidth
 from ..read.layouts import read_grid
+from ..read.packed import packed_items, packed_text_cell
 from ..read.structure import derived, grid_parts
 from ..read.values import amount_unit, amount_value, parse_date
 from ..vocab import Vocabulary, resolve
 from .binding import INTERLEAVED, RUN_TOGETHER, bind_record
 from .finding import finding
+from .packed import check_packed
 
 # Spellings of the comparison signs that mean the same thing; both sides are mapped to one.
 _SIGNS = (
@@ -208,6 +210,9 @@ def _index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
     rows = tuple(
         tuple(n for c in row if c.text and (n := normalize(c.raw or c.text))) for row in source
     )
+    if (packed := packed_text_cell(grid, vocab)) is not None:  # its pieces are on many lines
+        parts = (p for item in packed_items(packed.text, vocab)[0] for p in item.parts)
+        rows += (tuple(n for p in parts if (n := normalize(p))),)
     return _index(tuple(r for r in rows if r))
 
 
@@ -301,6 +306,15 @@ def _pieces_from(
         after = range(r + 1, min(len(rows), r + 1 + _WINDOW))
         if _pieces_from(rest[k:], rows, after, whole, left - 1, prefix):
             return True
+        # the longest prefix ran on into the next word of its row (a name's first piece beside
+        # a text that repeats the name): the longest that is a word of its own, once
+        word = next((j for j in range(k - 1, 1, -1) if rest[:j] in whole), 0)
+        if (
+            word
+            and rest[:k] not in whole
+            and _pieces_from(rest[word:], rows, after, whole, left - 1, prefix)
+        ):
+            return True
     return False
 
 
@@ -393,8 +407,9 @@ def ground_record(
         # value is undecided.
         why = INTERLEAVED if parts.interleaved else RUN_TOGETHER
         kept = [f for f in bound.errors if _both_labels_printed(f)]
-        return found + repairs + kept + [_undecidable(_all_paths(record, why))]
-    misplaced = _misplaced_targets(record, table, flagged)
+        packed = check_packed(record, grid, vocab)
+        return found + repairs + kept + packed + [_undecidable(_all_paths(record, why))]
+    misplaced = _misplaced_targets(record, table, flagged) + check_packed(record, grid, vocab)
     warning = [_undecidable(bound.undecided)] if bound.undecided else []
     return found + repairs + misplaced + bound.errors + warning
 

@@ -13,6 +13,7 @@ from ..vocab import Vocabulary, resolve
 from .chunker import set_aside, split_forms
 from .formats import read_source
 from .layouts import chunk_grid, read_grid
+from .packed import text_cell_starts
 from .structure import interleaved, list_table, may_hold_list_table
 
 __all__ = ["load_document", "load_documents", "read_grid", "read_source", "split_forms"]
@@ -55,6 +56,10 @@ def split_list_projects(chunks: list[Chunk], vocab: Vocabulary | None = None) ->
 
 
 def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
+    if starts := text_cell_starts(chunk.text.split("\n"), chunk.line_numbers, vocab):
+        # a packed list in a text layer: each form keeps the whole text (its lines interleave
+        # the rows) and names the line its project's packed cell starts on
+        return [chunk.model_copy(update={"project_line": n}) for n in starts]
     if not may_hold_list_table(chunk.text, vocab):
         return []
     grid = chunk_grid(chunk, vocab)

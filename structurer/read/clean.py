@@ -51,6 +51,8 @@ _FW_ALNUM.update({c: c - 0xFEE0 for c in range(0xFF41, 0xFF5B)})
 _FW_SIGNS = dict(_FW_ALNUM)
 _FW_SIGNS.update({ord(c): ord(c) - 0xFEE0 for c in "＝＞＜％（）＋－．／～＄＼｛｝"})
 _FW_SIGNS[0x3000] = 0x20
+# The double-bar and slanted forms of ≤ ≥ (`≦核定人数`) are the same signs.
+_FW_SIGNS.update({ord(c): ord(plain) for c, plain in zip("≦≧⩽⩾", "≤≥≤≥", strict=True)})
 
 
 def to_halfwidth(text: str, *, signs: bool = False) -> str:

@@ -5,6 +5,7 @@ a list table per project) and the checks (which bind each value to the label gov
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -54,6 +55,8 @@ def grid_parts(grid: Grid, vocab: Vocabulary) -> GridParts:
 
     def build() -> GridParts:
         table, start = list_table(grid.rows, vocab), indicator_start(grid.rows, vocab)
+        if table is not None and table.packed is not None and grid.layout != "markdown":
+            table = None  # a packed list without cells: its lines interleave (read.packed)
         if table is not None and grid.project_line is not None:
             table = table.only(grid.project_line)
         found = tuple(find_likeness(grid.rows[:start], vocab)) if table is None else ()
@@ -150,6 +153,7 @@ _PROJECT_FIELDS = (
     "project_category",
     "funding.annual_total",
     "funding.current_appropriation",
+    "funding.annual_other",
     "annual_goal",
     "overall_goal",
 )
@@ -172,6 +176,12 @@ class ListTable:
     first: int  # the column where the indicator columns begin
     departments: dict[int, Cell] = field(default_factory=dict)  # project row -> its department
     units: dict[int, Cell] = field(default_factory=dict)  # project row -> the unit row above it
+    unit_role: str = "department"  # what the subtotal row above a project names
+
+    @property
+    def packed(self) -> int | None:
+        """The column holding each project's indicators packed into one text cell, if any."""
+        return next((c for c, r in self.roles.items() if r == "packed"), None)
 
     def role(self, cell: Cell) -> str:
         return self.roles.get(cell.col, "")
@@ -198,8 +208,9 @@ class ListTable:
         end = next((n for n in starts if n > first), len(self.rows))
         departments = {0: self.departments[first]} if first in self.departments else {}
         units = {0: self.units[first]} if first in self.units else {}
+        rows = self.rows[first:end]
         return ListTable(
-            self.header, self.roles, self.rows[first:end], self.first, departments, units
+            self.header, self.roles, rows, self.first, departments, units, self.unit_role
         )
 
     def projects(self) -> list[tuple[Cell | None, list[list[Cell]]]]:
@@ -223,11 +234,14 @@ def may_hold_list_table(text: str, vocab: Vocabulary) -> bool:
         [label_key(lab) for lab in vocab.spec.indicator_columns.get(role, ())]
         for role in _INDICATOR_ROLES
     ]
+    packed = [label_key(c) for c in vocab.spec.packed.columns]
     above = ""
     for line in text.split("\n"):
         key = label_key(line)
         named = any(n in key or n in above for n in names)
-        if named and sum(any(c in key for c in cs) for cs in columns) >= 2:
+        if named and (
+            sum(any(c in key for c in cs) for cs in columns) >= 2 or any(p in key for p in packed)
+        ):
             return True
         above = key
     return False
@@ -238,14 +252,21 @@ def list_table(rows: list[list[Cell]], vocab: Vocabulary) -> ListTable | None:
     names = set(vocab.labels("project_name"))
     info = vocab.info
     for n, row in enumerate(rows):
-        if not any(c.text and info(c.text).key in names for c in row):
+        if not any(c.text and (info(c.text).key in names or _names_project(c, vocab)) for c in row):
             continue  # a list's header names the project column
         roles = _list_roles(row, vocab)
         if roles is None:
             continue
-        first = min(c for c, r in roles.items() if r in _INDICATOR_ROLES)
+        below = _list_roles(rows[n + 1], vocab) if n + 1 < len(rows) else None
+        if "packed" in roles.values() and below is not None and "packed" not in below.values():
+            continue  # a group header over the indicator columns under it (a two-row header)
+        first = min(c for c, r in roles.items() if r in (*_INDICATOR_ROLES, "packed"))
         table = ListTable(row, roles, [], first)
-        _align(rows[n + 1 :], table, vocab)
+        if table.packed is not None:
+            table.unit_role = _unit_role(row, roles, vocab)
+            _align_packed(rows[n + 1 :], table, vocab)
+        else:
+            _align(rows[n + 1 :], table, vocab)
         return table
     return None
 
@@ -261,12 +282,52 @@ def _list_roles(row: list[Cell], vocab: Vocabulary) -> dict[int, str] | None:
             field_path = "annual_goal"  # a list's goal column names the year's goal
         if len(fields) == 2 and "funding.annual_total" in fields:
             field_path = "funding.annual_total"  # one amount per project: the year's
-        column = vocab.column_of(c.text)
+        column = vocab.column_of(c.text) or ("packed" if vocab.is_packed_column(c.text) else None)
         roles[c.col] = field_path or column or ("ignored" if vocab.is_label(c.text) else "")
     indicator_columns = sum(r in _INDICATOR_ROLES for r in roles.values())
-    if indicator_columns >= 2 and "project_name" in roles.values():
+    packed = "packed" in roles.values() and indicator_columns == 0
+    if (indicator_columns >= 2 or packed) and "project_name" in roles.values():
         return roles
     return None
+
+
+def _names_project(cell: Cell, vocab: Vocabulary) -> bool:
+    """The project label qualified in brackets by what else the column holds (the unit)."""
+    return vocab.fields_of(cell.text) == ("project_name",)
+
+
+def _unit_role(header: list[Cell], roles: dict[int, str], vocab: Vocabulary) -> str:
+    """What a subtotal row of a packed list names: the field the project column's header names
+    in its brackets (the unit that spends the money, in Guangzhou's list), else the department."""
+    for c in header:
+        if roles.get(c.col) == "project_name" and (m := _BRACKETED.search(label_key(c.text))):
+            unit = vocab.fields_of(m.group(1))
+            if unit in (("implementing_unit",), ("department",)):
+                return unit[0]
+    return "department"
+
+
+_BRACKETED = re.compile(r"\(([^()]+)\)$")
+
+
+def _align_packed(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:
+    """The rows of a packed list: one per project, each cell at its own column (a ruled table
+    keeps its columns). A row with neither goal nor indicators is a subtotal (a unit's name and
+    its money: the unit of the projects below it) or the table's total; a row without a name
+    (a repeated header, a title or a label line between pages) is not the table's."""
+    unit: Cell | None = None
+    kept = {c for c, r in table.roles.items() if r in ("packed", "annual_goal")}
+    header = [c.text for c in table.header]
+    for row in rows:
+        name = next((c for c in row if c.text and table.role(c) == "project_name"), None)
+        if name is None or [c.text for c in row] == header or vocab.is_label(name.text):
+            continue
+        if not any(c.text for c in row if c.col in kept):
+            unit = None if vocab.is_total_row(name.text) else name
+            continue
+        table.rows.append(row)
+        if unit is not None:
+            table.departments[len(table.rows) - 1] = unit
 
 
 def _align(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:

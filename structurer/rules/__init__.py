@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..models import Chunk, FormRecord, Grid, Job, OnRecord
+from ..read.packed import packed_text_cell
 from ..read.structure import grid_parts
 from ..vocab import Vocabulary, resolve
 from .coverage import close_record, likeness_findings, unread_cells
@@ -19,6 +20,7 @@ from .header import project_name_of, read_header
 from .indicators import IndicatorTable
 from .labels import Trace
 from .listtable import read_list
+from .packed import read_packed_text
 from .title import read_title_name
 
 __all__ = ["RulesBackend", "extract_form", "project_name_of"]
@@ -27,6 +29,8 @@ __all__ = ["RulesBackend", "extract_form", "project_name_of"]
 def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> FormRecord:
     """One clean record from one form's grid. Never raises on odd input: what is missing is None."""
     vocab = resolve(vocab).for_form(chunk.text)  # the hierarchy of the form's template family
+    if (packed := packed_text_cell(grid, vocab)) is not None:
+        return read_packed_text(chunk, grid, packed, vocab)
     parts = grid_parts(grid, vocab)
     if parts.table is not None:
         return read_list(chunk, grid, parts.table, vocab)

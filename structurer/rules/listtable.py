@@ -9,7 +9,7 @@ value | unit), weights and remarks are handled alike.
 
 from __future__ import annotations
 
-from ..models import Cell, Chunk, FormRecord, Grid
+from ..models import Cell, CellRef, Chunk, FormRecord, Grid
 from ..read.structure import ListTable
 from ..vocab import Vocabulary
 from .coverage import close_record
@@ -17,6 +17,7 @@ from .funding import _set_amount, _unit_of
 from .header import _value, read_header, set_unit
 from .indicators import IndicatorTable
 from .labels import Trace
+from .packed import labelled_above, read_packed
 
 
 def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> FormRecord:
@@ -25,18 +26,47 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     department, rows = table.projects()[0]
     for cell in rows[0]:
         _set_field(record, table.role(cell), cell, trace)
-    if department is not None and record.department is None:
-        set_unit(record, "department", department, trace)
+    if department is not None and getattr(record, table.unit_role) is None:
+        set_unit(record, table.unit_role, department, trace)
     unit = table.units.get(0)
     if unit is not None and record.implementing_unit is None:
         set_unit(record, "implementing_unit", unit, trace)
     read_header(_lines_above(chunk, table), record, trace, vocab)
     record.funding.unit = record.funding.unit or _unit_above(chunk, grid, table, vocab)
+    if table.packed is not None:
+        return _read_packed(record, chunk, grid, table, rows[0], trace, vocab)
     header = [c for c in table.header if c.col >= table.first]
     indicator_rows = [[c for c in row if c.col >= table.first] for row in rows]
     record.indicators, unplaced = IndicatorTable(vocab).read(
         [header, *indicator_rows], trace.cells, trace.repairs
     )
+    return close_record(record, chunk, grid, trace, [], unplaced)
+
+
+def _read_packed(
+    record: FormRecord,
+    chunk: Chunk,
+    grid: Grid,
+    table: ListTable,
+    row: list[Cell],
+    trace: Trace,
+    vocab: Vocabulary,
+) -> FormRecord:
+    """A project whose indicators are packed into one cell (rules/packed.py); the department is
+    printed above the table (`<department label>：…`) when no subtotal row names it."""
+    above = table.header[0].line
+    if record.department is None and (found := labelled_above(chunk, above, "department", vocab)):
+        set_unit(record, "department", found, trace)
+    cell = next((c for c in row if c.col == table.packed and c.text), None)
+    unplaced: list[str] = []
+    if cell is not None:
+        items, unplaced = read_packed(cell.text, vocab)
+        record.indicators = [indicator for _, indicator in items]
+        trace.use(cell)
+        for n, indicator in enumerate(record.indicators):
+            for part in ("name", "target"):
+                if getattr(indicator, part) is not None:
+                    trace.cells[f"indicators[{n}].{part}"] = CellRef(line=cell.line, col=cell.col)
     return close_record(record, chunk, grid, trace, [], unplaced)
 
 

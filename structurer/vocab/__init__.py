@@ -103,6 +103,14 @@ class _Family(_Spec):
     levels: dict[str, list[str]] = {}
 
 
+class _Packed(_Spec):
+    columns: list[str] = []
+    long: list[str] = []
+    annual: list[str] = []
+    separators: str = ""
+    totals: list[str] = []
+
+
 class VocabFile(_Spec):
     """One TOML file as written."""
 
@@ -121,6 +129,7 @@ class VocabFile(_Spec):
     families: dict[str, _Family] = {}
     targets: _Targets = _Targets()
     display: dict[str, str] = {}
+    packed: _Packed = _Packed()
 
 
 @lru_cache(maxsize=65536)  # forms repeat their labels: each text is keyed once
@@ -296,6 +305,14 @@ class Vocabulary:
             if m.group(1) in words:
                 return period
         return None
+
+    def is_packed_column(self, text: str | None) -> bool:
+        """The header of a list table's column packing a project's indicators into one cell."""
+        return label_key(text) in {label_key(c) for c in self.spec.packed.columns}
+
+    def is_total_row(self, text: str | None) -> bool:
+        """The name cell of a row totalling a list table (合计), not a unit's subtotal."""
+        return label_key(text) in {label_key(t) for t in self.spec.packed.totals}
 
     def labels(self, path: str) -> tuple[str, ...]:
         """Every spelling of a field's label, the printed one first."""
@@ -677,6 +694,13 @@ def merge_spec(base: VocabFile, extra: VocabFile) -> VocabFile:
             for k in _unique([*base.families, *extra.families])
         },
         display={**base.display, **extra.display},
+        packed=_Packed(
+            columns=lists(base.packed.columns, extra.packed.columns),
+            long=lists(base.packed.long, extra.packed.long),
+            annual=lists(base.packed.annual, extra.packed.annual),
+            separators="".join(_unique(base.packed.separators + extra.packed.separators)),
+            totals=lists(base.packed.totals, extra.packed.totals),
+        ),
         targets=_Targets(
             qualitative=lists(t.qualitative, et.qualitative),
             qualitative_prefixes=lists(t.qualitative_prefixes, et.qualitative_prefixes),

@@ -145,7 +145,8 @@ def _within(x: float, y: float, box: Box) -> bool:
 def _ruled(page: Any, grid: _Grid) -> bool:
     """A ruled table's lines never cross its text; boxes drawn behind running text (highlights,
     underlines) that the finder took for a table do: a character centred in one cell runs over
-    that cell's edge."""
+    that cell's edge. A space is not ink: one printed at a cell's end may run past its right
+    ruling."""
     table = grid.table
     if len(grid.ys) < 3 and not _padded(page, table):
         return False
@@ -154,7 +155,8 @@ def _ruled(page: Any, grid: _Grid) -> bool:
             continue
         found = grid.cells_at(ch)
         cell = table.cells[found[0]] if found else None
-        if cell is not None and (ch["x0"] < cell[0] - 1 or ch["x1"] > cell[2] + 1):
+        right = ch["x1"] if ch["text"].strip() else ch["x0"]
+        if cell is not None and (ch["x0"] < cell[0] - 1 or right > cell[2] + 1):
             return False
     return True
 

@@ -63,7 +63,9 @@ def read_grid(
     lines = text.split("\n")
     numbers = numbers or range(first_line, first_line + len(lines))
     reader = by_name(layout) if layout else choose_layout(lines)
-    return reader.read(lines, numbers=numbers, vocab=resolve(vocab).for_form(text))
+    grid = reader.read(lines, numbers=numbers, vocab=resolve(vocab).for_form(text))
+    grid.lines = tuple(zip(numbers, lines, strict=True))
+    return grid
 
 
 def chunk_grid(chunk: Chunk, vocab: Vocabulary | None = None) -> Grid:
