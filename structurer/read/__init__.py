@@ -10,10 +10,10 @@ from pathlib import Path
 from ..errors import NoFormsError, StructurerError
 from ..models import Chunk, Document, Place, SourceText
 from ..vocab import Vocabulary, resolve
-from .chunker import set_aside, split_forms
+from .chunker import split_document, split_forms
 from .formats import read_source
 from .layouts import chunk_grid, read_grid
-from .packed import text_cell_starts
+from .packed import may_hold_packed_text, text_cell_starts
 from .structure import interleaved, list_table, may_hold_list_table
 
 __all__ = ["load_document", "load_documents", "read_grid", "read_source", "split_forms"]
@@ -25,9 +25,8 @@ def load_document(
     """Read and chunk one document; raises InputError / NoFormsError with the reason. `name` is
     its identity in a run (default: the file name; a corpus names it relative to its root)."""
     source = read_source(path)
-    heading, chunks = split_forms(source.text, vocab)
+    heading, chunks, aside = split_document(source.text, vocab)
     chunks = split_list_projects(chunks, vocab)
-    aside = set_aside(source.text, vocab)
     if not chunks:
         raise NoFormsError(str(path), aside)
     sha = hashlib.sha256(source.text.encode()).hexdigest()
@@ -56,7 +55,8 @@ def split_list_projects(chunks: list[Chunk], vocab: Vocabulary | None = None) ->
 
 
 def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
-    if starts := text_cell_starts(chunk.text.split("\n"), chunk.line_numbers, vocab):
+    packed = may_hold_packed_text(chunk.text)
+    if packed and (starts := text_cell_starts(chunk.text.split("\n"), chunk.line_numbers, vocab)):
         # a packed list in a text layer: each form keeps the whole text (its lines interleave
         # the rows) and names the line its project's packed cell starts on
         return [chunk.model_copy(update={"project_line": n}) for n in starts]

@@ -18,6 +18,7 @@ with a year, `某县2023年部门预算`, just above the form).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..models import Chunk
 from ..vocab import Vocabulary, label_key, resolve
@@ -43,6 +44,7 @@ _MAX_TITLE_PREFIX = 60  # characters before the title word: a project name, a ye
 _HEAD_LINES = 4  # lines of a chunk searched for the form's year: the title and the lines under it
 
 
+@lru_cache(maxsize=8192)  # a document prints its title, page heads and header rows again and again
 def title_text(line: str) -> str:
     """A line as a title would read: no tags, no table borders, no spaces, plain brackets."""
     text = strip_html(line).replace("#", " ")
@@ -220,13 +222,27 @@ def _table_start(lines: list[str], i: int, floor: int) -> int:
 
 def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None, list[Chunk]]:
     """Return (document heading, chunks). Lines are 1-based and inclusive in each chunk."""
+    heading, chunks, _ = split_document(text, vocab)
+    return heading, chunks
+
+
+def set_aside(text: str, vocab: Vocabulary | None = None) -> list[str]:
+    """Titles of the tables a document prints that are not project forms (`not_forms`), each
+    with its line: the chunker ends the form before at them and reads none."""
+    return split_document(text, vocab)[2]
+
+
+def split_document(
+    text: str, vocab: Vocabulary | None = None
+) -> tuple[str | None, list[Chunk], list[str]]:
+    """(document heading, chunks, the tables set aside as not project forms), in one pass."""
     vocab = resolve(vocab)
     lines = text.split("\n")
     starts = _title_starts(lines, vocab)
     if not starts:  # no title at all: forms start at their project-name rows
         first = next((i for i, ln in enumerate(lines) if _name_row(ln, vocab)), None)
         if first is None:
-            return _heading(lines, len(lines)), []
+            return _heading(lines, len(lines)), [], []
         starts = [_table_start(lines, first, -1)]
     bounds = []
     for n, s in enumerate(starts):
@@ -235,13 +251,15 @@ def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None,
     bounds = _join_repeated_pages(lines, bounds, vocab)
     bounds = _join_continuations(lines, bounds, vocab)
     chunks: list[Chunk] = []
+    aside: list[str] = []
     previous_end = 0
     for a, b in bounds:
         b = _trim_end(lines, a, b)
         if not any(is_content(ln, vocab) or glued_title(ln, vocab) for ln in lines[a:b]):
             continue  # a title with no form after it (a sentence naming the table)
-        if _not_form(lines, a, b, vocab):
-            continue  # a department-wide table: see set_aside
+        if (t := _not_form_title(lines, a, vocab)) is not None:
+            aside.append(f"{bare_title(lines[t])} (line {t + 1})")  # a department-wide table
+            continue
         year = _form_year(lines, a, b, previous_end, vocab)
         chunks.append(
             Chunk(
@@ -253,7 +271,7 @@ def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None,
             )
         )
         previous_end = b
-    return _heading(lines, starts[0]), chunks
+    return _heading(lines, starts[0]), chunks, aside
 
 
 def _join_repeated_pages(
@@ -271,23 +289,16 @@ def _join_repeated_pages(
     return out
 
 
-def set_aside(text: str, vocab: Vocabulary | None = None) -> list[str]:
-    """Titles of the tables a document prints that are not project forms (`not_forms`),
-    each with its first line: the chunker ends the form before at them and reads none."""
-    vocab = resolve(vocab)
-    lines = text.split("\n")
-    return [
-        f"{bare_title(lines[i])} (line {i + 1})"
-        for i in _title_starts(lines, vocab)
-        if _not_form(lines, i, min(len(lines), i + _HEAD_LINES), vocab)
-    ]
-
-
-def _not_form(lines: list[str], a: int, b: int, vocab: Vocabulary) -> bool:
-    """Whether the chunk's title (in its first lines) names a table that is not a project form."""
-    return any(
-        is_title(ln, vocab) and vocab.is_not_form(bare_title(ln))
-        for ln in lines[a : a + _HEAD_LINES]
+def _not_form_title(lines: list[str], a: int, vocab: Vocabulary) -> int | None:
+    """The line of the chunk's title (in its first lines) when it names a table that is not a
+    project form, else None."""
+    return next(
+        (
+            i
+            for i in range(a, min(len(lines), a + _HEAD_LINES))
+            if is_title(lines[i], vocab) and vocab.is_not_form(bare_title(lines[i]))
+        ),
+        None,
     )
 
 
@@ -299,11 +310,8 @@ def _join_continuations(
     print its header (its project's name, its funding) under its title."""
     out: list[tuple[int, int]] = []
     for a, b in bounds:
-        if (
-            out
-            and _only_indicators(lines, a, b, vocab)
-            and _title(lines, a, b) == _title(lines, *out[-1])
-        ):
+        same_title = out and _title(lines, a, b) == _title(lines, *out[-1])
+        if same_title and _only_indicators(lines, a, b, vocab):
             out[-1] = (out[-1][0], b)
         else:
             out.append((a, b))
@@ -311,16 +319,17 @@ def _join_continuations(
 
 
 def _only_indicators(lines: list[str], a: int, b: int, vocab: Vocabulary) -> bool:
-    """Lines holding indicator rows (a level name in a cell) and no field's label."""
-    cells = [
-        c
-        for ln in lines[a:b]
-        if not ln.lstrip().lower().startswith("<table")
-        for c in line_cells(ln)
-    ]
-    return any(vocab.canonical_level(c) for c in cells) and not any(
-        vocab.fields_of(c) for c in cells
-    )
+    """Lines holding indicator rows (a level name in a cell) and no field's label (a form's
+    header has one in its first rows, so a form is told apart at once)."""
+    level = False
+    for line in lines[a:b]:
+        if line.lstrip().lower().startswith("<table"):
+            continue
+        for cell in line_cells(line):
+            if vocab.fields_of(cell):
+                return False
+            level = level or bool(vocab.canonical_level(cell))
+    return level
 
 
 def _title(lines: list[str], a: int, b: int) -> str | None:

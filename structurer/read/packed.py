@@ -118,6 +118,17 @@ def packed_grammar(vocab: Vocabulary) -> PackedGrammar:
     return PackedGrammar(vocab)
 
 
+# Item 1 opening a line's last piece (`1、1-…`): a text without it holds no packed cell, which is
+# told by one search of the whole text instead of a look at every line.
+_ITEM_ONE = re.compile(rf"(?:^|\s)1[、.]\d[{_DASHES}]", re.M)
+
+
+def may_hold_packed_text(text: str) -> bool:
+    """Whether a chunk's text can hold a packed cell in a text layer (one search, before any
+    line is looked at)."""
+    return _ITEM_ONE.search(text) is not None
+
+
 def text_cell_starts(lines: list[str], numbers: list[int], vocab: Vocabulary) -> list[int]:
     """A PDF text layer of a packed list (no cells): the source lines where each project's packed
     cell starts (a line opening with item 1), when the lines above the first name the packed

@@ -235,15 +235,15 @@ def may_hold_list_table(text: str, vocab: Vocabulary) -> bool:
         for role in _INDICATOR_ROLES
     ]
     packed = [label_key(c) for c in vocab.spec.packed.columns]
-    above = ""
+    named_above = False
     for line in text.split("\n"):
         key = label_key(line)
-        named = any(n in key or n in above for n in names)
-        if named and (
+        named = any(n in key for n in names)
+        if (named or named_above) and (
             sum(any(c in key for c in cs) for cs in columns) >= 2 or any(p in key for p in packed)
         ):
             return True
-        above = key
+        named_above = named
     return False
 
 
