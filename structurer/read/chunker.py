@@ -160,8 +160,9 @@ def _title_starts(lines: list[str], vocab: Vocabulary) -> list[int]:
         low = line.lower()
         if "<table" in low:
             html_open = i
-        wrapped = wrapped_title(lines, i, vocab)
-        if wrapped or is_title(line, vocab) or glued_title(line, vocab):
+        ends = vocab.title_end_chars.search(line) is not None  # every title ends in one
+        wrapped = ends and wrapped_title(lines, i, vocab)
+        if ends and (wrapped or is_title(line, vocab) or glued_title(line, vocab)):
             start = html_open if html_open is not None and html_open > _last(starts) else i
             if wrapped and start == i:  # the title's first line is the form's first line
                 start, line = i - 1, lines[i - 1].strip() + line.strip()
@@ -309,9 +310,11 @@ def _join_continuations(
     template repeats its title on every page) continues the form before it: a new form would
     print its header (its project's name, its funding) under its title."""
     out: list[tuple[int, int]] = []
+    names = vocab.labels("project_name")
     for a, b in bounds:
         same_title = out and _title(lines, a, b) == _title(lines, *out[-1])
-        if same_title and _only_indicators(lines, a, b, vocab):
+        named = any(n in line for line in lines[a : a + _PAGE_HEAD * 2] for n in names)
+        if same_title and not named and _only_indicators(lines, a, b, vocab):
             out[-1] = (out[-1][0], b)
         else:
             out.append((a, b))

@@ -384,6 +384,11 @@ class Vocabulary:
         return {}
 
     @cached_property
+    def title_end_chars(self) -> re.Pattern[str]:
+        """Any character a title can end with: a line holding none is no title (one search)."""
+        return re.compile(f"[{re.escape(''.join(sorted(self.title_ends)))}]")
+
+    @cached_property
     def title_generic(self) -> re.Pattern[str]:
         """Words of a title that name the table, not a project (部门, 预算, 项目, 支出 …), at its
         end or alone: what is left of a title's text before the title word when they are
