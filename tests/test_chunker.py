@@ -200,13 +200,13 @@ def test_a_page_repeating_the_title_over_indicator_rows_only_continues_its_form(
 def test_a_department_wide_table_ends_the_form_before_it_and_is_set_aside() -> None:
     """部门整体绩效目标表 is not a project's form: it is not read, its rows do not run into the form
     before it, and the document names it (an info finding, and the no-form error if alone)."""
-    from structurer.read.chunker import set_aside
+    from structurer.read.chunker import split_document
 
     project = "城区绿化项目绩效目标表\n| 项目名称 | 城区绿化 |\n|---|---|\n| 产出指标 | 数量指标 | 绿化面积 | ≥10亩 |\n"
     whole = "2026年部门整体绩效目标表\n| 单位名称 | 某局 |\n|---|---|\n| 产出指标 | 数量指标 | 办件量 | ≥100件 |\n"
     _, chunks = split_forms(project + "\n" + whole)
     assert len(chunks) == 1 and "办件量" not in chunks[0].text
-    assert set_aside(project + "\n" + whole) == ["2026年部门整体绩效目标表 (line 6)"]
+    assert split_document(project + "\n" + whole)[2] == ["2026年部门整体绩效目标表 (line 6)"]
 
 
 def test_a_paged_list_table_repeats_its_header_and_project_rows_on_each_page(

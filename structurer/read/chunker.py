@@ -61,7 +61,7 @@ def bare_title(line: str) -> str:
 def is_title(line: str, vocab: Vocabulary) -> bool:
     """A line that ends with a form title (after any bracketed qualifiers), not a summary
     table's: a title the vocabulary lists or one of its pattern (…绩效目标…表)."""
-    if not any(ch in line for ch in vocab.title_ends):
+    if not vocab.title_end_chars.search(line):
         return False
     text = title_text(line)
     if not text or len(text) > _MAX_TITLE_PREFIX + 20 or vocab.is_heading(text):
@@ -84,7 +84,7 @@ def wrapped_title(lines: list[str], i: int, vocab: Vocabulary) -> bool:
     project in front: `301007_<unit>_<proj` / `ect><title>`) wrapped over two lines, inside
     a word or not. The line above is bare text (no table, no label, not a title of its own), as
     long as a wrapped line is, so a heading or a page number above a title is not taken in."""
-    if i == 0 or not any(ch in lines[i] for ch in vocab.title_ends):
+    if i == 0 or not vocab.title_end_chars.search(lines[i]):
         return False
     above, here = lines[i - 1], lines[i]
     if is_table_line(above) or is_table_line(here) or "<" in above:
@@ -104,7 +104,7 @@ def wrapped_title(lines: list[str], i: int, vocab: Vocabulary) -> bool:
 def glued_title(line: str, vocab: Vocabulary) -> bool:
     """A title with the form's first label glued after it on the same line (OCR that runs a
     whole form together: `<title>(2023年度)<first label>…`)."""
-    if not any(ch in line for ch in vocab.title_ends):
+    if not vocab.title_end_chars.search(line):
         return False
     text = title_text(line)
     m = vocab.title_pattern.search(text)
@@ -227,16 +227,11 @@ def split_forms(text: str, vocab: Vocabulary | None = None) -> tuple[str | None,
     return heading, chunks
 
 
-def set_aside(text: str, vocab: Vocabulary | None = None) -> list[str]:
-    """Titles of the tables a document prints that are not project forms (`not_forms`), each
-    with its line: the chunker ends the form before at them and reads none."""
-    return split_document(text, vocab)[2]
-
-
 def split_document(
     text: str, vocab: Vocabulary | None = None
 ) -> tuple[str | None, list[Chunk], list[str]]:
-    """(document heading, chunks, the tables set aside as not project forms), in one pass."""
+    """(document heading, chunks, the tables set aside as not project forms: `not_forms`
+    titles with their line; the chunker ends the form before at them and reads none)."""
     vocab = resolve(vocab)
     lines = text.split("\n")
     starts = _title_starts(lines, vocab)

@@ -362,12 +362,6 @@ class Vocabulary:
     def titles(self) -> tuple[str, ...]:
         return tuple(self.spec.titles.forms)
 
-    @cached_property
-    def title_ends(self) -> frozenset[str]:
-        """The last characters of the titles: a line holding none of them is no title (the
-        chunker asks this of every line before the costlier test)."""
-        return frozenset(t[-1] for t in (*self.titles, *self.spec.titles.ends) if t)
-
     def label_ends(self, path: str) -> frozenset[tuple[str, str]] | None:
         """The first and last characters of each of a field's labels (as label_key spells
         them): a line holding neither pair has no such label, whatever spaces OCR put inside it.
@@ -385,8 +379,10 @@ class Vocabulary:
 
     @cached_property
     def title_end_chars(self) -> re.Pattern[str]:
-        """Any character a title can end with: a line holding none is no title (one search)."""
-        return re.compile(f"[{re.escape(''.join(sorted(self.title_ends)))}]")
+        """The last characters of the titles: a line holding none of them is no title (the
+        chunker asks this of every line, in one search, before the costlier tests)."""
+        ends = {t[-1] for t in (*self.titles, *self.spec.titles.ends) if t}
+        return re.compile(f"[{re.escape(''.join(sorted(ends)))}]")
 
     @cached_property
     def title_generic(self) -> re.Pattern[str]:
