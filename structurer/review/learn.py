@@ -18,7 +18,7 @@ vocabulary already has for another field, or that two fields claim, is left out 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ..checks import chunk_for
@@ -187,21 +187,25 @@ def vocabulary_file(found: Learned, *, name: str, records: int, documents: int) 
         f'name = "{name}"',
         'extends = "base"',
     ]
-    if found.fields:
-        lines += ["", "[fields]"]
-        for path in sorted(found.fields):
-            labels = found.fields[path]
-            for label in sorted(labels):
-                lines.append(f"# {label}: {', '.join(sorted(labels[label]))}")
-            lines.append(f'"{path}" = [{", ".join(_quoted(x) for x in sorted(labels))}]')
-    if found.levels:
-        lines += ["", "[levels]"]
-        for level1 in sorted(found.levels):
-            kids = found.levels[level1]
-            for kid in sorted(kids):
-                lines.append(f"# {level1} / {kid}: {', '.join(sorted(kids[kid]))}")
-            lines.append(f"{_quoted(level1)} = [{', '.join(_quoted(k) for k in sorted(kids))}]")
+    lines += _section("fields", found.fields, lambda path, label: label)
+    lines += _section("levels", found.levels, lambda level1, kid: f"{level1} / {kid}")
     return "\n".join(lines) + "\n"
+
+
+def _section(
+    name: str, table: dict[str, dict[str, set[str]]], shown: Callable[[str, str], str]
+) -> list[str]:
+    """A TOML table of learned spellings: per key, one comment per spelling naming the forms it
+    came from (`shown` says how the comment names it), then the key's list."""
+    if not table:
+        return []
+    out = ["", f"[{name}]"]
+    for key in sorted(table):
+        spellings = table[key]
+        for spelling in sorted(spellings):
+            out.append(f"# {shown(key, spelling)}: {', '.join(sorted(spellings[spelling]))}")
+        out.append(f"{_quoted(key)} = [{', '.join(_quoted(x) for x in sorted(spellings))}]")
+    return out
 
 
 def _quoted(text: str) -> str:
