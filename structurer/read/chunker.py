@@ -74,9 +74,8 @@ _WRAP_MIN = 10  # characters of a title's first line when the title wraps: a lin
 # ... and of a first line above a line that is a whole title by itself: a wrap then leaves the
 # first line as wide as the page, where a page heading above a title (某县2023年部门预算公开) is short.
 _WRAP_WIDE = 20
-_SENTENCE = re.compile(
-    r"[。；;：:，,%]"
-)  # a title holds no clause: text above it that does is not its part
+# A title holds no clause: text above it that does is not its part.
+_SENTENCE = re.compile(r"[。；;：:，,%]")
 
 
 def wrapped_title(lines: list[str], i: int, vocab: Vocabulary) -> bool:
@@ -307,9 +306,14 @@ def _join_continuations(
     out: list[tuple[int, int]] = []
     names = vocab.labels("project_name")
     for a, b in bounds:
-        same_title = out and _title(lines, a, b) == _title(lines, *out[-1])
-        named = any(n in line for line in lines[a : a + _PAGE_HEAD * 2] for n in names)
-        if same_title and not named and _only_indicators(lines, a, b, vocab):
+        if (
+            out
+            and _title(lines, a, b) == _title(lines, *out[-1])
+            # a page naming a project in its first lines is a new form: told before the test
+            # of every cell
+            and not any(n in line for line in lines[a : a + _PAGE_HEAD * 2] for n in names)
+            and _only_indicators(lines, a, b, vocab)
+        ):
             out[-1] = (out[-1][0], b)
         else:
             out.append((a, b))
