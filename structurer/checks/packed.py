@@ -5,7 +5,7 @@ cell, so presence cannot see it; the item grammar can."""
 
 from __future__ import annotations
 
-from ..models import Cell, Finding, FormRecord, Grid
+from ..models import Finding, FormRecord, Grid, Indicator
 from ..read.packed import PackedItem, packed_items, packed_text_cell
 from ..read.structure import grid_parts
 from ..read.values import clean_target
@@ -45,16 +45,16 @@ def _finding(code: str, name: str | None, n: int, parts: list[str]) -> Finding:
     )
 
 
-def _differs(indicator: object, item: PackedItem, vocab: Vocabulary) -> list[str]:
+def _differs(indicator: Indicator, item: PackedItem, vocab: Vocabulary) -> list[str]:
     printed = {
         "level1": vocab.canonical_level(item.level1),
         "level2": vocab.canonical_level(item.level2),
         "target": clean_target(item.annual),
     }
     given = {
-        "level1": getattr(indicator, "level1", None),
-        "level2": getattr(indicator, "level2", None),
-        "target": clean_target(getattr(indicator, "target", None)),
+        "level1": indicator.level1,
+        "level2": indicator.level2,
+        "target": clean_target(indicator.target),
     }
     return [part for part in printed if printed[part] != given[part]]
 
@@ -67,5 +67,5 @@ def _packed_text(grid: Grid, vocab: Vocabulary) -> str | None:
     table = grid_parts(grid, vocab).table
     if table is None or table.packed is None or not table.rows:
         return None
-    row: list[Cell] = table.projects()[0][1][0]
-    return next((c.text for c in row if c.col == table.packed and c.text), None)
+    cell = table.packed_cell(table.projects()[0][1][0])
+    return cell.text if cell is not None else None

@@ -183,6 +183,10 @@ class ListTable:
         """The column holding each project's indicators packed into one text cell, if any."""
         return next((c for c, r in self.roles.items() if r == "packed"), None)
 
+    def packed_cell(self, row: list[Cell]) -> Cell | None:
+        """The row's cell in the packed column, when it holds text."""
+        return next((c for c in row if c.col == self.packed and c.text), None)
+
     def role(self, cell: Cell) -> str:
         return self.roles.get(cell.col, "")
 

@@ -57,7 +57,7 @@ def _read_packed(
     above = table.header[0].line
     if record.department is None and (found := labelled_above(chunk, above, "department", vocab)):
         set_unit(record, "department", found, trace)
-    cell = next((c for c in row if c.col == table.packed and c.text), None)
+    cell = table.packed_cell(row)
     unplaced: list[str] = []
     if cell is not None:
         items, unplaced = read_packed(cell.text, vocab)
