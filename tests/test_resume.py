@@ -221,6 +221,7 @@ def test_a_run_stopped_half_way_goes_on_when_the_command_is_run_again(
     _, err = proc.communicate(timeout=60)
     if proc.returncode == 0:  # before the journal is read: a finished run has published it
         pytest.skip("the run finished before it could be stopped (a very fast machine)")
+    assert journal.exists(), (proc.returncode, err.decode()[-2000:])  # what stopped it else
     done = journal.read_bytes().count(b"\n")
     assert not out.exists()  # never a half-written output
     assert 20 <= done < 300
