@@ -295,12 +295,12 @@ _NOT_ASKED = {
 def gold_responder(records: list[dict[str, Any]]) -> Responder:
     """Answers each form with the gold record whose project name the prompt contains (longest
     name wins, so a name inside another form's text does not capture it); failing that (a name
-    wrapped over lines, a list table sent whole for one project), the gold record most of whose
-    values the prompt holds, from the row a list table's note points at."""
+    wrapped over lines), the gold record most of whose values the prompt holds. A list table
+    sent whole for one project is read as its note says: only the rows it names."""
     by_name = sorted(records, key=lambda r: -len(r["project_name"] or ""))
 
     def respond(body: dict[str, Any]) -> Reply:
-        text = _last_user(body)
+        text = project_rows(_last_user(body))
         for record in by_name:
             if record["project_name"] and names_project(text, record["project_name"]):
                 return Reply(gold_reply(record))
@@ -315,14 +315,24 @@ def gold_responder(records: list[dict[str, Any]]) -> Responder:
     return respond
 
 
-_PROJECT_ROW = re.compile(r"rows start at R(\S+)")
+_PROJECT_ROWS = re.compile(r"only the project in rows R(\S+) to R(\S+) ")
+
+
+def project_rows(prompt: str) -> str:
+    """The prompt's rows from the first to the last its list-table note names (the whole prompt
+    when it has no such note), as a model that follows the note reads them."""
+    m = _PROJECT_ROWS.search(prompt)
+    if m is None:
+        return prompt
+    lines = prompt.split("\n")
+    first = next(k for k, line in enumerate(lines) if line.startswith(f"R{m.group(1)} "))
+    last = next(k for k, line in enumerate(lines) if line.startswith(f"R{m.group(2)} "))
+    return "\n".join(lines[first : last + 1]) + "\n"
 
 
 def best_by_content(records: list[dict[str, Any]], prompt: str) -> dict[str, Any] | None:
     """The record most of whose values (names, units, amounts, indicator names) the prompt holds,
     spaces aside; None when none holds any."""
-    if m := _PROJECT_ROW.search(prompt):
-        prompt = prompt[prompt.find(f"R{m.group(1)} ") :]
     text = "".join(prompt.split())
 
     def held(record: dict[str, Any]) -> int:

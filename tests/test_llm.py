@@ -6,11 +6,12 @@ Every test talks to `FakeOpenAI` over a real socket through the real openai + in
 from __future__ import annotations
 
 import os
+import re
 import time
 from typing import Any
 
 import pytest
-from conftest import SEED_CASE, read_jsonl
+from conftest import ROOT, SEED_CASE, read_jsonl
 from fake_openai_server import FakeOpenAI, Reply, gold_reply, gold_responder, prompt_text
 
 from structurer.llm.backend import LLMBackend
@@ -19,6 +20,7 @@ from structurer.llm.settings import LLMSettings
 from structurer.models import GOAL_FIELDS, HEADER_FIELDS, FormRecord, Job
 from structurer.pipeline import extract_documents, plan_jobs
 from structurer.read import load_document
+from structurer.vocab import resolve
 
 CONTENT = ("form_index", "year", *HEADER_FIELDS, "funding", *GOAL_FIELDS, "indicators")
 
@@ -260,3 +262,24 @@ def test_live_endpoint_reads_the_first_seed_form(jobs, monkeypatch) -> None:
     assert record.project_name == "孵化基地运营及创业孵化服务支出"
     assert record.funding.annual_total == "5900000.00"
     assert len(record.indicators) == 5
+
+
+def test_a_list_project_prompt_names_the_rows_of_its_own_project() -> None:
+    """A packed list printed as a text layer goes whole to each of its forms (its lines interleave
+    the projects), so the note must say where each project's rows run: from the line after the
+    previous project's packed cell to the line before the next one's, its amounts among them."""
+    case = ROOT / "fixtures" / "real-guangdong-2026-pdftext-guangzhou"
+    list_jobs = plan_jobs([load_document(case / "source.txt")])
+    projects = read_jsonl(case / "gold.jsonl")
+    prompt = load_prompt()
+    spans = []
+    for job, project in zip(list_jobs, projects, strict=True):
+        text = prompt.messages(job.chunk, job.grid, resolve(None).for_form(job.chunk.text))[1][
+            "content"
+        ]
+        first, last = re.search(r"only the project in rows R(\d+) to R(\d+) ", text).groups()
+        rows = text[text.index(f"\nR{first} ") : text.index("\n", text.index(f"\nR{last} ") + 1)]
+        amount = f"{float(project['funding']['annual_total']):,.2f}"
+        assert amount in rows, (project["project_name"], first, last)
+        spans.append((int(first), int(last)))
+    assert spans == sorted(spans) and len(set(spans)) == len(spans)

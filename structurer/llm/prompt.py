@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import StructurerError
 from ..models import Cell, Chunk, Grid
 from ..read.clean import clean_text
+from ..read.packed import packed_text_cell, project_extent
 from ..vocab import Vocabulary
 
 
@@ -180,24 +181,37 @@ def render_form(chunk: Chunk, grid: Grid, vocab: Vocabulary) -> str:
         if n not in in_grid
     ]
     extra = [f"text: {t}" for t in _loose_text("\n".join(lines), vocab, keep_all=not grid.rows)]
-    extra += _which_project(grid)
-    return _DATA_MARKER.sub("[form_data]", "\n".join([*extra, render_grid(grid)]))
+    if packed_text_cell(grid, vocab) is not None:
+        # a packed list's text layer is read line by line (read.packed): its lines print a piece
+        # of each column side by side, so the model gets them as printed, one row per line
+        extra, body = [], "\n".join(f"R{n} 0:{_one_line(t)}" for n, t in grid.lines if t.strip())
+    else:
+        body = render_grid(grid)
+    extra += _which_project(grid, vocab)
+    return _DATA_MARKER.sub("[form_data]", "\n".join([*extra, body]))
 
 
-def _which_project(grid: Grid) -> list[str]:
-    """A list table holding several projects whose cells merge across them is sent whole: say
-    which project this form is (the rows from its first one to the next project's)."""
-    if grid.project_line is None:
+def _which_project(grid: Grid, vocab: Vocabulary) -> list[str]:
+    """A list table holding several projects whose cells merge or interleave across them is sent
+    whole: say which project this form is, by the rows from its first to its last."""
+    extent = project_extent(grid, vocab)
+    if extent is None:
         return []
-    first = next(
-        (rid for rid, row in zip(row_ids(grid), grid.rows, strict=True)
-         if any(c.line == grid.project_line and not c.merged for c in row)),
-        None,
-    )  # fmt: skip
-    if first is None:
-        return []
+    if packed_text_cell(grid, vocab) is not None:  # rendered line by line
+        first, last = (str(n) for n in extent)
+    else:
+        ids = [
+            rid
+            for rid, row in zip(row_ids(grid), grid.rows, strict=True)
+            if any(extent[0] <= c.line <= extent[1] and c.text and not c.merged for c in row)
+        ]
+        if not ids:
+            return []
+        first, last = ids[0], ids[-1]
     return [
-        f"note: the table lists several projects; this form is only the project whose rows start at R{first}"
+        f"note: the table lists several projects; this form is only the project in rows R{first}"
+        f" to R{last} (rows of the projects beside it may be printed among its first and last"
+        " rows: read only this project's cells)"
     ]
 
 

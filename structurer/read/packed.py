@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from ..models import Cell, Grid
 from ..vocab import Vocabulary, label_key
-from .structure import derived
+from .structure import derived, grid_parts
 
 _DASHES = "-－—–"
 
@@ -196,3 +196,38 @@ def _text_cell(grid: Grid, vocab: Vocabulary) -> TextCell | None:
     pieces = dict(text_cell(lines, numbers, grid.project_line, vocab))
     last = {c.line: c for row in grid.rows for c in row}  # the last cell read on each line
     return TextCell(tuple((last[n], pieces[n]) for n in sorted(pieces) if n in last))
+
+
+def project_extent(grid: Grid, vocab: Vocabulary) -> tuple[int, int] | None:
+    """The first and last source line of the project a list-table form names
+    (grid.project_line), None when the form is no list project. A table's project spans its own
+    rows. A packed text layer's runs from the line after the previous project's packed cell (its
+    goal and name may start above its own packed cell) to the line before the next one's; lines
+    of its neighbours may be printed among them (a text layer prints each column's wrapped lines
+    in turn)."""
+    if grid.project_line is None:
+        return None
+    numbers = [n for n, _ in grid.lines]
+    lines = [text for _, text in grid.lines]
+    starts = text_cell_starts(lines, numbers, vocab)
+    if grid.project_line in starts:
+        k = starts.index(grid.project_line)
+        end = starts[k + 1] - 1 if k + 1 < len(starts) else numbers[-1]
+        return _after_previous(lines, numbers, starts, k, vocab), end
+    table = grid_parts(grid, vocab).table
+    cells = [c.line for row in table.rows for c in row] if table is not None else []
+    return (min(cells), max(cells)) if cells else None
+
+
+def _after_previous(
+    lines: list[str], numbers: list[int], starts: list[int], k: int, vocab: Vocabulary
+) -> int:
+    """The line after the previous project's packed cell (after the column header's line for
+    the first project)."""
+    if k == 0:
+        keys = packed_grammar(vocab).column_keys
+        header = [n for t, n in zip(lines, numbers, strict=True)
+                  if n < starts[0] and any(key in label_key(t) for key in keys)]  # fmt: skip
+        return header[-1] + 1 if header else starts[0]
+    pieces = text_cell(lines, numbers, starts[k - 1], vocab)
+    return pieces[-1][0] + 1 if pieces else starts[k]
