@@ -1,11 +1,17 @@
 """Chunking: one chunk per 申报表, continuation tables stay with their form."""
 
 import itertools
+import json
 from pathlib import Path
 
+from conftest import ROOT
 from variants import HTML_FORM, TITLE_IN_TABLE, WANYUAN_SPLIT
 
+from structurer.read import load_document
 from structurer.read.chunker import split_forms
+from structurer.read.layouts import chunk_grid
+from structurer.read.structure import grid_parts
+from structurer.vocab import resolve
 
 
 def test_seed_has_13_forms_with_year_and_lines(seed_source) -> None:  # type: ignore[no-untyped-def]
@@ -254,3 +260,22 @@ def test_a_paged_list_table_repeats_its_header_and_project_rows_on_each_page(
         ("甲项目", "30.00", "甲目标", "某局", "某局", [("甲件数", "=2件")]),
         ("乙项目", "16.56", "乙目标前半后半", "某局", "某局", [("乙时效", "按时"), ("乙满意度", "≥95%")]),
     ]  # fmt: skip
+
+
+def test_a_list_whose_project_cells_print_at_their_middle_is_cut_at_each_projects_amounts() -> None:
+    """A PDF text layer of a list whose project cells are merged down their rows prints each
+    project's code, name and amounts at the middle of those rows, among the indicator rows, and
+    again on the next page when the project runs on: every form names the line of its own
+    amounts, once per project, and its grid reads the rows nearest them."""
+    case = ROOT / "fixtures" / "real-beijing-2026-pdftext-tongji"
+    gold = [json.loads(x) for x in (case / "gold.jsonl").read_text("utf-8").splitlines() if x]
+    document = load_document(case / "source.txt")
+    lines = (case / "source.txt").read_text("utf-8").split("\n")
+    named = [lines[c.project_line - 1] for c in document.chunks if c.project_line]
+    assert len(named) == len(document.chunks) == len(gold)
+    for line, project in zip(named, gold, strict=True):
+        assert project["funding"]["annual_total"] in line.split(), (line, project["project_name"])
+    vocab = resolve(None)
+    tables = [grid_parts(chunk_grid(c, vocab), vocab).table for c in document.chunks]
+    spans = [(t.rows[1][0].line, t.rows[-1][0].line) for t in tables if t is not None]
+    assert len(spans) == len(gold) and spans == sorted(spans)

@@ -64,16 +64,22 @@ def _projects_of(chunk: Chunk, vocab: Vocabulary) -> list[Chunk]:
         return []
     grid = chunk_grid(chunk, vocab)
     table = list_table(grid.rows, vocab)
-    projects = table.projects() if table is not None else []
-    if table is None or len(projects) < 2:
+    if table is None:
+        return []
+    mixed = interleaved(grid, vocab)
+    centred = table.centred_projects() if mixed else []
+    if len(centred) >= 2:
+        # project cells printed at the middle of their rows: each form keeps the whole table and
+        # names the line its project's amounts are printed on
+        return [chunk.model_copy(update={"project_line": lines[0]}) for lines in centred]
+    projects = table.projects()
+    if len(projects) < 2:
         return []
     numbers = chunk.line_numbers
     text_of = dict(zip(numbers, chunk.text.split("\n"), strict=True))
     header_line = table.header[0].line
     common = [n for n in numbers if n <= header_line]
-    if interleaved(grid, vocab) or any(
-        c.merged for _, rows in projects for row in rows for c in row
-    ):
+    if mixed or any(c.merged for _, rows in projects for row in rows for c in row):
         # Cells merged across projects (one unit beside several projects), or a text layer that
         # prints the lines of neighbouring rows in between: a subset of the table's lines would
         # break the merges or cut values, so each form keeps the whole table and names the line

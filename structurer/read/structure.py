@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TypeVar
 
 from ..models import Cell, Grid
 from ..vocab import Vocabulary, label_key
 from .likeness import Likeness, find_likeness, reading_vocabulary
-from .values import parse_amount, strip_code
+from .values import amount_value, is_amount, parse_amount, strip_code
 
 T = TypeVar("T")
 
@@ -204,17 +205,61 @@ class ListTable:
 
     def only(self, line: int) -> ListTable:
         """The table cut to the project whose first row names it on `line` (a form of a list
-        whose rows merge cells across projects keeps the others' lines: see Chunk.project_line)."""
+        whose rows merge cells across projects keeps the others' lines: see Chunk.project_line),
+        or whose amounts a centred list prints on `line` (`centred_projects`)."""
         starts = [n for n, row in enumerate(self.rows) if self.starts_project(row)]
         first = next((n for n in starts if self.project_line(self.rows[n]) == line), None)
         if first is None:
-            return self
+            return self._around(line)
         end = next((n for n in starts if n > first), len(self.rows))
         departments = {0: self.departments[first]} if first in self.departments else {}
         units = {0: self.units[first]} if first in self.units else {}
         rows = self.rows[first:end]
         return ListTable(
             self.header, self.roles, rows, self.first, departments, units, self.unit_role
+        )
+
+    def centred_projects(self) -> list[list[int]]:
+        """The amount lines of each project of a list whose project cells are printed at the
+        middle of the rows they span, among the indicator rows (a PDF text layer of merged
+        cells): no row of its own starts a project, but each project prints its amounts side by
+        side on one line, again on each page it runs onto. Empty when the list is not such a list:
+        no line prints amounts, or half its amount lines or more are project rows of their own
+        (a row that starts a project there is a piece of text the layer happened to print at
+        the name column)."""
+        prints = [(row, amounts) for row in self.rows if (amounts := _amounts(row))]
+        if 2 * sum(self.starts_project(row) for row, _ in prints) >= len(prints):
+            return []
+        out: list[list[int]] = []
+        last: tuple[str, ...] = ()
+        for row, amounts in prints:
+            if amounts == last:  # the same project's amounts printed again on the next page
+                out[-1].append(row[0].line)
+            else:
+                out.append([row[0].line])
+            last = amounts
+        return out
+
+    def _around(self, line: int) -> ListTable:
+        """A centred list cut to the project whose amounts are printed on `line`: the rows
+        nearer its amount lines than any other project's (the earlier on a tie), the amount row
+        first. Which rows at the edges are a project's own is a guess; the form says so (its text
+        interleaves). The whole table when `line` prints no project's amounts."""
+        projects = self.centred_projects()
+        mine = next((k for k, lines in enumerate(projects) if line in lines), None)
+        if mine is None:
+            return self
+
+        def nearest(row: list[Cell]) -> int:
+            at = row[0].line
+            return min(range(len(projects)), key=lambda k: min(abs(at - n) for n in projects[k]))
+
+        rows = [row for row in self.rows if row and nearest(row) == mine]
+        anchor = next(row for row in rows if row[0].line == line)
+        rest = [[_merged(c) if c.col < self.first else c for c in row] for row in rows]
+        rest = [row for row, orig in zip(rest, rows, strict=True) if orig is not anchor]
+        return ListTable(
+            self.header, self.roles, [anchor, *rest], self.first, {}, {}, self.unit_role
         )
 
     def projects(self) -> list[tuple[Cell | None, list[list[Cell]]]]:
@@ -420,6 +465,23 @@ def _completed(first: list[Cell], repeat: list[Cell], table: ListTable) -> list[
         else c
         for c in first
     ]
+
+
+def _amounts(row: list[Cell]) -> tuple[str, ...]:
+    """The amounts a row prints side by side, a total then its parts (two or more, the first no
+    smaller than the second): a project's amounts. Empty when it prints none (a target prints
+    one number)."""
+    texts = [c.text for c in row if c.text]
+    for k in range(len(texts) - 1):
+        run: list[Decimal] = []
+        for text in texts[k:]:
+            value = amount_value(parse_amount(text)[0]) if is_amount(text) else None
+            if value is None:
+                break
+            run.append(value)
+        if len(run) >= 2 and run[0] >= run[1] > 0:
+            return tuple(str(v) for v in run)
+    return ()
 
 
 def _merged(cell: Cell) -> Cell:
