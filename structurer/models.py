@@ -122,6 +122,7 @@ class SourceText:
     encoding: str | None = None
     lines: dict[int, Origin] = field(default_factory=dict)  # 1-based line -> origin
     cells: dict[tuple[int, int], Origin] = field(default_factory=dict)  # (line, col) -> origin
+    unread: list[str] = field(default_factory=list)  # pages over a reading limit: "page N: why"
 
 
 # --- the contract (pydantic) ---
@@ -190,6 +191,10 @@ class Document(BaseModel):
     set_aside: list[str] = Field(
         default_factory=list,
         description="titles (with their line) of tables that are not project forms, not read",
+    )
+    unread: list[str] = Field(
+        default_factory=list,
+        description="pages of a paged input not read, each over a reading limit: 'page N: why'",
     )
     # Pages of a paged input, kept compact (documents travel to worker processes): line -> place
     # of the block it came from, and line -> col -> place of a table cell. Empty for text.

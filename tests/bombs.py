@@ -213,7 +213,7 @@ def pdf_many_paths(folder: Path, paths: int = 7_000) -> Path:
 
 
 def pdf_form_repeated(folder: Path, times: int = 200) -> Path:
-    """A 4 KB form XObject drawn `times` times: 0.8 MB of content from a few hundred bytes."""
+    """A 4 KB form XObject drawn `times` times: `times` x 4 KB of content from a few hundred bytes."""
     form = b"q Q\n" * 1024
     extra = b"<< /Type /XObject /Subtype /Form /BBox [0 0 10 10] /Length %d >>\nstream\n" % len(
         form

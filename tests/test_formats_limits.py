@@ -34,13 +34,13 @@ CASES = {
     "docling_offsets": "placed on a grid of 100001 x 100001 positions",
     "xlsx_huge_cell": "per part are read",
     "xlsx_million_rows": "per part are read",
-    "pdf_glyphs": "page 1: over 262,144 bytes of content",
-    "pdf_qq": "page 1: over 262,144 bytes of content",
+    "pdf_glyphs": "page 1: over 1,048,576 bytes of content",
+    "pdf_qq": "page 1: over 1,048,576 bytes of content",
     "pdf_grid": "page 1: a ruled grid of",
     "pdf_locked": "is password-protected",
     "pdf_many_glyphs": "page 1: draws over 60,000 characters",
     "pdf_many_paths": "page 1: draws over 6,000 lines and shapes",
-    "pdf_form_repeated": "page 1: over 262,144 bytes of content",
+    "pdf_form_repeated": "page 1: over 1,048,576 bytes of content",
 }
 MAKE = {
     "deep_mineru": bombs.deep_mineru,
@@ -54,7 +54,7 @@ MAKE = {
     "pdf_locked": bombs.pdf_locked,
     "pdf_many_glyphs": bombs.pdf_many_glyphs,
     "pdf_many_paths": bombs.pdf_many_paths,
-    "pdf_form_repeated": bombs.pdf_form_repeated,
+    "pdf_form_repeated": lambda f: bombs.pdf_form_repeated(f, 400),
 }
 
 
@@ -69,6 +69,28 @@ def test_a_hostile_file_is_refused_in_one_line_naming_the_limit(kind: str, tmp_p
     assert result.exit_code == 2, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert result.output.strip().count("\n") == 0 and "structurer: error:" in result.output
+
+
+def test_a_pdf_page_over_a_limit_is_left_out_and_the_others_are_read(tmp_path: Path) -> None:
+    """One page over a reading limit (a hostile one here; real budgets print pages of up to ~1 MB)
+    never loses the document: the other pages are read, the document lists the page, and the
+    form whose text runs into it carries a warning on its indicators."""
+    pdfium = pytest.importorskip("pypdfium2")
+    good = pdfium.PdfDocument(ROOT / "fixtures" / "real-fujian-2026-pdf" / "source.pdf")
+    mixed = pdfium.PdfDocument.new()
+    mixed.import_pages(good)  # one form over two pages
+    mixed.import_pages(pdfium.PdfDocument(bombs.pdf_qq(tmp_path, 2)))
+    mixed.import_pages(good)
+    path = tmp_path / "mixed.pdf"
+    mixed.save(path)
+    out = tmp_path / "o.jsonl"
+    result = runner.invoke(app, ["extract", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "page 3: over 1,048,576 bytes" in result.output  # the document's warning
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert len(records) == 2 and records[0]["project_name"] == records[1]["project_name"]
+    warned = [[f for f in r["findings"] if f["code"] == "document.page_unread"] for r in records]
+    assert [len(w) for w in warned] == [1, 0] and warned[0][0]["paths"] == ["indicators"]
 
 
 @pytest.mark.parametrize("maker", ["docling_spans", "mineru_colspan", "xlsx_merge_bomb"])

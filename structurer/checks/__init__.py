@@ -21,7 +21,7 @@ from ..models import (
     Grid,
 )
 from ..vocab import Vocabulary, resolve
-from .document import check_document
+from .document import check_document, unread_pages
 from .finding import finding
 from .funding import check_funding
 from .grounding import ground_record
@@ -64,6 +64,7 @@ def check_record(
     findings += check_indicators(record, vocab)
     if source_text is not None:
         findings += ground_record(record, source_text, vocab, grid)
+        findings += unread_pages(source_text)
     return apply_review(record, findings)
 
 

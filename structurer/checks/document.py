@@ -1,4 +1,4 @@
-"""Document checks: duplicate projects, fewer records than form titles."""
+"""Document checks: duplicate projects, fewer records than form titles, pages not read."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from ..models import Document, Finding, FormRecord
 from ..read.clean import squash
+from ..read.formats.tables import UNREAD_LINE
 from .finding import finding
 
 
@@ -37,6 +38,16 @@ def check_document(records: list[FormRecord], document: Document | None = None) 
                 tables=list(document.set_aside),
             )
         )
+    if document is not None and document.unread:
+        out.append(
+            finding(
+                "warning",
+                "document.page_unread",
+                f"pages not read, over a reading limit: {'; '.join(document.unread)}",
+                [],
+                pages=list(document.unread),
+            )
+        )
     if document is not None and len(records) < len(document.chunks):
         out.append(
             finding(
@@ -49,3 +60,21 @@ def check_document(records: list[FormRecord], document: Document | None = None) 
             )
         )
     return out
+
+
+def unread_pages(source_text: str) -> list[Finding]:
+    """A form whose text runs into a page left out (over a reading limit) may go on there: what
+    it printed on that page is missing from the record, and the reader cannot say what."""
+    if "not read: " not in source_text:  # one test for nearly every form
+        return []
+    return [
+        finding(
+            "warning",
+            "document.page_unread",
+            f"page {m.group(1)} not read ({m.group(2)}): this form may go on there, its "
+            "indicators and goals may be cut",
+            ["indicators"],
+            pages=[f"page {m.group(1)}: {m.group(2)}"],
+        )
+        for m in UNREAD_LINE.finditer(source_text)
+    ]

@@ -39,6 +39,7 @@ def load_document(
         sha256=sha,
         chunks=chunks,
         set_aside=aside,
+        unread=source.unread,
         **places(source),
     )
 

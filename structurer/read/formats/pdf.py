@@ -57,9 +57,15 @@ class PdfFormat:
             builder = SourceBuilder()
             chars = 0
             for number, page in enumerate(pdf.pages, 1):
-                budgeted_layout(page, number, path)
-                chars += len(page.chars)
-                read_page(page, number, builder)
+                try:
+                    budgeted_layout(page, number, path)
+                    chars += len(page.chars)
+                    read_page(page, number, builder)
+                except LimitError as over:  # that page only: the others are read
+                    if number == len(pdf.pages) and len(builder.unread) == number - 1:
+                        raise  # no page within the limits: the document is refused
+                    page.flush_cache()
+                    builder.unread_page(number, over.reason.removeprefix(f"page {number}: "))
         if chars == 0:
             raise InputError(str(path), SCANNED)
         return builder.build(self.name)

@@ -66,6 +66,11 @@ def fraction_box(box: Sequence[float], width: float, height: float) -> Box | Non
     )
 
 
+# The line standing for a page left out (over a reading limit), and how checks find it.
+UNREAD_PAGE = "[page {page} not read: {reason}]"
+UNREAD_LINE = re.compile(r"^\[page (\d+) not read: (.+)\]$", re.M)
+
+
 class SourceBuilder:
     """Collects lines with their origins; `build` makes the SourceText."""
 
@@ -73,6 +78,7 @@ class SourceBuilder:
         self.lines: list[str] = []
         self.line_origins: dict[int, Origin] = {}
         self.cell_origins: dict[tuple[int, int], Origin] = {}
+        self.unread: list[str] = []
 
     def _add(self, line: str, origin: Origin | None) -> int:
         self.lines.append(line)
@@ -115,6 +121,12 @@ class SourceBuilder:
             self._add("<tr>" + "".join(map(_td, row)) + "</tr>", table.origin)
         self._add("</table>", table.origin)
 
+    def unread_page(self, page: int, reason: str) -> None:
+        """A page over a reading limit, left out: a line in its place says so, so the form it
+        falls in carries the doubt (checks.document.unread_pages), and the document lists it."""
+        self.unread.append(f"page {page}: {reason}")
+        self.text(UNREAD_PAGE.format(page=page, reason=reason), Origin(page=page))
+
     def build(self, format_name: str, encoding: str | None = None) -> SourceText:
         text = "\n".join(self.lines).strip("\n") + "\n"
         return SourceText(
@@ -123,6 +135,7 @@ class SourceBuilder:
             encoding=encoding,
             lines=self.line_origins,
             cells=self.cell_origins,
+            unread=self.unread,
         )
 
 
