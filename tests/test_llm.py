@@ -283,3 +283,22 @@ def test_a_list_project_prompt_names_the_rows_of_its_own_project() -> None:
         assert amount in rows, (project["project_name"], first, last)
         spans.append((int(first), int(last)))
     assert spans == sorted(spans) and len(set(spans)) == len(spans)
+
+
+def test_a_list_project_whose_rows_the_table_tells_apart_is_sent_alone() -> None:
+    """A paged list (长沙) holds several projects, each over several pages, its unit cell merged
+    down beside them: each form is sent with the header, its unit's row and its own rows only,
+    never another project's (they cost tokens with every form and invite the model to read
+    them), and the note names its own first row, not the line it shares with the project
+    before."""
+    case = ROOT / "fixtures" / "real-hunan-2025-pdf-changsha-gongan"
+    list_jobs = plan_jobs([load_document(case / "source.pdf")])
+    names = [p["project_name"] for p in read_jsonl(case / "gold.jsonl")]
+    prompt = load_prompt()
+    for job, name in zip(list_jobs, names, strict=True):
+        text = prompt.messages(job.chunk, job.grid, resolve(None).for_form(job.chunk.text))[1]
+        text = text["content"]
+        first = re.search(r"only the project in rows R(\S+) to", text).group(1)
+        assert f"R{first} 0:" in text and f"| 1:{name} |" in text.split(f"\nR{first} ")[1][:80]
+        assert not [n for n in names if n != name and f":{n} |" in text], name
+        assert "单位（项目）名称" in text and "长沙市公安局" in text  # header and unit kept

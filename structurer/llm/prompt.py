@@ -23,6 +23,7 @@ from ..errors import StructurerError
 from ..models import Cell, Chunk, Grid
 from ..read.clean import clean_text
 from ..read.packed import packed_text_cell, project_extent
+from ..read.structure import grid_parts
 from ..vocab import Vocabulary
 
 
@@ -164,9 +165,13 @@ def render_row(row_id: str, row: list[Cell]) -> str:
     return f"R{row_id} " + " | ".join(cells) if cells else ""
 
 
-def render_grid(grid: Grid) -> str:
-    """The grid, one rendered row per line."""
-    rows = (render_row(rid, row) for rid, row in zip(row_ids(grid), grid.rows, strict=True))
+def render_grid(grid: Grid, keep: set[int] | None = None) -> str:
+    """The grid, one rendered row per line (only the rows whose index is in `keep`, when given)."""
+    rows = (
+        render_row(rid, row)
+        for k, (rid, row) in enumerate(zip(row_ids(grid), grid.rows, strict=True))
+        if keep is None or k in keep
+    )
     return "\n".join(r for r in rows if r)
 
 
@@ -180,34 +185,71 @@ def render_form(chunk: Chunk, grid: Grid, vocab: Vocabulary) -> str:
         for ln, n in zip(chunk.text.split("\n"), chunk.line_numbers, strict=False)
         if n not in in_grid
     ]
-    extra = [f"text: {t}" for t in _loose_text("\n".join(lines), vocab, keep_all=not grid.rows)]
+    loose = _loose_text("\n".join(lines), vocab, keep_all=not grid.rows)
+    extra = [f"text: {t}" for t in dict.fromkeys(loose)]  # a title printed on every page once
+    own = _own_rows(grid, vocab)
     if packed_text_cell(grid, vocab) is not None:
         # a packed list's text layer is read line by line (read.packed): its lines print a piece
         # of each column side by side, so the model gets them as printed, one row per line
         extra, body = [], "\n".join(f"R{n} 0:{_one_line(t)}" for n, t in grid.lines if t.strip())
     else:
-        body = render_grid(grid)
-    extra += _which_project(grid, vocab)
+        body = render_grid(grid, _with_context(grid, vocab, own) if own else None)
+    extra += _which_project(grid, vocab, own)
     return _DATA_MARKER.sub("[form_data]", "\n".join([*extra, body]))
 
 
-def _which_project(grid: Grid, vocab: Vocabulary) -> list[str]:
-    """A list table holding several projects whose cells merge or interleave across them is sent
-    whole: say which project this form is, by the rows from its first to its last."""
+def _own_rows(grid: Grid, vocab: Vocabulary) -> list[int]:
+    """The grid rows (indices) of the list project a form names, when the table's cells keep
+    the projects' rows apart (not an interleaved text layer): the rows all of whose cells are
+    the project's. Empty when the form is no list project or its rows cannot be told apart."""
+    if grid.project_line is None:
+        return []
+    parts = grid_parts(grid, vocab)
+    if parts.table is None or parts.interleaved:
+        return []
+    mine = {(c.line, c.text) for row in parts.table.rows for c in row if c.text}
+    cells = [{(c.line, c.text) for c in row if c.text} for row in grid.rows]
+    return [k for k, row in enumerate(cells) if row and row <= mine]
+
+
+def _with_context(grid: Grid, vocab: Vocabulary, own: list[int]) -> set[int]:
+    """A list project's own rows, the header and what stands above it, and the row naming the
+    project's unit or department: what its form needs. The other projects' rows only cost
+    tokens (a paged list of fifty projects would send all fifty with each) and invite the model
+    to read them."""
+    table = grid_parts(grid, vocab).table
+    assert table is not None  # own rows come from the table
+    header = max(c.line for c in table.header)
+    named = {(c.line, c.text) for c in (*table.units.values(), *table.departments.values())}
+    context = {
+        k
+        for k, row in enumerate(grid.rows)
+        if row and (row[0].line <= header or any((c.line, c.text) in named for c in row))
+    }
+    return context | set(own)
+
+
+def _which_project(grid: Grid, vocab: Vocabulary, own: list[int]) -> list[str]:
+    """A list table holding several projects is sent for each: say which project this form is,
+    by the rows from its first to its last (its own rows when the table tells them apart, else
+    the lines its project spans: a text layer interleaves its neighbours' lines)."""
     extent = project_extent(grid, vocab)
     if extent is None:
         return []
-    if packed_text_cell(grid, vocab) is not None:  # rendered line by line
+    ids = row_ids(grid)
+    if own:
+        first, last = ids[own[0]], ids[own[-1]]
+    elif packed_text_cell(grid, vocab) is not None:  # rendered line by line
         first, last = (str(n) for n in extent)
     else:
-        ids = [
+        spanned = [
             rid
-            for rid, row in zip(row_ids(grid), grid.rows, strict=True)
+            for rid, row in zip(ids, grid.rows, strict=True)
             if any(extent[0] <= c.line <= extent[1] and c.text and not c.merged for c in row)
         ]
-        if not ids:
+        if not spanned:
             return []
-        first, last = ids[0], ids[-1]
+        first, last = spanned[0], spanned[-1]
     return [
         f"note: the table lists several projects; this form is only the project in rows R{first}"
         f" to R{last} (rows of the projects beside it may be printed among its first and last"
