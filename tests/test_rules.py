@@ -161,6 +161,24 @@ def test_indicator_layouts(rows: str, expected: list[tuple]) -> None:
     assert [(i.level1, i.level2, i.name, i.target) for i in r.indicators] == expected
 
 
+def test_label_pieces_a_text_layer_prints_around_a_row_are_no_indicators() -> None:
+    """A PDF text layer prints a wrapped level-1 cell's pieces on the lines above and below its
+    row (成本指 / <row> / 标) and a merged label's pieces down the left edge (年度绩 beside a row,
+    效指标 under it): pieces of labels, not indicators. In a table with cells a short cell of its
+    own is a value (a name such as 乙): the rule holds only where pieces stand alone."""
+    doc = (
+        "财政项目支出绩效目标申报表\n(2025年度)\n项目名称 甲项目\n一级指标 二级指标 三级指标 指标值\n"
+        "成本指\n经济成本指标 委托费 ≤1.5\n标\n年度绩 质量指标 合格率 100\n效指标\n"
+        "满意度 服务对象满意度指标 满意度 ≥90\n指标\n"
+    )
+    (r,) = extract_all(doc)
+    assert [(i.level1, i.level2, i.name, i.target) for i in r.indicators] == [
+        ("成本指标", "经济成本指标", "委托费", "≤1.5"),
+        ("产出指标", "质量指标", "合格率", "100"),
+        ("满意度指标", "服务对象满意度指标", "满意度", "≥90"),
+    ]
+
+
 def test_source_cells_point_at_the_value(seed_source) -> None:  # type: ignore[no-untyped-def]
     text = seed_source.read_text(encoding="utf-8")
     first = extract_all(text)[0]

@@ -42,7 +42,8 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     read_title_name(chunk.text, grid, record, vocab)
     read_funding(top, record, trace, vocab)
     read_goals(top, record, trace, vocab)
-    record.indicators, unplaced = IndicatorTable(vocab).read(bottom, trace.cells, trace.repairs)
+    table = IndicatorTable(vocab, pieces_alone=parts.interleaved)
+    record.indicators, unplaced = table.read(bottom, trace.cells, trace.repairs)
     record.findings += likeness_findings(parts.likeness, trace)
     return close_record(record, chunk, grid, trace, unread_cells(top, trace, vocab), unplaced)
 

@@ -53,6 +53,9 @@ class IndicatorTable:
         default_factory=lambda: {"level1": set(), "level2": set(), "header_level2": set()}
     )
     roles: dict[int, str] = field(default_factory=dict)  # header column -> role[:period]
+    # the layout prints a wrapped cell's pieces on lines of their own, above and below its row
+    # (an interleaved text layer): a piece of a label or level name there is no indicator
+    pieces_alone: bool = False
     level1: str | None = None  # the levels in force (merged cells fill down)
     level2: str | None = None
     out: list[_Row] = field(default_factory=list)
@@ -192,11 +195,15 @@ class IndicatorTable:
         header's name and target columns (a target printed in the very words of its name)."""
         vocab = self.vocab
         levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
+        # a piece of a merged label printed down the left edge, beside a row (年度绩 / 效指标)
+        first_level = min((c.col for c in level_cells), default=-1) if self.pieces_alone else -1
         out: list[Cell] = []
         for c in row:
             if not squash(c.text) or c.merged or vocab.block_of(c.text) in ("goals", "indicators"):
                 continue
             if id(c) in levels or vocab.column_of(c.text):
+                continue
+            if c.col < first_level and vocab.info(c.text).fragment:
                 continue
             if vocab.is_foreign_level(c.text):  # another template's level: named, not read
                 self.unplaced.append(c.text)
@@ -244,8 +251,10 @@ class IndicatorTable:
                 return
             if is_target:
                 out.append(_Row(Indicator(level1=l1, level2=l2), None, cell, True))
-            else:
+            elif not (self.pieces_alone and self.vocab.info(cell.text).fragment):
                 out.append(_Row(Indicator(level1=l1, level2=l2), cell, None, True))
+            # else a piece of a label or level name on a line of its own: a text layer prints a
+            # merged cell's wrapped lines above and below its row (成本指 / <row> / 标); no indicator
             return
         name, rest = cells[0], self._without_kind_marks(cells[1:]) or cells[1:]
         target, used = self._composed_target(rest)

@@ -10,7 +10,7 @@ value | unit), weights and remarks are handled alike.
 from __future__ import annotations
 
 from ..models import Cell, CellRef, Chunk, FormRecord, Grid
-from ..read.structure import ListTable
+from ..read.structure import ListTable, grid_parts
 from ..vocab import Vocabulary
 from .coverage import close_record
 from .funding import _set_amount, _unit_of
@@ -37,7 +37,8 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
         return _read_packed(record, chunk, grid, table, rows[0], trace, vocab)
     header = [c for c in table.header if c.col >= table.first]
     indicator_rows = [[c for c in row if c.col >= table.first] for row in rows]
-    record.indicators, unplaced = IndicatorTable(vocab).read(
+    table_reader = IndicatorTable(vocab, pieces_alone=grid_parts(grid, vocab).interleaved)
+    record.indicators, unplaced = table_reader.read(
         [header, *indicator_rows], trace.cells, trace.repairs
     )
     return close_record(record, chunk, grid, trace, [], unplaced)
