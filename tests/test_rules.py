@@ -179,6 +179,23 @@ def test_label_pieces_a_text_layer_prints_around_a_row_are_no_indicators() -> No
     ]
 
 
+def test_a_weight_column_whose_header_a_text_layer_wraps_is_set_aside() -> None:
+    """西安's forms print `分值权重（90分）` beside 指标值; a text layer prints the wrapped header's
+    pieces above and below the header line, so the header row names no weight column. The
+    form still prints the weight label: each row's last bare number is its weight, and a text
+    target is not replaced by it."""
+    doc = (
+        "财政项目支出绩效目标申报表\n(2025年度)\n项目名称 甲项目\n分值权重（90\n"
+        "一级指标二级指标 三级指标 指标值\n分）\n成本指\n经济成本指标 委托费 ≤1.5 10\n标\n"
+        "社会效益指标 提升管理水平 有效提升 30\n效益指\n标\n"
+    )
+    (r,) = extract_all(doc)
+    assert [(i.name, i.target) for i in r.indicators] == [
+        ("委托费", "≤1.5"),
+        ("提升管理水平", "有效提升"),
+    ]
+
+
 def test_source_cells_point_at_the_value(seed_source) -> None:  # type: ignore[no-untyped-def]
     text = seed_source.read_text(encoding="utf-8")
     first = extract_all(text)[0]

@@ -42,10 +42,18 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
     read_title_name(chunk.text, grid, record, vocab)
     read_funding(top, record, trace, vocab)
     read_goals(top, record, trace, vocab)
-    table = IndicatorTable(vocab, pieces_alone=parts.interleaved)
+    weights = parts.interleaved and _prints_weights(grid, vocab)
+    table = IndicatorTable(vocab, pieces_alone=parts.interleaved, weights_printed=weights)
     record.indicators, unplaced = table.read(bottom, trace.cells, trace.repairs)
     record.findings += likeness_findings(parts.likeness, trace)
     return close_record(record, chunk, grid, trace, unread_cells(top, trace, vocab), unplaced)
+
+
+def _prints_weights(grid: Grid, vocab: Vocabulary) -> bool:
+    """The form prints a weight column's header somewhere (in a text layer, maybe on a line of
+    its own above the header row, cut by wrapping: `分值权重（90`)."""
+    info = vocab.info
+    return any(c.text and info(c.text).column == "weight" for row in grid.rows for c in row)
 
 
 class RulesBackend:

@@ -56,6 +56,10 @@ class IndicatorTable:
     # the layout prints a wrapped cell's pieces on lines of their own, above and below its row
     # (an interleaved text layer): a piece of a label or level name there is no indicator
     pieces_alone: bool = False
+    # the form prints a weight column whose header the header row does not hold (a text layer
+    # prints a wrapped header cell's pieces above and below the header line): each row's last
+    # bare number is its weight
+    weights_printed: bool = False
     level1: str | None = None  # the levels in force (merged cells fill down)
     level2: str | None = None
     out: list[_Row] = field(default_factory=list)
@@ -195,15 +199,12 @@ class IndicatorTable:
         header's name and target columns (a target printed in the very words of its name)."""
         vocab = self.vocab
         levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
-        # a piece of a merged label printed down the left edge, beside a row (年度绩 / 效指标)
-        first_level = min((c.col for c in level_cells), default=-1) if self.pieces_alone else -1
+        edge = self._left_edge_piece(row, levels)
         out: list[Cell] = []
         for c in row:
             if not squash(c.text) or c.merged or vocab.block_of(c.text) in ("goals", "indicators"):
                 continue
-            if id(c) in levels or vocab.column_of(c.text):
-                continue
-            if c.col < first_level and vocab.info(c.text).fragment:
+            if id(c) in levels or vocab.column_of(c.text) or c is edge:
                 continue
             if vocab.is_foreign_level(c.text):  # another template's level: named, not read
                 self.unplaced.append(c.text)
@@ -212,6 +213,18 @@ class IndicatorTable:
                 continue
             out.append(c)
         return out
+
+    def _left_edge_piece(self, row: list[Cell], levels: set[int]) -> Cell | None:
+        """A piece of a merged label a text layer prints down the left edge (年度绩 / 效指标),
+        standing first in the row, before the row's level names. None when pieces do not stand
+        alone, or the row's first cell is no piece (a short name such as 水费 stands first in a
+        row without level names: it is kept)."""
+        if not self.pieces_alone or not levels:
+            return None
+        first = next((c for c in row if c.text and not c.merged), None)
+        if first is None or id(first) in levels or not self.vocab.info(first.text).fragment:
+            return None
+        return first
 
     def _target_spans(self, row: list[Cell]) -> bool:
         """The previous indicator's target cell spans this row too (its merged copy stands in
@@ -257,6 +270,8 @@ class IndicatorTable:
             # merged cell's wrapped lines above and below its row (成本指 / <row> / 标); no indicator
             return
         name, rest = cells[0], self._without_kind_marks(cells[1:]) or cells[1:]
+        if self.weights_printed and len(rest) >= 2 and self._is_weight(rest[-1]):
+            rest = rest[:-1]  # the row's weight, printed after its target
         target, used = self._composed_target(rest)
         if target is None:
             target = next((c for c in rest if parse_target(c.text).value is not None), rest[0])
@@ -277,7 +292,9 @@ class IndicatorTable:
 
     def _is_weight(self, cell: Cell) -> bool:
         """A bare number, in a table with a weight column: a score, not an indicator."""
-        has_weights = any(r.split(":")[0] == "weight" for r in self.roles.values())
+        has_weights = self.weights_printed or any(
+            r.split(":")[0] == "weight" for r in self.roles.values()
+        )
         return has_weights and bool(_BARE_NUMBER.fullmatch(squash(cell.text)))
 
     def _without_kind_marks(self, cells: list[Cell]) -> list[Cell]:

@@ -48,8 +48,12 @@ BLOCKS = ("funding", "goals", "indicators")
 _MEMO_SIZE = 20_000  # cell texts remembered per look-up table
 _FORMS_REMEMBERED = 64  # form texts whose template family is remembered
 _FULLWIDTH_SIGNS = {ord(c): ord(c) - 0xFEE0 for c in "（）：／"}
-_QUALIFIER = re.compile(r"\(([^()]*)\)$")
+# A qualifier after a label: `项目资金(元)`, or its opening half where a line break cut it
+# (`分值权重(90` over `分)`).
+_QUALIFIER = re.compile(r"\(([^()]*)\)?$")
 _SHORT_CJK = re.compile(r"[\u4e00-\u9fff]{1,2}")
+# The closing half of a qualifier a line break cut off its label (`分值权重(90` over `分)`).
+_QUALIFIER_TAIL = re.compile(r"[^()]{1,4}\)")
 # A list number in front of a label: `一、<label>`, `1.<label>`, `(2)<label>`.
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\d{1,2}[、.](?!\d)|\(\d{1,2}\))")
 
@@ -242,7 +246,10 @@ class Vocabulary:
             level=level,
             trailer=bool(key) and any(t in key for t in self._trailer_keys),
             fragment=not (label or level)
-            and (bool(_SHORT_CJK.fullmatch(key)) or key in self._pieces),
+            and (
+                bool(_SHORT_CJK.fullmatch(key) or _QUALIFIER_TAIL.fullmatch(key))
+                or key in self._pieces
+            ),
         )
 
     def glued_label_keys(self, shortest: int) -> tuple[str, ...]:
