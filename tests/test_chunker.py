@@ -279,3 +279,13 @@ def test_a_list_whose_project_cells_print_at_their_middle_is_cut_at_each_project
     tables = [grid_parts(chunk_grid(c, vocab), vocab).table for c in document.chunks]
     spans = [(t.rows[1][0].line, t.rows[-1][0].line) for t in tables if t is not None]
     assert len(spans) == len(gold) and spans == sorted(spans)
+
+
+def test_a_tables_number_on_the_line_above_its_title_starts_its_form() -> None:
+    """西安 prints `表14` on a line of its own above each form's title: the number is the form's
+    first line, not the last line of the form before (where it was read as an indicator)."""
+    form = "表14\n部门专项业务经费绩效目标表\n(2026年度)\n| 项目名称 | {name} |\n|---|---|\n"
+    form += "| 一级指标 | 二级指标 | 三级指标 | 指标值 |\n| 产出指标 | 数量指标 | 报告 | 1 |\n"
+    _, chunks = split_forms(form.format(name="甲") + form.format(name="乙"))
+    assert [c.text.split("\n")[0] for c in chunks] == ["表14", "表14"]
+    assert all(c.text.count("表14") == 1 for c in chunks)

@@ -165,6 +165,8 @@ def _title_starts(lines: list[str], vocab: Vocabulary) -> list[int]:
             start = html_open if html_open is not None and html_open > _last(starts) else i
             if wrapped and start == i:  # the title's first line is the form's first line
                 start, line = i - 1, lines[i - 1].strip() + line.strip()
+            if start > 0 and vocab.is_table_number(lines[start - 1]):
+                start -= 1  # the table's number printed above its title (表14) is the form's
             title = bare_title(line)
             if content_since:
                 starts.append(start)

@@ -51,7 +51,7 @@ def extract_form(chunk: Chunk, grid: Grid, vocab: Vocabulary | None = None) -> F
 
 def _prints_weights(grid: Grid, vocab: Vocabulary) -> bool:
     """The form prints a weight column's header somewhere (in a text layer, maybe on a line of
-    its own above the header row, cut by wrapping: `分值权重（90`)."""
+    its own above the header row, cut by wrapping: `<label>（90` over `分）`)."""
     info = vocab.info
     return any(c.text and info(c.text).column == "weight" for row in grid.rows for c in row)
 

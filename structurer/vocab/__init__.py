@@ -49,10 +49,10 @@ _MEMO_SIZE = 20_000  # cell texts remembered per look-up table
 _FORMS_REMEMBERED = 64  # form texts whose template family is remembered
 _FULLWIDTH_SIGNS = {ord(c): ord(c) - 0xFEE0 for c in "（）：／"}
 # A qualifier after a label: `项目资金(元)`, or its opening half where a line break cut it
-# (`分值权重(90` over `分)`).
+# (`<label>(90` over `分)`).
 _QUALIFIER = re.compile(r"\(([^()]*)\)?$")
 _SHORT_CJK = re.compile(r"[\u4e00-\u9fff]{1,2}")
-# The closing half of a qualifier a line break cut off its label (`分值权重(90` over `分)`).
+# The closing half of a qualifier a line break cut off its label (`<label>(90` over `分)`).
 _QUALIFIER_TAIL = re.compile(r"[^()]{1,4}\)")
 # A list number in front of a label: `一、<label>`, `1.<label>`, `(2)<label>`.
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+[、.]|\d{1,2}[、.](?!\d)|\(\d{1,2}\))")
@@ -73,6 +73,7 @@ class _Titles(_Spec):
     headings: list[str] = []
     generic: list[str] = []
     not_forms: list[str] = []
+    numbers: list[str] = []
 
 
 class _Targets(_Spec):
@@ -403,6 +404,15 @@ class Vocabulary:
         """A title of a table that is not a project's form (the department's own table: `not_forms` words)."""
         return any(word in title for word in self.spec.titles.not_forms)
 
+    @cached_property
+    def _table_number(self) -> re.Pattern[str]:
+        words = "|".join(map(re.escape, self._longest_first(self.spec.titles.numbers)))
+        return re.compile(rf"(?:{words})\s*\d{{1,3}}" if words else r"(?!)")
+
+    def is_table_number(self, line: str) -> bool:
+        """A line that only numbers the table whose title follows (表14, 预算表12)."""
+        return self._table_number.fullmatch(line.strip()) is not None
+
     def is_heading(self, line: str) -> bool:
         """A title line that names a summary table (汇总表), not one form."""
         return any(word in line for word in self.spec.titles.headings)
@@ -682,6 +692,7 @@ def merge_spec(base: VocabFile, extra: VocabFile) -> VocabFile:
             headings=lists(base.titles.headings, extra.titles.headings),
             generic=lists(base.titles.generic, extra.titles.generic),
             not_forms=lists(base.titles.not_forms, extra.titles.not_forms),
+            numbers=lists(base.titles.numbers, extra.titles.numbers),
         ),
         fields=tables(base.fields, extra.fields),
         blocks=tables(base.blocks, extra.blocks),
