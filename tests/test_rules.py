@@ -308,6 +308,17 @@ def test_funding_unit_label_variants(label: str) -> None:
     assert (r.funding.unit, r.funding.annual_total) == ("万元", "12.50")
 
 
+def test_a_funding_labels_unit_printed_on_a_line_of_its_own_is_the_unit() -> None:
+    """A text layer prints a wrapped `资金金额（万元）` label's brackets on a line of their own, two
+    lines under the label, between the amounts' rows."""
+    doc = (
+        "财政项目支出绩效目标申报表\n项目名称 辛\n实施期资金总额： 1.50\n资金金额\n"
+        "其中：财政拨款 1.50\n(万元)\n其他资金 0.00\n"
+    )
+    (r,) = extract_all(doc)
+    assert (r.funding.unit, r.funding.project_total) == ("万元", "1.50")
+
+
 def test_operator_value_and_unit_in_separate_columns() -> None:
     from structurer.checks import check_record
 

@@ -20,11 +20,14 @@ def funding_fields(text: str, vocab: Vocabulary) -> tuple[str, ...]:
 
 
 def _unit_of(text: str, vocab: Vocabulary) -> str | None:
-    """The money unit a cell states: `资金情况(万元)`, `金额单位：元`, or any label's brackets."""
+    """The money unit a cell states: `资金情况(万元)`, `金额单位：元`, any label's brackets, or
+    those brackets alone (a text layer prints a wrapped label's `(万元)` on a line of its own)."""
     key = label_key(text)
     m = vocab.unit_pattern.search(key)
     if m is None and vocab.is_label(text):
         m = vocab.bracket_unit_pattern.search(key)
+    if m is None:
+        m = vocab.bracket_unit_pattern.fullmatch(key)
     return m.group(1) if m else None
 
 
