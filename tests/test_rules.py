@@ -145,6 +145,11 @@ def test_truncated_form_keeps_what_is_there() -> None:
             "| 产出指标 | 数量指标 | 甲 | =1(个) |\n| | 质量指标 | 乙 | 高 |\n| | | 甲 | =1(个) |",
             [("产出指标", "数量指标", "甲", "=1(个)"), ("产出指标", "质量指标", "乙", "高")],
         ),
+        # an operator printed with its number and the unit in a cell of its own: one target
+        (
+            "| 产出指标 | 数量指标 | 天气预报节目 | ≥366 | 期 |",
+            [("产出指标", "数量指标", "天气预报节目", "≥366期")],
+        ),
         # a legacy 成本指标 under 产出指标 is a level 2
         (
             "| 产出指标 | 成本指标 | 成本控制 | ≤10(万元) |",

@@ -307,11 +307,17 @@ class IndicatorTable:
         made of."""
         for k, cell in enumerate(rest):
             t = parse_target(cell.text)
-            if t.value is None or t.op or t.unit or t.target != t.value:
+            if t.value is None or t.unit or t.target != (t.op or "") + t.value:
                 continue
             before = rest[k - 1] if k > 0 else None
             after = rest[k + 1] if k + 1 < len(rest) else None
             unit = squash(after.text) if after and self._is_unit(after.text) else ""
+            if t.op:  # `≥366 | 期`: the operator printed with the number, the unit apart
+                if not unit:
+                    continue
+                assert after is not None
+                raw = f"{cell.raw} {after.raw}"
+                return Cell(t.target + unit, raw, cell.line, cell.col), [cell, after]
             op_cell = before
             if not self._op_of(before):  # or after: value | unit | operator
                 k_op = k + 2 if unit else k + 1
