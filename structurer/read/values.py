@@ -120,7 +120,7 @@ def amount_unit(raw: str | None) -> str | None:
 # `X 308001`; or with a project's name, letters among its digits: `11000021Y000000390843-X`.
 _CODE_BEFORE = re.compile(
     r"^\s*(?:[\[【]\s*\d{2,9}\s*[\]】]|\d{2,9}\s*[-_—－、]|(?:\d{6}|\d{3})(?![年月日号])(?=[\u4e00-\u9fff])"
-    r"|(?=[0-9A-Z]*\d{6})(?=[0-9]*[A-Z])[0-9A-Z]{8,30}\s*[-_—－])\s*"
+    r"|\d{4,}[A-Z][0-9A-Z]{3,25}\s*[-_—－])\s*"
 )
 _CODE_AFTER = re.compile(r"\s+\[?\d{3,9}\]?\s*$|(?<=[\u4e00-\u9fff])\d{6}$")
 
