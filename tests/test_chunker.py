@@ -289,3 +289,113 @@ def test_a_tables_number_on_the_line_above_its_title_starts_its_form() -> None:
     _, chunks = split_forms(form.format(name="甲") + form.format(name="乙"))
     assert [c.text.split("\n")[0] for c in chunks] == ["表14", "表14"]
     assert all(c.text.count("表14") == 1 for c in chunks)
+
+
+def _beijing_list(tmp: Path) -> list:
+    """Beijing's 预算表12 as pdfplumber's ruled tables give it (a made-up department): page 1
+    with an empty margin column and the two-row header, page 2 without either; one project over
+    two budget lines; a project whose cell is left open at page 1's foot (its rows there lie
+    under no drawn cell, its text outside the table) and runs onto page 2's top rows."""
+    from structurer.backends import make_backend
+    from structurer.pipeline import extract_documents
+
+    def row(*cells: str) -> str:
+        return (
+            "<tr>" + "".join(c if c.startswith("<td") else f"<td>{c}</td>" for c in cells) + "</tr>"
+        )
+
+    ind = ["产出指标", "数量指标"]
+    empty = ["<td></td>"] * 5
+    page1 = [
+        "<table>",
+        row("", "预算表12 项目支出绩效目标表"),
+        row(
+            "",
+            '<td rowspan="2">项目名称</td>',
+            '<td rowspan="2">项目总额</td>',
+            '<td colspan="2">其中：</td>',
+            '<td rowspan="2">绩效目标</td>',
+            '<td rowspan="2">一级指标</td>',
+            '<td rowspan="2">二级指标</td>',
+            '<td rowspan="2">三级指标</td>',
+            '<td rowspan="2">绩效指标性质</td>',
+            '<td rowspan="2">本年绩效指标值</td>',
+            '<td rowspan="2">绩效度量单位</td>',
+        ),
+        row("", "财政资金", "其他资金"),
+        row(
+            "",
+            '<td rowspan="2">11000022T000000111111-甲项目</td>',
+            '<td rowspan="2">30.000000</td>',
+            '<td rowspan="2">20.000000</td>',
+            '<td rowspan="2">10.000000</td>',
+            '<td rowspan="2">做好甲。</td>',
+            *ind,
+            "甲件数",
+            "≥",
+            "2",
+            "件",
+        ),
+        row("", *ind, "甲次数", "＝", "3", "次"),
+        row(
+            "",
+            '<td rowspan="2">11000022T000000222222-乙项目</td>',
+            "5.000000",
+            "5.000000",
+            "",
+            "做好乙一。",
+            *ind,
+            "乙件数",
+            "≥",
+            "4",
+            "件",
+        ),
+        row("", "6.000000", "6.000000", "", "做好乙二。", *ind, "乙二件数", "≥", "5", "件"),
+        row("", *empty, *ind, "丙件数", "≥", "6", "件"),
+        "</table>",
+        "11000022T00000033 7.000000 7.000000 做好",
+        "3333-丙项目 丙。",
+        "<table>",
+        row(*empty, "满意度指标", "服务对象满意度指标", "丙满意度", "定性", "好", ""),
+        row(
+            "11000022T000000444444-丁项目",
+            "8.000000",
+            "8.000000",
+            "",
+            "做好丁。",
+            *ind,
+            "丁件数",
+            "≥",
+            "7",
+            "件",
+        ),
+        "</table>",
+    ]
+    path = tmp / "list.md"
+    path.write_text("\n".join(page1), encoding="utf-8")
+    backend = make_backend("rules")
+    return extract_documents([load_document(path, backend.vocab)], backend).records
+
+
+def test_a_ruled_list_over_pages_is_read_under_its_two_row_header(tmp_path: Path) -> None:
+    records = _beijing_list(tmp_path)
+    got = [
+        (r.project_name, r.funding.annual_total, r.funding.current_appropriation, r.funding.annual_other,
+         r.annual_goal, [(i.name, i.target) for i in r.indicators])
+        for r in records
+    ]  # fmt: skip
+    assert got == [
+        ("甲项目", "30.000000", "20.000000", "10.000000", "做好甲。", [("甲件数", "≥2件"), ("甲次数", "=3次")]),
+        ("乙项目", "5.000000", "5.000000", None, "做好乙一。", [("乙件数", "≥4件")]),
+        ("乙项目", "6.000000", "6.000000", None, "做好乙二。", [("乙二件数", "≥5件")]),
+        (None, None, None, None, None, [("丙件数", "≥6件"), ("丙满意度", "好")]),
+        ("丁项目", "8.000000", "8.000000", None, "做好丁。", [("丁件数", "≥7件")]),
+    ]  # fmt: skip
+    # the code printed before a name is kept as printed under the column's label
+    assert records[0].extra_fields == {"项目名称": "11000022T000000111111-甲项目"}
+    outside = [f for f in records[3].findings if f.code == "extract.outside_table"]
+    assert outside and outside[0].severity == "error"
+    assert {"project_name", "funding.annual_total", "annual_goal"} <= set(outside[0].paths)
+    assert not any(
+        f.code == "extract.outside_table" for r in records[:3] + records[4:] for f in r.findings
+    )

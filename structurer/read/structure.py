@@ -178,6 +178,9 @@ class ListTable:
     departments: dict[int, Cell] = field(default_factory=dict)  # project row -> its department
     units: dict[int, Cell] = field(default_factory=dict)  # project row -> the unit row above it
     unit_role: str = "department"  # what the subtotal row above a project names
+    # lines of rows that start a project whose cells the table does not hold (a ruled cell left
+    # open at a page's foot: its text is printed outside the table's cells)
+    outside: set[int] = field(default_factory=set)
 
     @property
     def packed(self) -> int | None:
@@ -197,11 +200,20 @@ class ListTable:
         return self.project_line(row) is not None
 
     def project_line(self, row: list[Cell]) -> int | None:
-        """The source line of the row's own project-name cell (where its project starts)."""
-        return next(
-            (c.line for c in row if c.text and not c.merged and self.role(c) == "project_name"),
-            None,
-        )
+        """The source line of the row's own project-name cell (where its project starts), or of
+        its own amount cells beside a name merged down from the row above: one project printed
+        once over several budget lines, each with its own amounts, goal and indicators."""
+        own = [c for c in row if c.text and not c.merged]
+        name = next((c.line for c in own if self.role(c) == "project_name"), None)
+        if name is None and self.starts_outside(row):
+            return _own_line(row)
+        if name is not None or not any(c.merged and self.role(c) == "project_name" for c in row):
+            return name
+        return next((c.line for c in own if self.role(c).startswith("funding.")), None)
+
+    def starts_outside(self, row: list[Cell]) -> bool:
+        """The row starts a project whose cells the table does not hold (see `outside`)."""
+        return bool(row) and _own_line(row) in self.outside
 
     def only(self, line: int) -> ListTable:
         """The table cut to the project whose first row names it on `line` (a form of a list
@@ -216,8 +228,9 @@ class ListTable:
         units = {0: self.units[first]} if first in self.units else {}
         rows = self.rows[first:end]
         return ListTable(
-            self.header, self.roles, rows, self.first, departments, units, self.unit_role
-        )
+            self.header, self.roles, rows, self.first, departments, units, self.unit_role,
+            self.outside,
+        )  # fmt: skip
 
     def centred_projects(self) -> list[list[int]]:
         """The amount lines of each project of a list whose project cells are printed at the
@@ -309,35 +322,66 @@ def list_table(rows: list[list[Cell]], vocab: Vocabulary) -> ListTable | None:
         below = _list_roles(rows[n + 1], vocab) if n + 1 < len(rows) else None
         if "packed" in roles.values() and below is not None and "packed" not in below.values():
             continue  # a group header over the indicator columns under it (a two-row header)
+        sub = _sub_header(rows[n + 1], roles, vocab) if n + 1 < len(rows) else {}
+        roles = _year_amounts({**roles, **sub})
         first = min(c for c, r in roles.items() if r in (*_INDICATOR_ROLES, "packed"))
         table = ListTable(row, roles, [], first)
+        body = rows[n + 1 + bool(sub) :]
         if table.packed is not None:
             table.unit_role = _unit_role(row, roles, vocab)
-            _align_packed(rows[n + 1 :], table, vocab)
+            _align_packed(body, table, vocab)
         else:
-            _align(rows[n + 1 :], table, vocab)
+            _align(body, table, vocab)
         return table
     return None
 
 
 def _list_roles(row: list[Cell], vocab: Vocabulary) -> dict[int, str] | None:
-    roles: dict[int, str] = {}
-    for c in row:
-        if not c.text:
-            continue
-        fields = vocab.fields_of(c.text)
-        field_path = next((f for f in fields if f in _PROJECT_FIELDS), None)
-        if field_path is None and vocab.block_of(c.text) == "goals":
-            field_path = "annual_goal"  # a list's goal column names the year's goal
-        if len(fields) == 2 and "funding.annual_total" in fields:
-            field_path = "funding.annual_total"  # one amount per project: the year's
-        column = vocab.column_of(c.text) or ("packed" if vocab.is_packed_column(c.text) else None)
-        roles[c.col] = field_path or column or ("ignored" if vocab.is_label(c.text) else "")
+    roles = {c.col: _list_role(c.text, vocab) for c in row if c.text}
     indicator_columns = sum(r in _INDICATOR_ROLES for r in roles.values())
     packed = "packed" in roles.values() and indicator_columns == 0
     if (indicator_columns >= 2 or packed) and "project_name" in roles.values():
         return roles
     return None
+
+
+def _list_role(text: str, vocab: Vocabulary) -> str:
+    """What a list header's cell names: a project field, an indicator column, or a label the
+    record does not keep ("ignored"); "" for text that is no label."""
+    fields = vocab.fields_of(text)
+    field_path = next((f for f in fields if f in _PROJECT_FIELDS), None)
+    if field_path is None and vocab.block_of(text) == "goals":
+        field_path = "annual_goal"  # a list's goal column names the year's goal
+    if len(fields) == 2 and "funding.annual_total" in fields:
+        field_path = "funding.annual_total"  # one amount per project: the year's
+    if field_path is None and fields == ("funding.project_total",):
+        field_path = "project_total"  # the year's total unless the list prints one: _year_amounts
+    column = vocab.column_of(text) or ("packed" if vocab.is_packed_column(text) else None)
+    return field_path or column or ("ignored" if vocab.is_label(text) else "")
+
+
+def _sub_header(row: list[Cell], header: dict[int, str], vocab: Vocabulary) -> dict[int, str]:
+    """The roles a two-row header's second row gives the columns under a group cell (`of
+    which:` over the fiscal and the other funds): its own cells (not the header's cells merged down) are all
+    amount labels, each under a header cell that names nothing (the group cell, or the column
+    it spans). Empty when the row is no such row (a data row, a header of one row, a text
+    layer's row whose cells do not keep their columns)."""
+    own = [c for c in row if c.text and not c.merged]
+    roles = {c.col: _list_role(c.text, vocab) for c in own}
+    if not own or not all(r.startswith("funding.") for r in roles.values()):
+        return {}
+    if any(header.get(col) for col in roles):
+        return {}
+    return roles
+
+
+def _year_amounts(roles: dict[int, str]) -> dict[int, str]:
+    """A list table budgets one year: its project-total column (Beijing's) is the year's total
+    when no column names the year's total itself; beside one, it is a whole-project amount the
+    list's record does not keep."""
+    has_year = "funding.annual_total" in roles.values()
+    total = "ignored" if has_year else "funding.annual_total"
+    return {c: total if r == "project_total" else r for c, r in roles.items()}
 
 
 def _names_project(cell: Cell, vocab: Vocabulary) -> bool:
@@ -382,10 +426,18 @@ def _align_packed(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -
 def _align(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:
     roles, out = table.roles, table.rows
     width = max(roles) + 1
+    lead = min(roles)  # empty columns before the header's first (a ruled table's margin column)
     department: Cell | None = None
     unit: Cell | None = None  # the unit row above the projects (a paged table's own row)
     project: int | None = None  # the first row of the project being read
+    drawn = False  # the row above lies under a project cell drawn in the table (its own or merged)
     for row in rows:
+        if lead and row and len(row) == width - lead:  # the next page's table without the margin
+            margin = [Cell("", "", row[0].line, k) for k in range(lead)]
+            row = [
+                *margin,
+                *(Cell(c.text, c.raw, c.line, c.col + lead, c.repairs, c.merged) for c in row),
+            ]
         cells = [c for c in row if c.text]
         if not cells:
             continue
@@ -404,7 +456,11 @@ def _align(rows: list[list[Cell]], table: ListTable, vocab: Vocabulary) -> None:
         if len(cells) == 1 and out and not vocab.canonical_level(cells[0].text):
             out[-1] = _continued(out[-1], cells[0], roles, width)
             continue
-        out.append(_placed(row, cells, table, width, vocab))
+        placed = _placed(row, cells, table, width, vocab)
+        if drawn and _own_line(placed) == _own_line(out[-1]) + 1 and _no_cell(row, table):
+            table.outside.add(_own_line(placed))  # the same table's next row, out of the cell
+        drawn = any(c.text and table.role(c) == "project_name" for c in placed)
+        out.append(placed)
         if not table.starts_project(out[-1]):
             continue
         if project is not None and _repeated(out[-1], out[project], table, vocab):
@@ -430,6 +486,19 @@ def _placed(
         Cell(c.text, c.raw, c.line, c.col if own else start + k, c.repairs, c.merged)
         for k, c in enumerate(cells)
     ]
+
+
+def _own_line(row: list[Cell]) -> int:
+    """The source line a row is printed on (a cell merged down from above keeps its own line)."""
+    return max(c.line for c in row)
+
+
+def _no_cell(row: list[Cell], table: ListTable) -> bool:
+    """A full row whose project columns are empty cells of its own, not the cells of a project
+    merged down over it: in a table that merges each project's cells down its rows, the row lies
+    under no project cell drawn in the table."""
+    project = [c for c in row if c.col < table.first and table.role(c) == "project_name"]
+    return bool(project) and all(not c.text and not c.merged for c in project)
 
 
 def _repeated(row: list[Cell], project: list[Cell], table: ListTable, vocab: Vocabulary) -> bool:

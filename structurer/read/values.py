@@ -117,9 +117,10 @@ def amount_unit(raw: str | None) -> str | None:
 
 
 # A budget code printed with a unit's name: `[610001]X`, `【812033】X`, `820001-X`, `315_X`,
-# `X 308001`.
+# `X 308001`; or with a project's name, letters among its digits: `11000021Y000000390843-X`.
 _CODE_BEFORE = re.compile(
-    r"^\s*(?:[\[【]\s*\d{2,9}\s*[\]】]|\d{2,9}\s*[-_—－、]|(?:\d{6}|\d{3})(?![年月日号])(?=[\u4e00-\u9fff]))\s*"
+    r"^\s*(?:[\[【]\s*\d{2,9}\s*[\]】]|\d{2,9}\s*[-_—－、]|(?:\d{6}|\d{3})(?![年月日号])(?=[\u4e00-\u9fff])"
+    r"|\d{4,}[A-Z][0-9A-Z]{3,25}\s*[-_—－])\s*"
 )
 _CODE_AFTER = re.compile(r"\s+\[?\d{3,9}\]?\s*$|(?<=[\u4e00-\u9fff])\d{6}$")
 

@@ -9,12 +9,13 @@ value | unit), weights and remarks are handled alike.
 
 from __future__ import annotations
 
-from ..models import Cell, CellRef, Chunk, FormRecord, Grid
+from ..models import Cell, CellRef, Chunk, Finding, FormRecord, Grid
 from ..read.structure import ListTable, grid_parts
+from ..read.values import strip_code
 from ..vocab import Vocabulary
 from .coverage import close_record
 from .funding import _set_amount, _unit_of
-from .header import _value, read_header, set_unit
+from .header import _extra, _value, read_header, set_unit
 from .indicators import IndicatorTable
 from .labels import Trace
 from .packed import labelled_above, read_packed
@@ -26,6 +27,7 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     department, rows = table.projects()[0]
     for cell in rows[0]:
         _set_field(record, table.role(cell), cell, trace)
+    _keep_name_code(record, table, rows[0], trace)
     if department is not None and getattr(record, table.unit_role) is None:
         set_unit(record, table.unit_role, department, trace)
     unit = table.units.get(0)
@@ -41,7 +43,25 @@ def read_list(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> 
     record.indicators, unplaced = table_reader.read(
         [header, *indicator_rows], trace.cells, trace.repairs
     )
-    return close_record(record, chunk, grid, trace, [], unplaced)
+    record = close_record(record, chunk, grid, trace, [], unplaced)
+    if table.starts_outside(rows[0]):
+        record.findings.append(_outside_finding(table))
+    return record
+
+
+def _outside_finding(table: ListTable) -> Finding:
+    """A project whose rows lie under no project cell of the table: its cell was left open at a
+    page's foot (ruled tables over page breaks), and its name, amounts and goal are printed as
+    text outside the table's cells, among each other's lines: the rules leave them empty."""
+    kept = ("project_name", "funding.", "annual_goal")
+    paths = [r for c, r in sorted(table.roles.items()) if c < table.first and r.startswith(kept)]
+    return Finding(
+        severity="error",
+        code="extract.outside_table",
+        message="the project's cells are printed outside the table (its cell is left open at a "
+        "page's foot): the rules leave its name, amounts and goal empty",
+        paths=paths,
+    )
 
 
 def _read_packed(
@@ -81,6 +101,18 @@ def _set_field(record: FormRecord, role: str, cell: Cell, trace: Trace) -> None:
     elif role in FormRecord.model_fields and getattr(record, role) is None:
         setattr(record, role, _value(role, cell.text))
         trace.ref(role, cell)
+
+
+def _keep_name_code(record: FormRecord, table: ListTable, row: list[Cell], trace: Trace) -> None:
+    """The project's name without the budget code printed before it (`11000021Y000000390843-
+    <name>`): the code is another datum, kept with the name as printed under the column's
+    label in extra_fields (the record has no project-code field; nothing printed is lost)."""
+    cell = next((c for c in row if c.text and table.role(c) == "project_name"), None)
+    if cell is None or strip_code(cell.text) == cell.text:
+        return
+    record.project_name = strip_code(cell.text)
+    label = next((c.text for c in table.header if c.col == cell.col and c.text), "")
+    _extra(record, label, cell.text, cell, trace)
 
 
 def _unit_above(chunk: Chunk, grid: Grid, table: ListTable, vocab: Vocabulary) -> str | None:
