@@ -115,7 +115,7 @@ def _goals_in_order(rows: list[list[Cell]], vocab: Vocabulary, out: LabelMap) ->
 
 
 def _goal_of(cell: Cell, vocab: Vocabulary) -> str | None:
-    return next((f for f in vocab.fields_of(cell.text) if f in GOAL_FIELDS), None)
+    return vocab.info(cell.text).goal
 
 
 def _list_map(table: ListTable) -> LabelMap:

@@ -14,9 +14,7 @@ from .labels import Trace, amount_below, is_copy, scan_rows, value_right_of
 def funding_fields(text: str, vocab: Vocabulary) -> tuple[str, ...]:
     """The funding fields (without the `funding.` prefix) a label names; two for a label printed
     in both columns (the other-funds label)."""
-    return tuple(
-        f.removeprefix("funding.") for f in vocab.fields_of(text) if f.startswith("funding.")
-    )
+    return vocab.info(text).funding
 
 
 def _unit_of(text: str, vocab: Vocabulary) -> str | None:

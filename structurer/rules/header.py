@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..models import HEADER_FIELDS, Cell, FormRecord, Grid
+from ..models import Cell, FormRecord, Grid
 from ..read.values import parse_date, split_code, strip_code
 from ..vocab import Vocabulary, resolve
 from .labels import RowScan, Trace, inline_value, scan_rows, text_below, value_right_of
@@ -16,9 +16,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def header_field(text: str, vocab: Vocabulary) -> str | None:
     """The header field a label names, "period" for a cell holding both dates, else None."""
-    if vocab.is_period(text):
-        return "period"
-    return next((f for f in vocab.fields_of(text) if f in HEADER_FIELDS), None)
+    return vocab.info(text).header
 
 
 def read_header(

@@ -146,6 +146,11 @@ class LabelInfo(NamedTuple):
 
     key: str  # the text as labels are matched (label_key)
     fields: tuple[str, ...]  # field paths the label names (two: a label of both funding columns)
+    # the same by block, as the rules and the binding read them: the header field (or "period"
+    # for a cell naming both dates), the funding fields without `funding.`, the goal field
+    header: str | None
+    funding: tuple[str, ...]
+    goal: str | None
     block: str | None  # funding / goals / indicators for a block's row label
     column: str | None  # the indicator-table column a header names
     period: bool  # a cell naming both planned dates
@@ -234,6 +239,9 @@ class Vocabulary:
         return LabelInfo(
             key=key,
             fields=fields,
+            header="period" if period else next((f for f in fields if f in HEADER_FIELDS), None),
+            funding=tuple(f.removeprefix("funding.") for f in fields if f.startswith("funding.")),
+            goal=next((f for f in fields if f in GOAL_FIELDS), None),
             block=block,
             column=column,
             period=period,
