@@ -64,7 +64,8 @@ def _read_labelled(
     scans = scan_rows(rows)
     for r, row in enumerate(rows):
         for i, cell in enumerate(row):
-            fld = header_field(cell.text, vocab)
+            info = vocab.info(cell.text)
+            fld = info.header
             value: str | None = None
             if fld:
                 found = value_right_of(scans[r], i, vocab) or text_below(scans, r, cell.col, vocab)
@@ -79,7 +80,7 @@ def _read_labelled(
             elif fld and value and getattr(record, fld) is None:
                 setattr(record, fld, _value(fld, value))
                 trace.ref(fld, src)
-            elif fld is None and vocab.is_ignored(cell.text):
+            elif fld is None and info.ignored:
                 _keep_extra(record, cell, scans[r], i, trace, vocab)
 
 
