@@ -316,11 +316,19 @@ class Vocabulary:
 
     def is_packed_column(self, text: str | None) -> bool:
         """The header of a list table's column packing a project's indicators into one cell."""
-        return label_key(text) in {label_key(c) for c in self.spec.packed.columns}
+        return self.info(text).key in self._packed_column_keys
 
     def is_total_row(self, text: str | None) -> bool:
         """The name cell of a row totalling a list table (合计), not a unit's subtotal."""
-        return label_key(text) in {label_key(t) for t in self.spec.packed.totals}
+        return self.info(text).key in self._total_row_keys
+
+    @cached_property  # asked of every cell of a row naming the project column
+    def _packed_column_keys(self) -> frozenset[str]:
+        return frozenset(label_key(c) for c in self.spec.packed.columns)
+
+    @cached_property
+    def _total_row_keys(self) -> frozenset[str]:
+        return frozenset(label_key(t) for t in self.spec.packed.totals)
 
     def labels(self, path: str) -> tuple[str, ...]:
         """Every spelling of a field's label, the printed one first."""
