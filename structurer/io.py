@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -98,11 +99,14 @@ def decode(data: bytes, name: str = "<bytes>") -> tuple[str, str]:
 # becomes a space, so the words either side stay apart; tab and newline stay.
 _CONTROLS = {c: None for c in [*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F]}
 _CONTROLS.update({0x0B: " ", 0x0C: " "})
+_ANY_CONTROL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CONTROLS) + "]")
 
 
 def _plain(text: str) -> str:
-    """Lines end in \\n; stray control characters dropped."""
-    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
+    """Lines end in \\n; stray control characters dropped. Searched for first: a translation
+    looks up every character of the document (~60 µs a form), and nearly all have none."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.translate(_CONTROLS) if _ANY_CONTROL.search(text) else text
 
 
 def _control_ratio(text: str) -> float:

@@ -77,7 +77,7 @@ def _label_map(grid: Grid, vocab: Vocabulary) -> LabelMap:
         if c.text and len(fields := vocab.fields_of(c.text)) == 1
     }
     for r, row in enumerate(rows):
-        labels = [(i, vocab.fields_of(c.text)) for i, c in enumerate(row) if _is_label(c, vocab)]
+        labels = _labels_on(row, vocab)
         below = rows[r + 1] if r + 1 < len(rows) else []
         if _labels_over_columns(row, labels, below, vocab):
             _over_columns(rows[r + 1 :], row, labels, out)
@@ -115,7 +115,7 @@ def _goals_in_order(rows: list[list[Cell]], vocab: Vocabulary, out: LabelMap) ->
 
 
 def _goal_of(cell: Cell, vocab: Vocabulary) -> str | None:
-    return next((f for f in vocab.fields_of(cell.text) if f in GOAL_FIELDS), None)
+    return vocab.info(cell.text).goal
 
 
 def _list_map(table: ListTable) -> LabelMap:
@@ -155,8 +155,10 @@ def _goal_parts(cell: Cell, home: str, vocab: Vocabulary) -> list[tuple[str, str
     return [(f, t.strip()) for f, t in parts if t.strip()]
 
 
-def _is_label(cell: Cell, vocab: Vocabulary) -> bool:
-    return bool(cell.text) and not cell.merged and vocab.is_label(cell.text)
+def _labels_on(row: list[Cell], vocab: Vocabulary) -> list[tuple[int, tuple[str, ...]]]:
+    """(index, fields it names) of each label cell of a row (a merged copy is none)."""
+    infos = ((i, vocab.info(c.text)) for i, c in enumerate(row) if c.text and not c.merged)
+    return [(i, info.fields) for i, info in infos if info.label]
 
 
 def _labels_over_columns(

@@ -82,20 +82,47 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class SourceIndex:
-    """One chunk's source text, prepared once for many look-ups."""
+    """One chunk's source text, prepared once for many look-ups. What only some look-ups need
+    (the text run together, numbers, dates) is built on first use: the grid's index is asked
+    for cells and rows only."""
 
     cells: tuple[tuple[str, ...], ...]  # normalized non-empty cells, row by row
+    words: frozenset[str] = frozenset()  # the words of text lines, normalized: cells too
 
     @property
     def flat(self) -> list[str]:
         return [c for row in self.cells for c in row]
 
-    text: str  # all cells, borders kept as "|"
-    rows: tuple[str, ...]  # one string per row, likewise
-    numbers: frozenset[Decimal]
-    repaired: dict[Decimal, str]  # numbers found only with letter O read as 0 -> the raw token
-    dates: frozenset[str]
-    words: frozenset[str] = frozenset()  # the words of text lines, normalized: cells too
+    @cached_property
+    def rows(self) -> tuple[str, ...]:
+        """One string per row, borders kept as "|"."""
+        return tuple("|".join(row) for row in self.cells)
+
+    @cached_property
+    def text(self) -> str:
+        """All cells, borders kept as "|"."""
+        return "|".join(self.flat)
+
+    @cached_property
+    def _found_numbers(self) -> list[tuple[Decimal, str | None]]:
+        # the words of a text line too: whitespace goes when a line is normalized, and two
+        # amounts side by side (`76.640000 76.640000`) would run into one token that is no number
+        return [pair for c in (*self.flat, *self.words) for pair in _numbers(c)]
+
+    @cached_property
+    def numbers(self) -> frozenset[Decimal]:
+        return frozenset(n for n, raw in self._found_numbers if raw is None)
+
+    @cached_property
+    def repaired(self) -> dict[Decimal, str]:
+        """Numbers found only with letter O read as 0 -> the raw token."""
+        return {n: raw for n, raw in self._found_numbers if raw is not None}
+
+    @cached_property
+    def dates(self) -> frozenset[str]:
+        return frozenset(
+            d for c in self.flat if _DATE_LIKE.search(c) and _is_iso(d := parse_date(c) or "")
+        )
 
     @cached_property
     def collapsed_rows(self) -> tuple[str, ...]:
@@ -194,7 +221,7 @@ def index_source(source_text: str) -> SourceIndex:
         for w in line.split()
         if (n := normalize(w))
     )
-    return _index(rows, words)
+    return SourceIndex(rows, words)
 
 
 def index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
@@ -213,26 +240,7 @@ def _index_grid(grid: Grid, vocab: Vocabulary) -> SourceIndex:
     if (packed := packed_text_cell(grid, vocab)) is not None:  # its pieces are on many lines
         parts = (p for item in packed_items(packed.text, vocab)[0] for p in item.parts)
         rows += (tuple(n for p in parts if (n := normalize(p))),)
-    return _index(tuple(r for r in rows if r))
-
-
-def _index(rows: tuple[tuple[str, ...], ...], words: frozenset[str] = frozenset()) -> SourceIndex:
-    flat = [c for row in rows for c in row]
-    # the words of a text line too: whitespace goes when a line is normalized, and two amounts
-    # side by side (`76.640000 76.640000`) would run into one token that is no number
-    found = [pair for c in (*flat, *words) for pair in _numbers(c)]
-    clean = frozenset(n for n, raw in found if raw is None)
-    return SourceIndex(
-        cells=rows,
-        text="|".join(flat),
-        rows=tuple("|".join(row) for row in rows),
-        numbers=clean,
-        repaired={n: raw for n, raw in found if raw is not None},
-        dates=frozenset(
-            d for c in flat if _DATE_LIKE.search(c) and _is_iso(d := parse_date(c) or "")
-        ),
-        words=words,
-    )
+    return SourceIndex(tuple(r for r in rows if r))
 
 
 def _zeros(m: re.Match[str]) -> str:

@@ -119,14 +119,16 @@ def packed_grammar(vocab: Vocabulary) -> PackedGrammar:
 
 
 # Item 1 opening a line's last piece (`1、1-…`): a text without it holds no packed cell, which is
-# told by one search of the whole text instead of a look at every line.
-_ITEM_ONE = re.compile(rf"(?:^|\s)1[、.]\d[{_DASHES}]", re.M)
+# told by one search of the whole text instead of a look at every line. The pattern opens with
+# its literal 1 (the search then skips to each 1; an opening `(?:^|\s)` tried every position,
+# ~25 µs a form) and the character before it is looked at apart.
+_ITEM_ONE = re.compile(rf"1[、.]\d[{_DASHES}]")
 
 
 def may_hold_packed_text(text: str) -> bool:
-    """Whether a chunk's text can hold a packed cell in a text layer (one search, before any
-    line is looked at)."""
-    return _ITEM_ONE.search(text) is not None
+    """Whether a chunk's text can hold a packed cell in a text layer: item 1 opening the text or
+    following a space or line break (one search, before any line is looked at)."""
+    return any(m.start() == 0 or text[m.start() - 1].isspace() for m in _ITEM_ONE.finditer(text))
 
 
 def text_cell_starts(lines: list[str], numbers: list[int], vocab: Vocabulary) -> list[int]:

@@ -312,9 +312,8 @@ def may_hold_list_table(text: str, vocab: Vocabulary) -> bool:
 def list_table(rows: list[list[Cell]], vocab: Vocabulary) -> ListTable | None:
     """The grid's department list table, None when the form is not one."""
     names = set(vocab.labels("project_name"))
-    info = vocab.info
     for n, row in enumerate(rows):
-        if not any(c.text and (info(c.text).key in names or _names_project(c, vocab)) for c in row):
+        if not any(c.text and _names_project_column(c.text, names, vocab) for c in row):
             continue  # a list's header names the project column
         roles = _list_roles(row, vocab)
         if roles is None:
@@ -384,9 +383,11 @@ def _year_amounts(roles: dict[int, str]) -> dict[int, str]:
     return {c: total if r == "project_total" else r for c, r in roles.items()}
 
 
-def _names_project(cell: Cell, vocab: Vocabulary) -> bool:
-    """The project label qualified in brackets by what else the column holds (the unit)."""
-    return vocab.fields_of(cell.text) == ("project_name",)
+def _names_project_column(text: str, names: set[str], vocab: Vocabulary) -> bool:
+    """A project-name label as printed, or qualified in brackets by what else the column holds
+    (the unit). One look-up: asked of every cell of every form."""
+    info = vocab.info(text)
+    return info.key in names or info.fields == ("project_name",)
 
 
 def _unit_role(header: list[Cell], roles: dict[int, str], vocab: Vocabulary) -> str:

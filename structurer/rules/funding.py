@@ -7,24 +7,23 @@ from dataclasses import dataclass
 
 from ..models import Cell, FormRecord, Funding
 from ..read.values import amount_unit, parse_amount
-from ..vocab import Vocabulary, label_key
+from ..vocab import Vocabulary
 from .labels import Trace, amount_below, is_copy, scan_rows, value_right_of
 
 
 def funding_fields(text: str, vocab: Vocabulary) -> tuple[str, ...]:
     """The funding fields (without the `funding.` prefix) a label names; two for a label printed
     in both columns (the other-funds label)."""
-    return tuple(
-        f.removeprefix("funding.") for f in vocab.fields_of(text) if f.startswith("funding.")
-    )
+    return vocab.info(text).funding
 
 
 def _unit_of(text: str, vocab: Vocabulary) -> str | None:
     """The money unit a cell states: `资金情况(万元)`, `金额单位：元`, any label's brackets, or
     those brackets alone (a text layer prints a wrapped label's `(万元)` on a line of its own)."""
-    key = label_key(text)
+    info = vocab.info(text)  # its key remembered: asked of every cell above the money
+    key = info.key
     m = vocab.unit_pattern.search(key)
-    if m is None and vocab.is_label(text):
+    if m is None and info.label:
         m = vocab.bracket_unit_pattern.search(key)
     if m is None:
         m = vocab.bracket_unit_pattern.fullmatch(key)
@@ -52,8 +51,8 @@ def read_funding(
     scans = scan_rows(rows)
     for r, row in enumerate(rows):
         for i, cell in enumerate(row):
-            if funding.unit is None:
-                funding.unit = _unit_of(cell.text, vocab)
+            if funding.unit is None and (unit := _unit_of(cell.text, vocab)):
+                funding.unit = unit  # set once: a model's setattr is no plain assignment
             fields = funding_fields(cell.text, vocab)
             if len(fields) > 1:
                 value = value_right_of(scans[r], i, vocab, skip_copies=False)

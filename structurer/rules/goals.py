@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..models import GOAL_FIELDS, Cell, FormRecord
+from ..models import Cell, FormRecord
 from ..vocab import Vocabulary
 from .labels import Trace
 
 
 def goal_field(text: str, vocab: Vocabulary) -> str | None:
-    return next((f for f in vocab.fields_of(text) if f in GOAL_FIELDS), None)
+    return vocab.info(text).goal
 
 
 def read_goals(rows: list[list[Cell]], record: FormRecord, trace: Trace, vocab: Vocabulary) -> None:

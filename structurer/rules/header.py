@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..models import HEADER_FIELDS, Cell, FormRecord, Grid
+from ..models import Cell, FormRecord, Grid
 from ..read.values import parse_date, split_code, strip_code
 from ..vocab import Vocabulary, resolve
 from .labels import RowScan, Trace, inline_value, scan_rows, text_below, value_right_of
@@ -16,9 +16,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 def header_field(text: str, vocab: Vocabulary) -> str | None:
     """The header field a label names, "period" for a cell holding both dates, else None."""
-    if vocab.is_period(text):
-        return "period"
-    return next((f for f in vocab.fields_of(text) if f in HEADER_FIELDS), None)
+    return vocab.info(text).header
 
 
 def read_header(
@@ -66,7 +64,8 @@ def _read_labelled(
     scans = scan_rows(rows)
     for r, row in enumerate(rows):
         for i, cell in enumerate(row):
-            fld = header_field(cell.text, vocab)
+            info = vocab.info(cell.text)
+            fld = info.header
             value: str | None = None
             if fld:
                 found = value_right_of(scans[r], i, vocab) or text_below(scans, r, cell.col, vocab)
@@ -81,7 +80,7 @@ def _read_labelled(
             elif fld and value and getattr(record, fld) is None:
                 setattr(record, fld, _value(fld, value))
                 trace.ref(fld, src)
-            elif fld is None and vocab.is_ignored(cell.text):
+            elif fld is None and info.ignored:
                 _keep_extra(record, cell, scans[r], i, trace, vocab)
 
 

@@ -33,7 +33,11 @@ def looks_like_target(text: str, vocab: Vocabulary) -> bool:
 
 @dataclass
 class _Row:
-    indicator: Indicator
+    """An indicator being read: its levels and cells. The Indicator is made once, at the end
+    (a model's setattr costs a validation-path call per field)."""
+
+    level1: str | None
+    level2: str | None
     name_cell: Cell | None
     target_cell: Cell | None
     has_levels: bool
@@ -60,6 +64,7 @@ class IndicatorTable:
     # prints a wrapped header cell's pieces above and below the header line): each row's last
     # bare number is its weight
     weights_printed: bool = False
+    sets_aside: bool = False  # a column of `roles` is set aside (decided per header, not row)
     level1: str | None = None  # the levels in force (merged cells fill down)
     level2: str | None = None
     out: list[_Row] = field(default_factory=list)
@@ -88,8 +93,7 @@ class IndicatorTable:
             if (row_l1 or row_l2) and not seen_level:
                 seen_level = True
                 for earlier in self.out:  # rows before any label take the first labels that follow
-                    earlier.indicator.level1 = self.level1
-                    earlier.indicator.level2 = self.level2
+                    earlier.level1, earlier.level2 = self.level1, self.level2
             usable = self._usable(row, level_cells)
             cells = self._contents(usable, level_cells)
             if cells:
@@ -111,6 +115,7 @@ class IndicatorTable:
             if role := vocab.column_of(c.text):
                 period = vocab.column_period(c.text)
                 self.roles[c.col] = f"{role}:{period}" if period else role
+        self.sets_aside = any(_set_aside(r) for r in self.roles.values())
 
     def _usable(self, row: list[Cell], level_cells: list[Cell]) -> list[Cell]:
         """The row without the cells of columns a record does not keep (remarks, weights, the
@@ -118,7 +123,7 @@ class IndicatorTable:
         omit merged cells start further left: they are aligned by their first cell that is not
         a level name or a label (a block label printed in a column of its own: 绩效指标), which
         stands in the header's name column."""
-        if not any(_set_aside(r) for r in self.roles.values()):
+        if not self.sets_aside:
             return row
         levels = {id(c) for c in level_cells}  # a set: a row of many level names stays linear
         info = self.vocab.info
@@ -202,9 +207,10 @@ class IndicatorTable:
         edge = self._left_edge_piece(row, levels)
         out: list[Cell] = []
         for c in row:
-            if not squash(c.text) or c.merged or vocab.block_of(c.text) in ("goals", "indicators"):
+            if not squash(c.text) or c.merged:
                 continue
-            if id(c) in levels or vocab.column_of(c.text) or c is edge:
+            info = vocab.info(c.text)
+            if info.block in ("goals", "indicators") or id(c) in levels or info.column or c is edge:
                 continue
             if vocab.is_foreign_level(c.text):  # another template's level: named, not read
                 self.unplaced.append(c.text)
@@ -263,9 +269,9 @@ class IndicatorTable:
                 self._index(prev)
                 return
             if is_target:
-                out.append(_Row(Indicator(level1=l1, level2=l2), None, cell, True))
+                out.append(_Row(l1, l2, None, cell, True))
             elif not (self.pieces_alone and self.vocab.info(cell.text).fragment):
-                out.append(_Row(Indicator(level1=l1, level2=l2), cell, None, True))
+                out.append(_Row(l1, l2, cell, None, True))
             # else a piece of a label or level name on a line of its own: a text layer prints a
             # merged cell's wrapped lines above and below its row (成本指 / <row> / 标); no indicator
             return
@@ -280,7 +286,7 @@ class IndicatorTable:
         if any(_same_row(row, name, target, l1, l2, own_levels) for row in earlier):
             return  # a row the OCR printed twice (beside itself, or across a page break)
         self.unplaced += [c.text for c in rest if c not in used and not self._is_weight(c)]
-        out.append(_Row(Indicator(level1=l1, level2=l2), name, target, True))
+        out.append(_Row(l1, l2, name, target, True))
         self._index(out[-1])
 
     def _index(self, row: _Row) -> None:
@@ -365,7 +371,7 @@ def _same_row(
         prev.name_cell is not None
         and prev.target_cell is not None
         and (prev.name_cell.text, prev.target_cell.text) == (name.text, target.text)
-        and (not own_levels or (prev.indicator.level1, prev.indicator.level2) == (l1, l2))
+        and (not own_levels or (prev.level1, prev.level2) == (l1, l2))
     )
 
 
@@ -390,13 +396,13 @@ def _finish(
 ) -> list[Indicator]:
     out = []
     for n, row in enumerate(rows):
-        ind = row.indicator
+        read: dict[str, str | None] = {"level1": row.level1, "level2": row.level2}
         if row.name_cell:
-            ind.name = row.name_cell.text.replace("\n", "")
+            read["name"] = row.name_cell.text.replace("\n", "")
             refs[f"indicators[{n}].name"] = CellRef(line=row.name_cell.line, col=row.name_cell.col)
         if row.target_cell:
             t = parse_target(row.target_cell.text)
-            ind.target, ind.op, ind.value, ind.unit = t
+            read.update(target=t.target, op=t.op, value=t.value, unit=t.unit)
             refs[f"indicators[{n}].target"] = CellRef(
                 line=row.target_cell.line, col=row.target_cell.col
             )
@@ -412,5 +418,5 @@ def _finish(
                         "repair": "letter O read as 0",
                     }
                 )
-        out.append(ind)
+        out.append(Indicator(**read))
     return out

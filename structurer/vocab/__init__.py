@@ -151,6 +151,11 @@ class LabelInfo(NamedTuple):
 
     key: str  # the text as labels are matched (label_key)
     fields: tuple[str, ...]  # field paths the label names (two: a label of both funding columns)
+    # the same by block, as the rules and the binding read them: the header field (or "period"
+    # for a cell naming both dates), the funding fields without `funding.`, the goal field
+    header: str | None
+    funding: tuple[str, ...]
+    goal: str | None
     block: str | None  # funding / goals / indicators for a block's row label
     column: str | None  # the indicator-table column a header names
     period: bool  # a cell naming both planned dates
@@ -239,6 +244,9 @@ class Vocabulary:
         return LabelInfo(
             key=key,
             fields=fields,
+            header="period" if period else next((f for f in fields if f in HEADER_FIELDS), None),
+            funding=tuple(f.removeprefix("funding.") for f in fields if f.startswith("funding.")),
+            goal=next((f for f in fields if f in GOAL_FIELDS), None),
             block=block,
             column=column,
             period=period,
@@ -316,11 +324,19 @@ class Vocabulary:
 
     def is_packed_column(self, text: str | None) -> bool:
         """The header of a list table's column packing a project's indicators into one cell."""
-        return label_key(text) in {label_key(c) for c in self.spec.packed.columns}
+        return self.info(text).key in self._packed_column_keys
 
     def is_total_row(self, text: str | None) -> bool:
         """The name cell of a row totalling a list table (合计), not a unit's subtotal."""
-        return label_key(text) in {label_key(t) for t in self.spec.packed.totals}
+        return self.info(text).key in self._total_row_keys
+
+    @cached_property  # asked of every cell of a row naming the project column
+    def _packed_column_keys(self) -> frozenset[str]:
+        return frozenset(label_key(c) for c in self.spec.packed.columns)
+
+    @cached_property
+    def _total_row_keys(self) -> frozenset[str]:
+        return frozenset(label_key(t) for t in self.spec.packed.totals)
 
     def labels(self, path: str) -> tuple[str, ...]:
         """Every spelling of a field's label, the printed one first."""

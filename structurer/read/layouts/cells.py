@@ -140,6 +140,4 @@ def share(lines: Sequence[str], test: Callable[[str], bool]) -> float:
 
 
 def make_cells(texts: list[str], line: int, start_col: int = 0) -> list[Cell]:
-    return [
-        Cell(text=clean_text(t), raw=t, line=line, col=start_col + k) for k, t in enumerate(texts)
-    ]
+    return [Cell(clean_text(t), t, line, start_col + k) for k, t in enumerate(texts)]

@@ -151,7 +151,7 @@ class _Builder:
 
     def add(self, text: str, line: int) -> None:
         vocab = self.vocab
-        cell = Cell(text=clean_text(text), raw=text, line=line, col=0)
+        cell = Cell(clean_text(text), text, line, 0)
         if (
             self.phase in ("labels", "header")
             and vocab.column_of(text)
