@@ -11,11 +11,14 @@ would produce).
 from __future__ import annotations
 
 import json
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import SEED_CASE
+from pydantic import BaseModel, field_serializer
 from typer.testing import CliRunner
 
 from structurer import pipeline
@@ -236,6 +239,43 @@ def test_a_run_stopped_half_way_goes_on_when_the_command_is_run_again(
     assert [r.form_index for r in records] == list(range(1, 301))
     assert len({r.project_name for r in records}) == 300
     assert not journal.exists()
+
+
+class _CtrlCWhileSerialized(BaseModel):
+    """Ctrl-C pressed as pydantic-core runs Python to serialize a record (it does for each of a
+    record's `exclude_if` fields): it reports the KeyboardInterrupt as a ValueError of its own."""
+
+    pressed: int = 0
+
+    @field_serializer("pressed")
+    def _press(self, value: int) -> int:
+        signal.raise_signal(signal.SIGINT)
+        return value
+
+
+def _ctrl_c_while_serialized(record: FormRecord) -> None:
+    record.meta["pressed"] = _CtrlCWhileSerialized()
+
+
+@pytest.fixture
+def ctrl_c() -> Iterator[None]:
+    """SIGINT handled as Python does by default (a background job may have it ignored)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def test_ctrl_c_while_a_record_is_serialized_stops_the_run(tmp_path, ctrl_c) -> None:
+    out = tmp_path / "out.jsonl"
+    doc = load_document(SOURCE)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.extract_to_file([doc], out, _Poisoned({4: _ctrl_c_while_serialized}))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # as it was
+    journal = read_records(out.with_name(out.name + ".partial"))
+    assert [r.form_index for r in journal] == [1, 2, 3]  # form 4 not taken for a failed form
+    assert not out.exists()
+    again = pipeline.extract_to_file([doc], out, RulesBackend())
+    assert again.resumed == 3 and again.failed == 0 and again.forms == 13
 
 
 class _DiesInWorkers(RulesBackend):
