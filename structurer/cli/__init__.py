@@ -23,7 +23,8 @@ class _Group(TyperGroup):
     """The root command: every command's help drawn by `conventions.HelpFormatter`; a usage
     error as one line (exit 2); the package's own errors as one line on stderr and their exit
     code (2; 3 for a run stopped at --max-cost), and the operating system's (a full disk, no
-    permission) as one line and exit code 2, never a traceback; a closed pipe as a quiet end."""
+    permission) as one line and exit code 2, never a traceback; Ctrl-C as one line and exit code
+    130; a closed pipe as a quiet end."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,6 +56,9 @@ class _Group(TyperGroup):
             where = f"{exc.filename}: " if exc.filename else ""
             typer.echo(f"structurer: error: {where}{exc.strerror or exc}", err=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:  # Ctrl-C where the command has nothing more to say
+            typer.echo("structurer: interrupted", err=True)
+            raise typer.Exit(130) from None
 
 
 def _rich_closed_pipe(console: Any) -> None:

@@ -179,13 +179,24 @@ def extract(
             documents, out, impl, workers, fix, len(corpus.inputs), loader.skip_loader
         )
     except KeyboardInterrupt:
-        if not to_stdout:
-            console.print(f"interrupted: run the same command again to extract only the forms "
-                          f"not yet done (kept in {out}.partial)")  # fmt: skip
+        journal = _journal_left(out, to_stdout)
+        if journal is None:
+            raise  # nothing kept (-o -, or stopped before the journal): "interrupted", exit 130
+        console.print(f"interrupted: run the same command again to extract only the forms not yet "
+                      f"done (kept in {escape(str(journal))})", soft_wrap=True, highlight=False)  # fmt: skip
         raise typer.Exit(130) from None
     _print_summary(result, impl, fix.report() if fix else None)
     if result.failed or loader.errors or _flagged(result, fail_on):
         raise typer.Exit(1)
+
+
+def _journal_left(out: Path, to_stdout: bool) -> Path | None:
+    """The journal an interrupted run leaves, if it got as far as starting one (and not so far
+    as putting the output in its place)."""
+    from ..pipeline.journal import journal_path
+
+    journal = None if to_stdout else journal_path(out)
+    return journal if journal is not None and journal.exists() else None
 
 
 def _flagged(result: Any, fail_on: FailOn) -> bool:

@@ -21,6 +21,7 @@ from ..errors import RunStopped
 from ..models import Backend, Chunk, Document, Finding, FormRecord, Grid, Job, SourceRef
 from ..read.layouts import chunk_grid
 from ..vocab import Vocabulary, resolve
+from .interrupt import interrupt_kept
 
 log = logging.getLogger("structurer")
 
@@ -156,8 +157,10 @@ def complete(job: Job, record: FormRecord, backend: Backend) -> FormResult:
     """Check and serialize a backend's record; a form whose checks or JSON raise becomes a
     failed record."""
     try:
-        done = finish_record(job, record, backend)
-        return summarize(job.key, done, done.model_dump_json())
+        with interrupt_kept():  # a Ctrl-C in pydantic's serializer is no failure of the form
+            done = finish_record(job, record, backend)
+            line = done.model_dump_json()
+        return summarize(job.key, done, line)
     except Exception as exc:  # one form's bad data must not stop the run
         log.exception("form %d of %s failed after extraction", job.chunk.index, job.document.key)
         return fail(job, exc, backend)
