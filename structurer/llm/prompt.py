@@ -233,28 +233,28 @@ def _which_project(grid: Grid, vocab: Vocabulary, own: list[int]) -> list[str]:
     """A list table holding several projects is sent for each: say which project this form is,
     by the rows from its first to its last (its own rows when the table tells them apart, else
     the lines its project spans: a text layer interleaves its neighbours' lines)."""
+    ids = row_ids(grid)
+    if own:
+        return [_project_note(ids[own[0]], ids[own[-1]])]
     extent = project_extent(grid, vocab)
     if extent is None:
         return []
-    ids = row_ids(grid)
-    if own:
-        first, last = ids[own[0]], ids[own[-1]]
-    elif packed_text_cell(grid, vocab) is not None:  # rendered line by line
-        first, last = (str(n) for n in extent)
-    else:
-        spanned = [
-            rid
-            for rid, row in zip(ids, grid.rows, strict=True)
-            if any(extent[0] <= c.line <= extent[1] and c.text and not c.merged for c in row)
-        ]
-        if not spanned:
-            return []
-        first, last = spanned[0], spanned[-1]
-    return [
+    if packed_text_cell(grid, vocab) is not None:  # rendered line by line
+        return [_project_note(*(str(n) for n in extent))]
+    spanned = [
+        rid
+        for rid, row in zip(ids, grid.rows, strict=True)
+        if any(extent[0] <= c.line <= extent[1] and c.text and not c.merged for c in row)
+    ]
+    return [_project_note(spanned[0], spanned[-1])] if spanned else []
+
+
+def _project_note(first: str, last: str) -> str:
+    return (
         f"note: the table lists several projects; this form is only the project in rows R{first}"
         f" to R{last} (rows of the projects beside it may be printed among its first and last"
         " rows: read only this project's cells)"
-    ]
+    )
 
 
 def point_at(grid: Grid, line: int, col: int, value: str | None = None) -> str | None:
